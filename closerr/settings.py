@@ -1,0 +1,59 @@
+"""Configuration from environment variables (prefix ``CLOSERR_``); see the README for the full table.
+
+This module imports nothing of ours, so every layer may read settings without creating a cycle.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOSERR_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file under data_dir"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Models: empty means "the bundled one".
+    whisper_model_path: Path | None = None
+    piper_model_path: Path | None = None
+    piper_config_path: Path | None = None
+    stt_threads: int = 2
+    stt_workers: int = 1
+    tts_threads: int = 1
+    tts_workers: int = 1
+
+    # Audio pipeline.
+    vad: Literal["webrtc", "silero"] = "webrtc"
+    end_of_turn: Literal["smart_turn", "silence"] = "smart_turn"
+    vad_stop_s: float = 0.2
+    max_turn_silence_s: float = 0.8
+    barge_in_min_speech_s: float = 0.25
+    lead_silence_timeout_s: float = 7.0
+    max_call_s: float = 600.0
+
+    # Secrets: only ever from the environment.
+    audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
+    llm_api_key: SecretStr | None = None
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "closerr.sqlite3"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

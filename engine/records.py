@@ -1,0 +1,89 @@
+"""The narrow interface of the engine: a call request in, a call record out.
+
+Both are plain data (JSON-serialisable through ``to_dict``) so the control API can store them and a worker
+on another machine can ship them without importing engine internals.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from engine.agent.policy import Lead, Outcome
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    call_id: str
+    lead: Lead
+    script: dict[str, Any] | None = None  # an agent script (see engine.agent.script); None: the demo script
+    policy: str = "script"  # "script" | "llm"
+    max_call_s: float = 600.0
+    campaign_id: str | None = None  # bounded metric label; never a phone number
+
+
+@dataclass
+class TranscriptTurn:
+    role: str  # "bot" | "lead"
+    text: str
+    start_s: float  # seconds since the call was answered
+    end_s: float
+    interrupted: bool = False
+
+
+@dataclass
+class TurnLatency:
+    """Where one reply spent its time, seconds. ``v2v_s`` is measured in the engine (inbound audio's last voiced
+    frame received -> first reply frame sent); the simulator measures its own v2v at the caller's side."""
+
+    endpoint_s: float
+    stt_s: float
+    policy_s: float
+    tts_s: float
+    v2v_s: float
+    stt_queue_s: float = 0.0
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    outcome: Outcome = Outcome.ERROR
+    ended_by: str = "bot"  # bot | lead | timeout | error
+    opted_out: bool = False
+    slots: dict[str, Any] = field(default_factory=dict)
+    callback_at: str | None = None
+    transcript: list[TranscriptTurn] = field(default_factory=list)
+    turns: list[TurnLatency] = field(default_factory=list)
+    started_at: str | None = None  # ISO UTC, when the call was answered
+    duration_s: float = 0.0
+    interruptions: int = 0
+    underruns: int = 0
+    dtmf: list[str] = field(default_factory=list)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def latency_summary(self) -> dict[str, float | None]:
+        v2v = sorted(t.v2v_s for t in self.turns)
+        return {"v2v_p50_s": percentile(v2v, 50), "v2v_p95_s": percentile(v2v, 95)}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = str(self.outcome)
+        data["latency"] = self.latency_summary()
+        return data
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank-interpolated percentile; None for no values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    ordered = sorted(values)
+    if pct == 50:
+        return statistics.median(ordered)
+    k = (len(ordered) - 1) * pct / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)

