@@ -45,6 +45,30 @@ class Settings(BaseSettings):
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
     llm_api_key: SecretStr | None = None
 
+    # LLM dialogue policy (policy "llm"): any OpenAI-compatible chat-completions endpoint that streams.
+    llm_base_url: str = "http://127.0.0.1:8080/v1"
+    llm_model: str = "default"
+    llm_first_token_timeout_s: float = Field(default=1.5, gt=0)
+
+    # Privacy (issue 6): the two retention clocks, the purge schedule, grievance deadline, residency, TLS.
+    content_retention_days: int = Field(
+        default=90, ge=1, description="transcripts and audio; campaigns/accounts may set their own"
+    )
+    metadata_retention_days: int = Field(
+        default=365, ge=365, description="call metadata and the audit log (DPDP Rule 8(3): at least one year)"
+    )
+    retention_interval_s: float = Field(default=3600.0, gt=0, description="how often the purge job runs")
+    grievance_due_days: int = Field(default=90, ge=1, description="DPDP s.13: resolve within 90 days")
+    default_region: str = "in"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    # Control API (issue 4): request size limits (bytes); the upload/import routes stream their bodies.
+    api_max_body_bytes: int = Field(default=1_000_000, gt=0, description="JSON bodies")
+    upload_max_bytes: int = Field(default=1 << 30, gt=0, description="lead uploads (CSV / NDJSON)")
+    registry_import_max_bytes: int = Field(default=4 << 30, gt=0, description="DND registry imports")
+    sql_echo: bool = False
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "closerr.sqlite3"

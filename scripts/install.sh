@@ -21,4 +21,5 @@ if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev]'
+# llama-cpp-python (extra "llm") builds from source; GGML_NATIVE=OFF keeps the build portable across CPUs.
+CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip install -q -e '.[dev,llm]'

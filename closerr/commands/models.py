@@ -1,0 +1,37 @@
+"""``closerr models check``: where every bundled model is, how big, how long it takes to load."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    models_app = typer.Typer(help="Inspect the bundled speech models.", no_args_is_help=True)
+
+    @models_app.command("check")
+    def check() -> None:
+        """Locate and load every model once; fail naming the missing package."""
+        from models import ModelMissingError, get_registry
+
+        console = Console()
+        try:
+            with console.status("loading models"):
+                infos = get_registry().describe(load=True)
+        except ModelMissingError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        table = Table("model", "role", "package", "size", "load", "path")
+        for info in infos:
+            table.add_row(
+                info.name,
+                info.role,
+                info.package,
+                f"{info.size_bytes / 1e6:.1f} MB",
+                f"{info.load_seconds:.2f} s" if info.load_seconds is not None else "-",
+                str(info.path),
+            )
+        console.print(table)
+
+    app.add_typer(models_app, name="models")

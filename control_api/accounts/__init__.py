@@ -1,0 +1,1 @@
+"""Client accounts and their API keys."""

@@ -1,0 +1,67 @@
+"""Request and response bodies of /v1/accounts and /v1/api-keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class Billing(msgspec.Struct, forbid_unknown_fields=True):
+    legal_name: ShortText
+    address: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "IN"
+    gstin: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Z]{15}$")] | None = None
+    postal_code: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+
+
+class AccountCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: ShortText
+    email: Email
+    billing: Billing
+
+
+class AccountCreated(msgspec.Struct):
+    account_id: str
+    api_key: str  # shown once
+    api_key_id: str
+    api_key_prefix: str
+
+
+class AccountView(msgspec.Struct):
+    account_id: str
+    name: str
+    email: str
+    billing: Billing
+    created_at: datetime
+
+
+class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class ApiKeyView(msgspec.Struct):
+    id: str
+    prefix: str
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class ApiKeyCreated(msgspec.Struct):
+    id: str
+    prefix: str
+    label: str | None
+    api_key: str  # shown once, never again
+    created_at: datetime
+
+
+class ApiKeyPage(msgspec.Struct):
+    items: list[ApiKeyView]
+    next_cursor: str | None

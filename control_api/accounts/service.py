@@ -1,0 +1,159 @@
+"""Rules for accounts and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from control_api.accounts import keys
+from control_api.accounts.schemas import (
+    AccountCreate,
+    AccountCreated,
+    AccountView,
+    ApiKeyCreated,
+    ApiKeyPage,
+    ApiKeyView,
+    Billing,
+)
+from control_api.errors import Conflict, NotFound
+from control_api.pagination import decode_cursor, encode_cursor
+from control_api.storage.repositories import accounts as repo
+from control_api.storage.tables import Account, ApiKey
+from control_api.storage.types import utcnow
+
+# last_used_at is a convenience, not an audit trail: one write per key per minute at most.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account and the key it used (the key prefix names the actor in records)."""
+
+    account_id: str
+    key_id: str
+    key_prefix: str
+
+
+async def register(session: AsyncSession, body: AccountCreate, client_ip: str | None) -> AccountCreated:
+    email = body.email.strip()
+    if await repo.email_taken(session, email):
+        raise Conflict("an account with this email already exists", field="email")
+    account = Account(
+        id=str(uuid.uuid4()),
+        name=body.name.strip(),
+        email=email,
+        billing=msgspec.to_builtins(body.billing),
+        registration_ip=client_ip,
+    )
+    session.add(account)
+    await session.flush()
+    key, plaintext = _new_key(account.id, label="default")
+    session.add(key)
+    await session.flush()
+    return AccountCreated(
+        account_id=account.id, api_key=plaintext, api_key_id=key.id, api_key_prefix=key.prefix
+    )
+
+
+def account_view(account: Account) -> AccountView:
+    return AccountView(
+        account_id=account.id,
+        name=account.name,
+        email=account.email,
+        billing=msgspec.convert(account.billing, Billing),
+        created_at=account.created_at,
+    )
+
+
+def _new_key(account_id: str, label: str | None) -> tuple[ApiKey, str]:
+    new = keys.generate_key()
+    row = ApiKey(
+        id=str(uuid.uuid4()),
+        account_id=account_id,
+        prefix=new.prefix,
+        key_hash=new.digest,
+        label=label,
+        created_at=utcnow(),
+    )
+    return row, new.plaintext
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Principal | None:
+    """The principal of a ``Bearer`` header, or None for a missing, malformed, unknown or revoked key."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    prefix = keys.split_key(token)
+    if prefix is None:
+        return None
+    found = await repo.key_by_prefix(session, prefix)
+    if found is None:
+        return None
+    key, account = found
+    if key.revoked_at is not None or not keys.matches(token, key.key_hash):
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
+        await repo.touch_key(session, key.id, now)
+    return Principal(account_id=account.id, key_id=key.id, key_prefix=key.prefix)
+
+
+def key_view(key: ApiKey) -> ApiKeyView:
+    return ApiKeyView(
+        id=key.id,
+        prefix=key.prefix,
+        label=key.label,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+        active=key.revoked_at is None,
+    )
+
+
+async def create_key(session: AsyncSession, principal: Principal, label: str | None) -> ApiKeyCreated:
+    row, plaintext = _new_key(principal.account_id, label)
+    session.add(row)
+    await session.flush()
+    return ApiKeyCreated(
+        id=row.id, prefix=row.prefix, label=row.label, api_key=plaintext, created_at=row.created_at
+    )
+
+
+async def list_keys(session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> ApiKeyPage:
+    offset = decode_cursor(cursor)
+    rows = await repo.list_keys(session, principal.account_id, offset, limit + 1)
+    next_cursor = encode_cursor(offset + limit) if len(rows) > limit else None
+    return ApiKeyPage(items=[key_view(k) for k in rows[:limit]], next_cursor=next_cursor)
+
+
+async def _active_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+    key = await repo.get_key(session, principal.account_id, key_id)
+    if key is None:
+        raise NotFound("api key")
+    if key.revoked_at is not None:
+        raise Conflict("this key is already revoked", field="id")
+    return key
+
+
+async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKeyView:
+    key = await _active_key(session, principal, key_id)
+    if await repo.count_active_keys(session, principal.account_id) <= 1:
+        # Revoking the last key would lock the account out with no way back in.
+        raise Conflict("cannot revoke the account's last active key; create another key first", field="id")
+    key.revoked_at = utcnow()
+    await session.flush()
+    return key_view(key)
+
+
+async def rotate_key(session: AsyncSession, principal: Principal, key_id: str) -> ApiKeyCreated:
+    """A new key replacing ``key_id`` (same label), which is revoked at once."""
+    old = await _active_key(session, principal, key_id)
+    old.revoked_at = utcnow()
+    return await create_key(session, principal, old.label)

@@ -1,0 +1,131 @@
+"""The Litestar application: ``create_app(settings) -> Litestar``.
+
+On startup it opens the database (SQLite under the data directory unless ``CLOSERR_DATABASE_URL`` says otherwise)
+and runs every Alembic branch up to its head, so a fresh data directory is usable at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from closerr.settings import Settings
+from control_api.accounts.routes import AccountController, ApiKeyController
+from control_api.auth import ApiKeyAuthMiddleware, provide_principal
+from control_api.calls.routes import CallController
+from control_api.campaigns.routes import CampaignController
+from control_api.deps import provide_db, provide_session
+from control_api.dnd.routes import ConsentController, DndController
+from control_api.errors import exception_handlers
+from control_api.health import health
+from control_api.leads.routes import LeadController
+from control_api.storage.db import Database, create_database
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+# Route modules of other areas, included when they exist (each exposes ``route_handlers() -> list``).
+_OPTIONAL_V1_MODULES = ("control_api.privacy.routes", "control_api.dispatch.routes", "control_api.credits.routes")
+
+
+def _optional_handlers(module_name: str, attr: str) -> list[ControllerRouterHandler]:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            return []
+        raise
+    factory: Callable[[], Sequence[ControllerRouterHandler]] | None = getattr(module, attr, None)
+    return list(factory()) if factory else []
+
+
+def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
+    handlers: list[ControllerRouterHandler] = [
+        AccountController,
+        ApiKeyController,
+        CampaignController,
+        LeadController,
+        CallController,
+        DndController,
+        ConsentController,
+    ]
+    for name in _OPTIONAL_V1_MODULES:
+        handlers.extend(_optional_handlers(name, "route_handlers"))
+    handlers.extend(extra)
+    return Router(
+        path="/v1",
+        route_handlers=handlers,
+        middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
+        dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
+        security=[{"bearer": []}],
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    include_engine: bool = True,
+    extra_v1_handlers: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
+    """The API. ``database`` lets tests share one engine; otherwise one is built from ``settings``."""
+    if settings is None:
+        from closerr.settings import get_settings
+
+        settings = get_settings()
+    cfg = settings
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = database or create_database(cfg.effective_database_url, echo=cfg.sql_echo)
+        await db.migrate()
+        app.state.db = db
+        app.state.settings = cfg
+        log.info("control API ready on %s", db.dialect)
+        try:
+            yield
+        finally:
+            if database is None:
+                await db.dispose()
+
+    handlers: list[ControllerRouterHandler] = [health, v1_router(extra_v1_handlers)]
+    if include_engine:
+        handlers.extend(_optional_handlers("engine.server", "engine_route_handlers"))
+
+    return Litestar(
+        route_handlers=handlers,
+        lifespan=[lifespan],
+        dependencies={
+            "session": Provide(provide_session),
+            "db": Provide(provide_db, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.api_max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Closerr control API",
+            version=API_VERSION,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="an API key: clr_...")
+                }
+            ),
+        ),
+        debug=False,
+    )
+
+
+def _app_from_env() -> Any:
+    """Factory for ``uvicorn --factory control_api.app:_app_from_env``."""
+    return create_app()

@@ -1,0 +1,104 @@
+"""Phone numbers to E.164, with a fast path for the common Indian mobile forms.
+
+The result of a lead's number is either its E.164 digits as an ``int`` (``+919876543210`` -> 919876543210, the
+storage key everywhere) or the rejection reason. The fast path recognises ``9876543210``, ``09876543210``,
+``919876543210``, ``0091 9876543210`` and ``+91 98765-43210`` without calling ``phonenumbers``; whether such a
+number is a valid mobile depends only on its first national digits (libphonenumber's Indian patterns decide on at
+most five), so that answer is computed once per six-digit prefix with ``phonenumbers`` and cached. Everything else
+(other countries, landlines, odd formats) goes through ``phonenumbers.parse(raw, "IN")``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+
+class PhoneRejection(StrEnum):
+    INVALID_NUMBER = "invalid_number"
+    NOT_A_MOBILE = "not_a_mobile"
+
+
+_STRIP: Final = str.maketrans("", "", " -().\t/")
+_MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_PREFIX_LEN: Final = 6
+_in_prefix_cache: dict[str, PhoneRejection | None] = {}
+
+
+def _classify(number: phonenumbers.PhoneNumber) -> PhoneRejection | None:
+    if not phonenumbers.is_valid_number(number):
+        return PhoneRejection.INVALID_NUMBER
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        return PhoneRejection.NOT_A_MOBILE
+    return None
+
+
+def _indian_national(digits: str) -> str | None:
+    """The 10-digit national number when ``digits`` (only digits, '+' removed) is a common +91 mobile form."""
+    n = len(digits)
+    if n == 10:
+        national = digits
+    elif n == 11 and digits[0] == "0":
+        national = digits[1:]
+    elif n == 12 and digits.startswith("91"):
+        national = digits[2:]
+    elif n == 14 and digits.startswith("0091"):
+        national = digits[4:]
+    else:
+        return None
+    return national if national[0] in "6789" else None
+
+
+def normalise(raw: str) -> int | PhoneRejection:
+    """E.164 digits of a mobile number, or why the number cannot be called."""
+    s = raw.strip().translate(_STRIP)
+    plus = s.startswith("+")
+    digits = s[1:] if plus else s
+    if digits.isdigit() and digits.isascii():
+        national = None
+        if plus:
+            if len(digits) == 12 and digits.startswith("91") and digits[2] in "6789":
+                national = digits[2:]
+        else:
+            national = _indian_national(digits)
+        if national is not None:
+            prefix = national[:_PREFIX_LEN]
+            verdict = _in_prefix_cache.get(prefix, False)
+            if verdict is False:
+                verdict = _classify(phonenumbers.parse("+91" + national))
+                _in_prefix_cache[prefix] = verdict
+            return verdict if verdict is not None else 910000000000 + int(national)
+    return _slow_path(raw)
+
+
+def _slow_path(raw: str) -> int | PhoneRejection:
+    try:
+        number = phonenumbers.parse(raw, "IN")
+    except phonenumbers.NumberParseException:
+        return PhoneRejection.INVALID_NUMBER
+    verdict = _classify(number)
+    if verdict is not None:
+        return verdict
+    return int(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:])
+
+
+def parse_any(raw: str) -> int | None:
+    """E.164 digits of any valid number (mobile or not), for registry lookups and opt-outs; None if invalid."""
+    result = normalise(raw)
+    if isinstance(result, int):
+        return result
+    if result is PhoneRejection.NOT_A_MOBILE:
+        try:
+            return int(
+                phonenumbers.format_number(phonenumbers.parse(raw, "IN"), phonenumbers.PhoneNumberFormat.E164)[1:]
+            )
+        except phonenumbers.NumberParseException:
+            return None
+    return None
+
+
+def to_e164(digits: int) -> str:
+    return f"+{digits}"

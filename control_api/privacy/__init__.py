@@ -1,0 +1,1 @@
+"""The privacy engine: data-principal rights, retention purge, grievances, audit verification routes."""

@@ -1,0 +1,456 @@
+"""Slot value extraction from one transcribed lead turn: one pure function per slot type.
+
+The input is what faster-whisper makes of 8 kHz telephony speech: punctuation and capitals come and go, numbers
+arrive as digits ("5,000", "Rs 2,500/-", "₹1,20,000", "3k") or words ("three thousand five hundred", "five
+lakh"), and Indian English / Hinglish answers ("haan", "theek hai", "nahi") are common. Every extractor returns
+``None`` when it cannot tell, so the policy can re-ask instead of guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "IST",
+    "SLOT_TYPES",
+    "NumberSpan",
+    "extract",
+    "extract_amount_inr",
+    "extract_choice",
+    "extract_number",
+    "extract_text",
+    "extract_when",
+    "extract_yes_no",
+    "find_numbers",
+    "normalize_text",
+]
+
+IST = ZoneInfo("Asia/Kolkata")
+SLOT_TYPES = ("yes_no", "number", "amount_inr", "choice", "when", "text")
+
+
+# -- normalisation ---------------------------------------------------------------------------------------
+def normalize_text(text: str) -> str:
+    """Lower-case words separated by single spaces; digits keep their decimal point and ``h:mm`` colon."""
+    s = text.lower().replace("’", "'").replace("‘", "'").replace("₹", " rs ")
+    s = re.sub(r"/-", " ", s)
+    s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)  # "p.m." -> "pm"
+    s = re.sub(r"(?<=\d),(?=\d)", "", s)  # 1,20,000 / 5,000 -> plain digits
+    s = re.sub(r"\brs\.", "rs ", s)
+    s = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", s)  # 2000-3000
+    s = re.sub(r"(?<=\d)(?=[a-z])", " ", s)  # 3k, 5000rs, 5pm, 1.5lakh
+    s = re.sub(r"(?<=[a-z])(?=\d)", " ", s)  # rs3000
+    s = re.sub(r"(?<!\d)[.:]|[.:](?!\d)", " ", s)  # keep only 2.5 and 5:30
+    s = re.sub(r"[^a-z0-9.:' ]+", " ", s)
+    s = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", s)  # quotes, not the apostrophe in don't
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _contains(pattern: str, text: str) -> bool:
+    return re.search(rf"(?<![a-z0-9']){pattern}(?![a-z0-9'])", text) is not None
+
+
+# -- numbers ---------------------------------------------------------------------------------------------
+_UNITS = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90,
+}  # fmt: skip
+_MULTIPLIERS = {
+    "thousand": 1_000, "thousands": 1_000, "k": 1_000, "grand": 1_000,
+    "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "lacs": 100_000, "lack": 100_000, "lakhs'": 100_000,
+    "crore": 10_000_000, "crores": 10_000_000, "cr": 10_000_000,
+    "million": 1_000_000, "millions": 1_000_000,
+}  # fmt: skip
+_CURRENCY = frozenset({"rs", "rupees", "rupee", "inr", "bucks", "rupaye", "rupay", "rupya"})
+_DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class NumberSpan:
+    """One number phrase found in normalised text: token indices ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    value: float
+    start: int
+    end: int
+    multiplier: int = 0  # the last scale word in the phrase (1000, 100000, ...), 0 when none
+
+    def as_number(self) -> int | float:
+        return int(self.value) if float(self.value).is_integer() else self.value
+
+
+def _word_value(tok: str) -> tuple[float, str] | None:
+    if _DIGITS_RE.match(tok):
+        return float(tok), "digits"
+    if tok in _UNITS:
+        return float(_UNITS[tok]), "unit"
+    if tok in _TENS:
+        return float(_TENS[tok]), "tens"
+    return None
+
+
+def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
+    """Every number phrase in ``tokens`` ("5 lakh", "two and a half lakh", "3 thousand 500", "2.5 crore")."""
+    spans: list[NumberSpan] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        if not _starts_number(tokens, i):
+            i += 1
+            continue
+        start = i
+        total = current = 0.0
+        last = ""  # kind of the previous consumed token
+        multiplier = 0
+        while i < n:
+            tok = tokens[i]
+            nxt = tokens[i + 1] if i + 1 < n else ""
+            wv = _word_value(tok)
+            if wv is not None:
+                value, kind = wv
+                fits = last in ("", "mult", "hundred", "and") or (
+                    last == "tens" and kind == "unit" and value < 10
+                )
+                if not fits:
+                    break
+                current += value
+                last = kind
+            elif tok == "hundred" or tok == "hundreds":
+                current = (current or 1) * 100
+                last = "hundred"
+            elif tok in _MULTIPLIERS and last != "":
+                total += (current or 1) * _MULTIPLIERS[tok]
+                multiplier = _MULTIPLIERS[tok]
+                current = 0
+                last = "mult"
+            elif tok in ("a", "an") and nxt == "half" and last == "and":
+                pass  # "one and a half lakh"
+            elif tok in ("a", "an") and last == "" and (nxt in _MULTIPLIERS or nxt == "hundred"):
+                current = 1  # "a lakh", "a hundred"
+                last = "a"
+            elif tok == "half" and last == "" and nxt in ("a", "an"):
+                current = 0.5  # "half a lakh"
+                last = "a"
+                i += 1
+            elif tok == "half" and last == "and":
+                current += 0.5
+                last = "unit"
+            elif tok == "and" and last in ("digits", "unit", "tens", "hundred", "mult") and _continues(tokens, i + 1):
+                last = "and"
+            elif tok == "point" and last in ("digits", "unit") and nxt in _UNITS and _UNITS[nxt] < 10:
+                current += _UNITS[nxt] / 10
+                i += 1
+                last = "unit"
+            else:
+                break
+            i += 1
+        end = i
+        while end > start and tokens[end - 1] in ("and", "a", "an"):
+            end -= 1
+        if end > start:
+            spans.append(NumberSpan(total + current, start, end, multiplier))
+        i = max(end, start + 1)
+    return spans
+
+
+def _starts_number(tokens: Sequence[str], i: int) -> bool:
+    tok = tokens[i]
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if _word_value(tok) is not None:
+        return True
+    if tok in ("a", "an") and (nxt in _MULTIPLIERS or nxt in ("hundred",)):
+        return True
+    return tok == "half" and nxt in ("a", "an")
+
+
+def _continues(tokens: Sequence[str], i: int) -> bool:
+    if i >= len(tokens):
+        return False
+    tok = tokens[i]
+    return _word_value(tok) is not None or tok in ("a", "an", "half")
+
+
+def _merge_ranges(tokens: Sequence[str], spans: list[NumberSpan]) -> list[NumberSpan]:
+    """"2 to 3 thousand" / "2000-3000" / "two or three lakh" -> one span at the middle of the range."""
+    out: list[NumberSpan] = []
+    for span in spans:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and span.start == prev.end + 1
+            and tokens[prev.end] in ("to", "or", "-")
+            and prev.value > 0
+        ):
+            low = prev.value
+            if not prev.multiplier and span.multiplier and low * span.multiplier <= span.value:
+                low *= span.multiplier
+            if low <= span.value:
+                out[-1] = NumberSpan((low + span.value) / 2, prev.start, span.end, span.multiplier)
+                continue
+        out.append(span)
+    return out
+
+
+def extract_number(text: str) -> int | float | None:
+    """The first number phrase: "5", "five years", "2.5", "twenty five", "1,200"."""
+    tokens = normalize_text(text).replace("-", " - ").split()
+    spans = _merge_ranges(tokens, find_numbers(tokens))
+    return spans[0].as_number() if spans else None
+
+
+def extract_amount_inr(text: str) -> int | None:
+    """Integer rupees. A phrase next to a currency word wins; otherwise the largest amount mentioned."""
+    tokens = normalize_text(text).replace("-", " - ").split()
+    spans = _merge_ranges(tokens, find_numbers(tokens))
+    if not spans:
+        return None
+
+    def has_currency(span: NumberSpan) -> bool:
+        before = tokens[span.start - 1] if span.start > 0 else ""
+        after = tokens[span.end] if span.end < len(tokens) else ""
+        return before in _CURRENCY or after in _CURRENCY
+
+    marked = [s for s in spans if has_currency(s)]
+    chosen = marked[0] if marked else max(spans, key=lambda s: s.value)
+    return round(chosen.value)
+
+
+def amount_is_explicit(text: str) -> bool:
+    """Whether the text names money clearly enough to fill an amount slot nobody asked about yet."""
+    norm = normalize_text(text)
+    tokens = norm.split()
+    return any(t in _CURRENCY or t in _MULTIPLIERS for t in tokens) or (
+        (extract_amount_inr(text) or 0) >= 100
+    )
+
+
+# -- yes / no --------------------------------------------------------------------------------------------
+_YES = [
+    "yes", "yeah", "yea", "yep", "yup", "ya", "yah", "yess", "sure", "of course", "certainly", "correct",
+    "right", "okay", "ok", "alright", "all right", "haan", "haa", "han", "ha ji", "haanji", "haan ji", "ji",
+    "ji haan", "theek hai", "thik hai", "theek", "thik", "bilkul", "absolutely", "definitely", "i am", "i do",
+    "i have", "i will", "i would", "go ahead", "tell me", "speaking", "sounds good", "why not", "indeed",
+    "that's right", "that is right", "affirmative", "interested", "i own", "we own", "own it", "it is",
+    "please do", "please go ahead", "i think so", "would love", "i'd like", "i would like", "go on",
+]  # fmt: skip
+_NO = [
+    "no", "nope", "nah", "nahi", "nahin", "nai", "na", "not really", "not at all", "never", "i don't",
+    "i do not", "i am not", "i'm not", "i have not", "i haven't", "don't think so", "do not think so",
+    "negative", "not interested", "of course not", "certainly not", "absolutely not", "definitely not",
+    "i won't", "i will not", "i wouldn't", "i would not", "it is not", "it's not", "it isn't", "not now",
+    "we don't", "don't have", "do not have", "doesn't", "does not", "not yet", "rented", "rent", "renting",
+    "tenant", "not mine",
+]  # fmt: skip
+_UNSURE = ["i'm not sure", "i am not sure", "don't know", "do not know", "not sure", "maybe", "no idea", "can't say", "cannot say", "perhaps"]
+
+
+def _phrase_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
+    alts = sorted({re.escape(p) for p in phrases}, key=len, reverse=True)
+    return re.compile(rf"(?<![a-z0-9'])(?:{'|'.join(alts)})(?![a-z0-9'])")
+
+
+_YES_NO_RE = _phrase_pattern(_YES + _NO + _UNSURE)
+_YES_SET, _NO_SET, _UNSURE_SET = set(_YES), set(_NO), set(_UNSURE)
+
+
+def extract_yes_no(
+    text: str, yes_words: Sequence[str] = (), no_words: Sequence[str] = ()
+) -> bool | None:
+    """True / False from the first clear yes or no cue ("Yes, I am.", "Nope", "Haan", "nahi"); else None.
+
+    ``yes_words`` / ``no_words`` are a question's own synonyms (e.g. "rented" for "do you own your home?")."""
+    norm = normalize_text(text)
+    extra_yes = {normalize_text(w) for w in yes_words}
+    extra_no = {normalize_text(w) for w in no_words}
+    pattern = _YES_NO_RE if not (extra_yes or extra_no) else _phrase_pattern(
+        [*_YES, *_NO, *_UNSURE, *extra_yes, *extra_no]
+    )
+    for m in pattern.finditer(norm):
+        phrase = m.group(0)
+        if phrase in extra_no:
+            return False
+        if phrase in extra_yes:
+            return True
+        if phrase in _UNSURE_SET:
+            return None
+        if phrase in _NO_SET:
+            return False
+        if phrase in _YES_SET:
+            return True
+    return None
+
+
+# -- choice ----------------------------------------------------------------------------------------------
+def extract_choice(text: str, options: Mapping[str, Sequence[str]]) -> str | None:
+    """The one option whose name or synonym the lead said; None when none or several (after "not X") match."""
+    norm = normalize_text(text)
+    found: dict[str, int] = {}
+    negated: set[str] = set()
+    for key, synonyms in options.items():
+        for phrase in {normalize_text(key.replace("_", " ")), *(normalize_text(s) for s in synonyms)}:
+            if not phrase:
+                continue
+            for m in re.finditer(rf"(?<![a-z0-9']){re.escape(phrase)}(?![a-z0-9'])", norm):
+                before = norm[: m.start()].split()[-2:]
+                if any(w in ("not", "no", "isn't", "nahi", "never") for w in before):
+                    negated.add(key)
+                else:
+                    found[key] = min(found.get(key, m.start()), m.start())
+    keys = [k for k in found if k not in negated] or list(found)
+    if len(keys) == 1:
+        return keys[0]
+    return None
+
+
+# -- when ------------------------------------------------------------------------------------------------
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_PARTS_OF_DAY = {"morning": 10, "afternoon": 14, "noon": 12, "lunch": 13, "evening": 18, "night": 20,
+                 "tonight": 20}  # fmt: skip
+_DEFAULT_HOUR = 11  # a day without a time: late morning, inside the 09:00-21:00 calling window
+_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "couple": 2, "few": 3, "several": 3, "half": 0.5}
+
+
+def _small_number(tok: str) -> float | None:
+    wv = _word_value(tok)
+    if wv is not None:
+        return wv[0]
+    return _COUNT_WORDS.get(tok)
+
+
+def _relative_offset(tokens: list[str]) -> timedelta | None:
+    """ "in 30 minutes", "after two hours", "half an hour", "after a couple of hours", "in 2 days"."""
+    units = {"minute": 1, "minutes": 1, "mins": 1, "min": 1, "hour": 60, "hours": 60, "hrs": 60, "hr": 60,
+             "day": 1440, "days": 1440}  # fmt: skip
+    for i, tok in enumerate(tokens):
+        if tok not in units or i == 0:
+            continue
+        j = i - 1
+        while j > 0 and tokens[j] in ("of", "more", "or"):
+            j -= 1
+        amount: float | None
+        if tokens[j] in ("a", "an"):
+            amount = 0.5 if j > 0 and tokens[j - 1] == "half" else 1
+        else:
+            amount = _small_number(tokens[j])
+            if amount is not None and amount < 10 and j > 0 and tokens[j - 1] in _TENS:
+                amount += _TENS[tokens[j - 1]]
+        if amount is None:
+            continue
+        return timedelta(minutes=amount * units[tok])
+    return None
+
+
+def _clock_time(norm: str) -> tuple[int, int, str | None] | None:
+    """Hour, minute and am/pm from "5 pm", "5:30", "5.30 pm", "at 5", "5 o'clock", "17:00", "five thirty"."""
+    m = re.search(r"(?<![\d.])(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|o'clock|oclock)?(?![\d.])", norm)
+    words = re.search(
+        rf"\b(?:at|by|around|after)\s+({'|'.join(_UNITS)})(?:\s+(thirty|fifteen|forty five))?"
+        rf"(?:\s*(am|pm|o'clock))?\b",
+        norm,
+    )
+    if m and (m.group(2) or m.group(3) or re.search(rf"\b(at|by|around|after)\s+{m.group(1)}\b", norm)):
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        suffix = m.group(3) if m.group(3) in ("am", "pm") else None
+    elif words:
+        hour = _UNITS[words.group(1)]
+        minute = {"thirty": 30, "fifteen": 15, "forty five": 45}.get(words.group(2) or "", 0)
+        suffix = words.group(3) if words.group(3) in ("am", "pm") else None
+    else:
+        return None
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return hour, minute, suffix
+
+
+def extract_when(text: str, now: datetime) -> datetime | None:
+    """An aware Asia/Kolkata datetime for a callback time said relative to ``now`` (the call time), or None.
+
+    A bare hour from 1 to 7 means p.m. (nobody asks for a sales call at 5 a.m.); a day without a time means
+    11:00; "next week" means next Monday; a time already past today means tomorrow."""
+    norm = normalize_text(text).replace("-", " ")
+    tokens = norm.split()
+    local = now.astimezone(IST) if now.tzinfo else now.replace(tzinfo=IST)
+
+    offset = _relative_offset(tokens)
+    if offset is not None:
+        return (local + offset).replace(second=0, microsecond=0)
+
+    day: datetime | None = None
+    if _contains("day after tomorrow", norm):
+        day = local + timedelta(days=2)
+    elif _contains("tomorrow", norm) or _contains("tommorow", norm) or _contains("tomorow", norm):
+        day = local + timedelta(days=1)
+    elif _contains("next week", norm):
+        day = local + timedelta(days=7 - local.weekday())
+    elif _contains("weekend", norm):
+        day = local + timedelta(days=(5 - local.weekday()) % 7 or 7)
+    else:
+        for idx, name in enumerate(_WEEKDAYS):
+            if _contains(name, norm):
+                ahead = (idx - local.weekday()) % 7 or 7
+                day = local + timedelta(days=ahead)
+                break
+    if day is None and (_contains("today", norm) or _contains("tonight", norm) or _contains("this", norm)):
+        day = local
+
+    part = next((h for p, h in _PARTS_OF_DAY.items() if _contains(p, norm)), None)
+    clock = _clock_time(norm)
+    if clock is None and part is None and day is None:
+        return None
+
+    if clock is not None:
+        hour, minute, suffix = clock
+        if suffix == "pm" and hour < 12:
+            hour += 12
+        elif suffix == "am" and hour == 12:
+            hour = 0
+        elif suffix is None and (part is not None and part >= 12 or 1 <= hour <= 7) and hour < 12:
+            hour += 12
+    else:
+        hour, minute = (part if part is not None else _DEFAULT_HOUR), 0
+
+    base = day or local
+    result = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if day is None and result <= local:
+        result += timedelta(days=1)
+    return result
+
+
+# -- text and dispatch -----------------------------------------------------------------------------------
+def extract_text(text: str) -> str | None:
+    cleaned = re.sub(r"\s+", " ", text).strip()
+    return cleaned if re.search(r"[A-Za-z0-9]", cleaned) else None
+
+
+def extract(
+    slot_type: str,
+    text: str,
+    *,
+    now: datetime | None = None,
+    options: Mapping[str, Sequence[str]] | None = None,
+    yes_words: Sequence[str] = (),
+    no_words: Sequence[str] = (),
+) -> Any:
+    """The value of a ``slot_type`` slot in ``text`` (``when`` values as aware datetimes), or None."""
+    match slot_type:
+        case "yes_no":
+            return extract_yes_no(text, yes_words, no_words)
+        case "number":
+            return extract_number(text)
+        case "amount_inr":
+            return extract_amount_inr(text)
+        case "choice":
+            return extract_choice(text, options or {})
+        case "when":
+            return extract_when(text, now or datetime.now(IST))
+        case "text":
+            return extract_text(text)
+    raise ValueError(f"unknown slot type {slot_type!r}")

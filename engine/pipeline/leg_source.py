@@ -1,0 +1,53 @@
+"""First stage: turns the media leg's inbound events into frames."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from loguru import logger
+from pipecat.frames.frames import Frame, InputAudioRawFrame, StartFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from engine.pipeline.frames import LeadDtmfFrame, LegClosedFrame, LegMarkFrame
+from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, MarkPlayed, MediaLeg
+
+
+class LegSource(FrameProcessor):
+    def __init__(self, leg: MediaLeg, **kwargs: object) -> None:
+        super().__init__(name="LegSource", **kwargs)  # type: ignore[arg-type]
+        self._leg = leg
+        self._reader: asyncio.Task[None] | None = None
+        self.last_audio_at = 0.0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        await self.push_frame(frame, direction)
+        if isinstance(frame, StartFrame) and self._reader is None:
+            self._reader = self.create_task(self._read(), "leg-reader")
+
+    async def _read(self) -> None:
+        rate = self._leg.sample_rate
+        try:
+            async for event in self._leg.events():
+                if isinstance(event, AudioIn):
+                    self.last_audio_at = time.monotonic()
+                    await self.push_frame(InputAudioRawFrame(audio=event.pcm, sample_rate=rate, num_channels=1))
+                elif isinstance(event, DtmfIn):
+                    await self.push_frame(LeadDtmfFrame(digit=event.digit))
+                elif isinstance(event, MarkPlayed):
+                    await self.push_frame(LegMarkFrame(name=event.name))
+                elif isinstance(event, LegClosed):
+                    await self.push_frame(LegClosedFrame(reason=event.reason, by_remote=event.by_remote))
+                    return
+        except Exception as exc:  # a broken leg ends this call only
+            logger.warning("media leg failed: {}", type(exc).__name__)
+            await self.push_frame(LegClosedFrame(reason=f"leg error: {type(exc).__name__}", by_remote=False))
+            return
+        await self.push_frame(LegClosedFrame(reason="leg ended", by_remote=True))
+
+    async def cleanup(self) -> None:
+        if self._reader is not None:
+            await self.cancel_task(self._reader)
+            self._reader = None
+        await super().cleanup()

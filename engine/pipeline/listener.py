@@ -1,0 +1,179 @@
+"""Finds the lead's turns in the inbound audio and transcribes them, as early as it safely can.
+
+At every VAD pause (``vad_stop_s`` of silence) two things start at once on the utterance so far: speech-to-text
+(speculatively) and Smart-Turn. If Smart-Turn says the turn is complete, the transcript is used the moment it is
+ready; if not, the listener waits for more speech (the speculation is then discarded) or for
+``max_turn_silence_s`` of silence, whichever comes first. Speech over the bot becomes a barge-in only after
+``barge_in_min_speech_s`` of voiced audio, so coughs and "hmm"s do not stop the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from engine.audio.end_of_turn import SmartTurn, TurnVerdict
+from engine.audio.pcm import samples_per_frame
+from engine.audio.segmenter import SpeechPaused, SpeechResumed, SpeechSegmenter, SpeechStarted
+from engine.audio.vad import FrameVad
+from engine.pipeline.frames import BargeInFrame, LeadSpeechStartedFrame, LeadTurnFrame, PlayoutFrame
+from engine.speech.stt import Transcript, WhisperService
+
+
+@dataclass
+class ListenerConfig:
+    vad_stop_s: float = 0.2
+    max_turn_silence_s: float = 0.8
+    barge_in_min_speech_s: float = 0.25
+    min_turn_voiced_s: float = 0.12
+
+
+@dataclass
+class _Speculation:
+    audio: bytes
+    paused_at: float
+    last_voiced_at: float
+    voiced_s: float
+    task: asyncio.Task[None] | None = None
+    transcript: Transcript | None = None
+    verdict: TurnVerdict | None = None
+    stt_s: float = 0.0
+
+
+class LeadListener(FrameProcessor):
+    def __init__(
+        self,
+        *,
+        vad: FrameVad,
+        stt: WhisperService,
+        smart_turn: SmartTurn | None,
+        turn_executor: Executor | None,
+        sample_rate: int,
+        config: ListenerConfig,
+        stt_prompt: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(name="LeadListener", **kwargs)  # type: ignore[arg-type]
+        self._vad = vad
+        self._stt = stt
+        self._smart_turn = smart_turn
+        self._turn_executor = turn_executor
+        self._rate = sample_rate
+        self._cfg = config
+        self._prompt = stt_prompt
+        self._frame_bytes = samples_per_frame(sample_rate) * 2
+        self._buffer = b""
+        self._segmenter = SpeechSegmenter(pause_s=config.vad_stop_s)
+        self._speculation: _Speculation | None = None
+        self._started_at = 0.0
+        self._barged = False
+        self._bot_utterances: set[int] = set()
+        self.speculations = 0
+        self.discarded_speculations = 0
+
+    @property
+    def bot_speaking(self) -> bool:
+        return bool(self._bot_utterances)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            await self._on_audio(frame.audio)
+            return
+        if isinstance(frame, PlayoutFrame):
+            if frame.event == "started":
+                self._bot_utterances.add(frame.utterance_id)
+            else:
+                self._bot_utterances.discard(frame.utterance_id)
+        await self.push_frame(frame, direction)
+
+    async def _on_audio(self, pcm: bytes) -> None:
+        self._buffer += pcm
+        while len(self._buffer) >= self._frame_bytes:
+            chunk, self._buffer = self._buffer[: self._frame_bytes], self._buffer[self._frame_bytes :]
+            await self._on_frame(chunk)
+
+    async def _on_frame(self, chunk: bytes) -> None:
+        now = time.monotonic()
+        for event in self._segmenter.feed(chunk, self._vad.is_speech(chunk)):
+            if isinstance(event, SpeechStarted):
+                self._started_at = now - (self._segmenter.voiced_s or 0.0)
+                self._barged = False
+                await self.push_frame(LeadSpeechStartedFrame(at=now, during_bot_speech=self.bot_speaking))
+            elif isinstance(event, SpeechPaused):
+                self._speculate(event, now)
+            elif isinstance(event, SpeechResumed):
+                self._discard()
+        if (
+            self.bot_speaking
+            and not self._barged
+            and self._segmenter.in_speech
+            and self._segmenter.voiced_s >= self._cfg.barge_in_min_speech_s
+        ):
+            self._barged = True
+            await self.push_frame(BargeInFrame(at=now))
+        spec = self._speculation
+        if (
+            spec is not None
+            and spec.transcript is not None
+            and self._segmenter.silence_s + self._cfg.vad_stop_s >= self._cfg.max_turn_silence_s
+        ):
+            await self._finalize(spec)
+
+    def _speculate(self, event: SpeechPaused, now: float) -> None:
+        self._discard()
+        spec = _Speculation(
+            audio=event.audio,
+            paused_at=now,
+            last_voiced_at=now - self._cfg.vad_stop_s,
+            voiced_s=event.voiced_s,
+        )
+        self._speculation = spec
+        self.speculations += 1
+        spec.task = self.create_task(self._run_speculation(spec), "speculate")
+
+    def _discard(self) -> None:
+        if self._speculation is not None:
+            self.discarded_speculations += 1
+            # The inference already queued still runs; its result is simply not used.
+            self._speculation = None
+
+    async def _run_speculation(self, spec: _Speculation) -> None:
+        loop = asyncio.get_running_loop()
+        stt = asyncio.ensure_future(self._stt.transcribe(spec.audio, self._rate, self._prompt))
+        verdict: TurnVerdict | None = None
+        if self._smart_turn is not None:
+            verdict = await loop.run_in_executor(self._turn_executor, self._smart_turn.predict, spec.audio, self._rate)
+        transcript = await stt
+        spec.stt_s = time.monotonic() - spec.paused_at
+        spec.transcript = transcript
+        spec.verdict = verdict
+        if self._speculation is not spec:
+            return
+        if verdict is None or verdict.complete:
+            await self._finalize(spec)
+
+    async def _finalize(self, spec: _Speculation) -> None:
+        if self._speculation is not spec or spec.transcript is None:
+            return
+        self._speculation = None
+        self._segmenter.reset()
+        text = spec.transcript.text.strip()
+        if not text or spec.voiced_s < self._cfg.min_turn_voiced_s:
+            return
+        await self.push_frame(
+            LeadTurnFrame(
+                text=text,
+                started_at=self._started_at,
+                last_voiced_at=spec.last_voiced_at,
+                decided_at=time.monotonic(),
+                stt_s=spec.stt_s,
+                stt_queue_s=spec.transcript.queue_wait_s,
+                voiced_s=spec.voiced_s,
+            )
+        )

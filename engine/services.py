@@ -1,0 +1,47 @@
+"""Process-wide services shared by every call: the models and the inference queues in front of them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from closerr.settings import Settings, get_settings
+from engine.audio.end_of_turn import SmartTurn
+from engine.speech.stt import WhisperService
+from engine.speech.tts import PiperService
+from models import ModelRegistry, get_registry
+
+
+@dataclass
+class EngineServices:
+    settings: Settings
+    registry: ModelRegistry
+    stt: WhisperService
+    tts: PiperService
+    smart_turn: SmartTurn
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, registry: ModelRegistry | None = None) -> EngineServices:
+        settings = settings or get_settings()
+        registry = registry or get_registry()
+        return cls(
+            settings=settings,
+            registry=registry,
+            stt=WhisperService(registry.whisper()),
+            tts=PiperService(registry.piper(), out_rate=8000, workers=settings.tts_workers),
+            smart_turn=SmartTurn(registry.smart_turn()),
+        )
+
+
+_services: EngineServices | None = None
+_lock = threading.Lock()
+
+
+def get_services() -> EngineServices:
+    """Load the models once per process; every call shares the result."""
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = EngineServices.create()
+    return _services

@@ -1,0 +1,136 @@
+"""HTTP digest authentication for SIP requests to a trunk (RFC 3261 22, RFC 2617, RFC 7616 / RFC 8760)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from engine.telephony.sip.message import SipParseError
+
+_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-512-256": None}
+
+
+@dataclass(frozen=True)
+class DigestChallenge:
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: tuple[str, ...] = ()
+    opaque: str | None = None
+    stale: bool = False
+
+
+def _parse_auth_params(text: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " ,\t":
+            i += 1
+        start = i
+        while i < n and text[i] not in "=, \t":
+            i += 1
+        key = text[start:i].strip().lower()
+        while i < n and text[i] in " \t":
+            i += 1
+        if i >= n or text[i] != "=":
+            if key:
+                params[key] = ""
+            continue
+        i += 1
+        while i < n and text[i] in " \t":
+            i += 1
+        if i < n and text[i] == '"':
+            i += 1
+            value_chars: list[str] = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                value_chars.append(text[i])
+                i += 1
+            if i >= n:
+                raise SipParseError("unterminated quoted string in challenge")
+            i += 1
+            value = "".join(value_chars)
+        else:
+            start = i
+            while i < n and text[i] != ",":
+                i += 1
+            value = text[start:i].strip()
+        params[key] = value
+    return params
+
+
+def parse_challenge(header: str) -> DigestChallenge:
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "digest":
+        raise SipParseError(f"unsupported authentication scheme {scheme[:20]!r}")
+    params = _parse_auth_params(rest)
+    if "realm" not in params or "nonce" not in params:
+        raise SipParseError("digest challenge without realm or nonce")
+    algorithm = params.get("algorithm", "MD5").upper()
+    if algorithm not in ("MD5", "SHA-256"):
+        raise SipParseError(f"unsupported digest algorithm {algorithm[:20]!r}")
+    qop = tuple(q.strip() for q in params.get("qop", "").split(",") if q.strip())
+    return DigestChallenge(
+        realm=params["realm"],
+        nonce=params["nonce"],
+        algorithm=algorithm,
+        qop=qop,
+        opaque=params.get("opaque"),
+        stale=params.get("stale", "").lower() == "true",
+    )
+
+
+def _h(algorithm: str, text: str) -> str:
+    fn = hashlib.sha256 if algorithm == "SHA-256" else hashlib.md5
+    return fn(text.encode("utf-8")).hexdigest()
+
+
+def digest_response(
+    challenge: DigestChallenge,
+    *,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    nc: int = 1,
+    cnonce: str | None = None,
+) -> str:
+    """The value of an Authorization / Proxy-Authorization header answering ``challenge``."""
+    ha1 = _h(challenge.algorithm, f"{username}:{challenge.realm}:{password}")
+    ha2 = _h(challenge.algorithm, f"{method}:{uri}")
+    parts = [
+        f'username="{username}"',
+        f'realm="{challenge.realm}"',
+        f'nonce="{challenge.nonce}"',
+        f'uri="{uri}"',
+    ]
+    if "auth" in challenge.qop:
+        cnonce = cnonce or secrets.token_hex(8)
+        nc_text = f"{nc:08x}"
+        response = _h(challenge.algorithm, f"{ha1}:{challenge.nonce}:{nc_text}:{cnonce}:auth:{ha2}")
+        parts += [f'response="{response}"', "qop=auth", f"nc={nc_text}", f'cnonce="{cnonce}"']
+    else:
+        response = _h(challenge.algorithm, f"{ha1}:{challenge.nonce}:{ha2}")
+        parts.append(f'response="{response}"')
+    parts.append(f"algorithm={challenge.algorithm}")
+    if challenge.opaque is not None:
+        parts.append(f'opaque="{challenge.opaque}"')
+    return "Digest " + ", ".join(parts)
+
+
+def check_authorization(header: str, *, method: str, username: str, password: str) -> bool:
+    """Server side of the same computation (used by tests acting as a trunk)."""
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "digest":
+        return False
+    p = _parse_auth_params(rest)
+    algorithm = p.get("algorithm", "MD5").upper()
+    ha1 = _h(algorithm, f"{p.get('username', '')}:{p.get('realm', '')}:{password}")
+    ha2 = _h(algorithm, f"{method}:{p.get('uri', '')}")
+    if p.get("qop") == "auth":
+        expected = _h(algorithm, f"{ha1}:{p.get('nonce', '')}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+    else:
+        expected = _h(algorithm, f"{ha1}:{p.get('nonce', '')}:{ha2}")
+    return p.get("username") == username and secrets.compare_digest(expected, p.get("response", ""))
