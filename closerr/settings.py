@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     lead_silence_timeout_s: float = 7.0
     max_call_s: float = 600.0
 
+    # SIP trunk endpoint (engine/telephony/sip). sip_port 0 disables the listener.
+    sip_port: int = 0
+    sip_advertise_host: str | None = Field(default=None, description="address put in Via/Contact/SDP; default: host")
+    sip_trunk_host: str | None = None
+    sip_trunk_port: int = 5060
+    sip_trunk_transport: Literal["udp", "tcp"] = "udp"
+    sip_trunk_username: str | None = None
+    sip_trunk_password: SecretStr | None = None
+    sip_trunk_domain: str | None = Field(default=None, description="domain of the Request-URI; default: trunk host")
+    sip_caller_id: str = "closerr"
+    sip_ring_timeout_s: float = 45.0
+
     # Secrets: only ever from the environment.
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
     llm_api_key: SecretStr | None = None
@@ -60,6 +72,8 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(default=3600.0, gt=0, description="how often the purge job runs")
     grievance_due_days: int = Field(default=90, ge=1, description="DPDP s.13: resolve within 90 days")
     default_region: str = "in"
+    served_regions: str = Field(default="in", description="comma-separated regions whose data this deployment stores")
+    retention_scheduler: bool = Field(default=True, description="run the retention purge inside the server")
     tls_cert: Path | None = None
     tls_key: Path | None = None
 

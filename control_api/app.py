@@ -20,7 +20,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from closerr.settings import Settings
-from control_api.accounts.routes import AccountController, ApiKeyController
+from control_api.accounts.routes import AccountController, ApiKeyController, register_account
+from control_api.audit import AuditRequestMiddleware
 from control_api.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.calls.routes import CallController
 from control_api.campaigns.routes import CampaignController
@@ -29,6 +30,7 @@ from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
+from control_api.privacy.lifespan import privacy_lifespan
 from control_api.storage.db import Database, create_database
 
 log = logging.getLogger(__name__)
@@ -99,13 +101,16 @@ def create_app(
             if database is None:
                 await db.dispose()
 
-    handlers: list[ControllerRouterHandler] = [health, v1_router(extra_v1_handlers)]
+    # Registration is the one /v1 route without a key: its own router, outside the auth middleware.
+    public_v1 = Router(path="/v1", route_handlers=[register_account])
+    handlers: list[ControllerRouterHandler] = [health, public_v1, v1_router(extra_v1_handlers)]
     if include_engine:
         handlers.extend(_optional_handlers("engine.server", "engine_route_handlers"))
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, privacy_lifespan],  # privacy: the retention scheduler (issue 6)
+        middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries (issue 6)
         dependencies={
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),

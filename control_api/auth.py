@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -34,3 +35,6 @@ def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 def client_ip(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
+
+
+Caller = NamedDependency[Principal]

@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,16 @@ def _api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Respon
 
 
 def _field_of(key: str | None, message: str) -> str | None:
-    if key:
+    """The field a validation message is about: msgspec says "... - at `$.calling_window.start`" and
+    "Object missing required field `phone`"; Litestar's key is the parameter name ("data" for a body)."""
+    at = re.search(r"at `\$\.?([^`]*)`", message)
+    missing = re.search(r"missing required field `([^`]+)`", message)
+    parts = [p for p in ((at.group(1) if at else ""), (missing.group(1) if missing else "")) if p]
+    if parts:
+        return ".".join(parts).replace(".[", "[")
+    if key and key != "data":
         return key
-    # msgspec messages end in "- at `$.calling_window.start`"
-    match = re.search(r"at `\$\.?([^`]*)`", message)
-    return match.group(1) if match and match.group(1) else None
+    return None
 
 
 def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -149,9 +155,26 @@ def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException)
         415: "Unsupported media type",
     }.get(status, str(exc.detail) or "Error")
     field = {401: "Authorization", 413: "body", 415: "Content-Type"}.get(status)
-    return problem_response(
-        request, status, title, str(exc.detail), field=field, headers=dict(exc.headers or {})
-    )
+    return problem_response(request, status, title, str(exc.detail), field=field, headers=dict(exc.headers or {}))
+
+
+def _database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    # Values PostgreSQL refuses that validation let through are the client's input, not a server fault.
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    if "0x00" in text or "CharacterNotInRepertoire" in type(exc.orig).__name__:
+        return problem_response(
+            request,
+            422,
+            "Invalid request",
+            "text must not contain NUL (U+0000) characters",
+            field="body",
+            slug="invalid-field",
+        )
+    if "out of int64 range" in text or "NumericValueOutOfRange" in type(exc.orig).__name__:
+        return problem_response(
+            request, 422, "Invalid request", "a number is out of range", field="body", slug="invalid-field"
+        )
+    return _unexpected_handler(request, exc)
 
 
 def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -164,9 +187,10 @@ def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Resp
     )
 
 
-exception_handlers: dict[type[Exception], Any] = {
+exception_handlers: dict[int | type[Exception], Any] = {
     ApiError: _api_error_handler,
     ValidationException: _validation_handler,
     HTTPException: _http_exception_handler,
+    DBAPIError: _database_error_handler,
     Exception: _unexpected_handler,
 }

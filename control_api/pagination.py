@@ -16,6 +16,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_CURSOR = 1 << 62  # offsets and ids are BIGINT in the database
 
 
 @dataclass
@@ -42,6 +43,6 @@ def decode_cursor(cursor: str | None) -> int:
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeError) as exc:
         raise InvalidField("cursor", "cursor is not one this API returned") from exc
-    if value < 0:
+    if not 0 <= value < MAX_CURSOR:
         raise InvalidField("cursor", "cursor is not one this API returned")
     return value

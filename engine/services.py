@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import metrics
 
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
@@ -19,6 +22,18 @@ class EngineServices:
     stt: WhisperService
     tts: PiperService
     smart_turn: SmartTurn
+    turn_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-turn")
+    )
+
+    def __post_init__(self) -> None:
+        def on_stt_batch(size: int, seconds: float, waits: list[float]) -> None:
+            metrics.INFERENCE_SECONDS.labels(model="stt").observe(seconds)
+            for wait in waits:
+                metrics.INFERENCE_QUEUE_WAIT_SECONDS.labels(model="stt").observe(wait)
+
+        self.stt.on_batch.append(on_stt_batch)
+        self.tts.on_synthesis.append(lambda s: metrics.INFERENCE_SECONDS.labels(model="tts").observe(s))
 
     @classmethod
     def create(cls, settings: Settings | None = None, registry: ModelRegistry | None = None) -> EngineServices:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     REGISTRY,
@@ -19,6 +21,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
@@ -35,17 +38,30 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def _registry(multiproc_dir: Path | None) -> CollectorRegistry:
+    directory = multiproc_dir or multiprocess_dir()
+    if directory is None:
+        return REGISTRY
+    # A fresh registry per scrape: the collector lists the directory's files each time it is collected.
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))
+    return registry
+
+
 def render(multiproc_dir: Path | None = None) -> tuple[bytes, str]:
     """The exposition body and its Content-Type.
 
     Reads files in multiprocess mode: call it from a thread, not the event loop (``metrics.litestar`` does).
     """
-    directory = multiproc_dir or multiprocess_dir()
-    if directory is None:
-        return generate_latest(REGISTRY), CONTENT_TYPE
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry, path=str(directory))
-    return generate_latest(registry), CONTENT_TYPE
+    return generate_latest(_registry(multiproc_dir)), CONTENT_TYPE
+
+
+def serve_http(port: int, host: str = "127.0.0.1") -> tuple[WSGIServer, threading.Thread]:
+    """Serve ``/metrics`` from a daemon thread, for processes that run no Litestar app (e.g. a bare worker).
+
+    Litestar apps mount ``metrics.litestar.metrics_endpoint`` instead. Stop with ``server.shutdown()``.
+    """
+    return start_http_server(port, addr=host, registry=_registry(None))
 
 
 def prepare_multiprocess_dir(directory: Path) -> None:

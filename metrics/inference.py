@@ -68,7 +68,9 @@ async def run_in_executor(model: str, executor: Executor | None, fn: Callable[[]
     job = QueuedJob(model)
 
     def timed() -> T:
-        job.started()
+        if not job.started():
+            # Cancelled while queued: nobody awaits the result, so spare the model the work.
+            raise asyncio.CancelledError
         try:
             return fn()
         finally:

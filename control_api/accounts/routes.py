@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from control_api.accounts import service
 from control_api.accounts.schemas import (
@@ -18,25 +17,29 @@ from control_api.accounts.schemas import (
     ApiKeyPage,
     ApiKeyView,
 )
-from control_api.auth import client_ip
+from control_api.auth import Caller, client_ip
+from control_api.deps import Session
 from control_api.errors import NotFound
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from control_api.storage.tables import Account
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+
+
+@post("/accounts", tags=["accounts"], status_code=201)
+async def register_account(
+    data: JSONBody[AccountCreate], request: Request[Any, Any, Any], session: Session
+) -> AccountCreated:
+    """Register a client account (no key needed); answers its first API key, shown this once only."""
+    return await service.register(session, data, client_ip(request))
 
 
 class AccountController(Controller):
     path = "/accounts"
     tags = ["accounts"]
 
-    @post("/", opt={"exclude_from_auth": True}, security=[])
-    async def register(self, data: AccountCreate, request: Request[Any, Any, Any], session: AsyncSession) -> AccountCreated:
-        """Register a client account; answers its first API key, shown this once only."""
-        return await service.register(session, data, client_ip(request))
-
     @get("/me")
-    async def me(self, principal: service.Principal, session: AsyncSession) -> AccountView:
+    async def me(self, principal: Caller, session: Session) -> AccountView:
         account = await session.get(Account, principal.account_id)
         if account is None:
             raise NotFound("account")
@@ -50,25 +53,25 @@ class ApiKeyController(Controller):
     @get("/")
     async def list_keys(
         self,
-        principal: service.Principal,
-        session: AsyncSession,
+        principal: Caller,
+        session: Session,
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: FromQuery[str | None] = None,
     ) -> ApiKeyPage:
         """The account's keys, prefix only (the secret is never shown again)."""
         return await service.list_keys(session, principal, limit, cursor)
 
     @post("/")
     async def create_key(
-        self, principal: service.Principal, session: AsyncSession, data: ApiKeyCreate | None = None
+        self, principal: Caller, session: Session, data: JSONBody[ApiKeyCreate | None] = None
     ) -> ApiKeyCreated:
         return await service.create_key(session, principal, data.label if data else None)
 
     @post("/{key_id:str}/rotate", status_code=201)
-    async def rotate_key(self, key_id: str, principal: service.Principal, session: AsyncSession) -> ApiKeyCreated:
+    async def rotate_key(self, key_id: FromPath[str], principal: Caller, session: Session) -> ApiKeyCreated:
         """Issue a replacement key and revoke this one at once."""
         return await service.rotate_key(session, principal, key_id)
 
     @delete("/{key_id:str}", status_code=200)
-    async def revoke_key(self, key_id: str, principal: service.Principal, session: AsyncSession) -> ApiKeyView:
+    async def revoke_key(self, key_id: FromPath[str], principal: Caller, session: Session) -> ApiKeyView:
         return await service.revoke_key(session, principal, key_id)

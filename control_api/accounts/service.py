@@ -19,6 +19,7 @@ from control_api.accounts.schemas import (
     ApiKeyView,
     Billing,
 )
+from control_api.audit import audit_event
 from control_api.errors import Conflict, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.repositories import accounts as repo
@@ -54,9 +55,10 @@ async def register(session: AsyncSession, body: AccountCreate, client_ip: str | 
     key, plaintext = _new_key(account.id, label="default")
     session.add(key)
     await session.flush()
-    return AccountCreated(
-        account_id=account.id, api_key=plaintext, api_key_id=key.id, api_key_prefix=key.prefix
+    await audit_event(  # issue 6: registrations are audited
+        session, None, "account.register", tenant_id=account.id, object_type="account", object_id=account.id
     )
+    return AccountCreated(account_id=account.id, api_key=plaintext, api_key_id=key.id, api_key_prefix=key.prefix)
 
 
 def account_view(account: Account) -> AccountView:
@@ -121,9 +123,8 @@ async def create_key(session: AsyncSession, principal: Principal, label: str | N
     row, plaintext = _new_key(principal.account_id, label)
     session.add(row)
     await session.flush()
-    return ApiKeyCreated(
-        id=row.id, prefix=row.prefix, label=row.label, api_key=plaintext, created_at=row.created_at
-    )
+    await audit_event(session, principal, "api_key.create", object_type="api_key", object_id=row.id)
+    return ApiKeyCreated(id=row.id, prefix=row.prefix, label=row.label, api_key=plaintext, created_at=row.created_at)
 
 
 async def list_keys(session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> ApiKeyPage:
@@ -149,6 +150,7 @@ async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -
         raise Conflict("cannot revoke the account's last active key; create another key first", field="id")
     key.revoked_at = utcnow()
     await session.flush()
+    await audit_event(session, principal, "api_key.revoke", object_type="api_key", object_id=key.id)
     return key_view(key)
 
 
@@ -156,4 +158,5 @@ async def rotate_key(session: AsyncSession, principal: Principal, key_id: str) -
     """A new key replacing ``key_id`` (same label), which is revoked at once."""
     old = await _active_key(session, principal, key_id)
     old.revoked_at = utcnow()
+    await audit_event(session, principal, "api_key.rotate", object_type="api_key", object_id=old.id)
     return await create_key(session, principal, old.label)

@@ -4,6 +4,14 @@ Other areas call ``append`` inside their own transaction and ``pseudonymize_phon
 """
 
 from control_api.audit.chain import VerifyResult
+from control_api.audit.context import (
+    AuditContext,
+    AuditRequestMiddleware,
+    audit_event,
+    context_for_principal,
+    context_from_request,
+)
+from control_api.audit.events import audit_dispatch
 from control_api.audit.log import AppendedEntry, AuditChainMissingError, append, entries_for_subject, verify
 from control_api.audit.personal_data import PersonalDataInAuditError
 from control_api.audit.pseudonym import canonical_phone, pseudonymize_phone
@@ -11,10 +19,16 @@ from control_api.audit.pseudonym import canonical_phone, pseudonymize_phone
 __all__ = [
     "AppendedEntry",
     "AuditChainMissingError",
+    "AuditContext",
+    "AuditRequestMiddleware",
     "PersonalDataInAuditError",
     "VerifyResult",
     "append",
+    "audit_dispatch",
+    "audit_event",
     "canonical_phone",
+    "context_for_principal",
+    "context_from_request",
     "entries_for_subject",
     "pseudonymize_phone",
     "verify",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from control_api.storage.db import Base
@@ -59,3 +59,16 @@ class PrivacyJob(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErasedSubject(Base):
+    """A number erased on a data principal's request, as its keyed pseudonym only: lets uploads and dispatch
+    refuse the number again without keeping it (the client's own suppression row held it in clear)."""
+
+    __tablename__ = "erased_subjects"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    phone_ref: Mapped[str] = mapped_column(String(67), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The number was on the client's suppression list when erased: it stays blocked (DND check) without being kept.
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)

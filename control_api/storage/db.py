@@ -6,6 +6,7 @@ SQLite (a file under the data directory) is the embedded default; PostgreSQL is 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -69,7 +70,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def create_database(url: str, *, echo: bool = False) -> Database:
     """Build the engine for ``url``; creates the SQLite file's directory when needed."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # Bound parameters are phone numbers and names: keep them out of SQL echo and exception messages (issue 6),
+    # and silence aiosqlite, which logs every statement with its parameters at DEBUG.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -38,9 +38,11 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         rf"{_DONT} (?:ever )?(?:call|calling|phone|ring|contact)(?:ing)?(?: me| us| this number| here)?+"
         r"(?! now| right now| today| at| during| in the| till| until| before| after)",
         r"stop (?:calling|call|these calls|this)",
-        r"(?:remove|delete|take|strike) (?:my|this|me|our) (?:number|name|details|data)?(?: off| from)?",
-        r"(?:remove|take) me (?:off|from)",
-        r"(?:put|add|register) (?:me|my number|this number) (?:on|in|to|under) (?:the )?(?:dnd|do not disturb)",
+        r"(?:remove|delete|erase|take off|strike off) (?:my|our|this) (?:phone )?(?:number|name|details|data|contact)",
+        r"(?:remove|delete|take|strike) (?:me|us|my number|my name|this number) (?:off|from|out)",
+        r"remove (?:me|us)",
+        r"(?:put|add|register) (?:me|my number|this number) (?:on|in|to|under) "
+        r"(?:the )?(?:dnd|d n d|nd|do not disturb)",
         r"dnd",
         r"do not disturb",
         r"unsubscribe",
@@ -48,6 +50,7 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"not (?:to )?call me (?:again|anymore|any more|ever)",
         r"never call",
         r"leave me alone",
+        r"(?:call|phone) (?:mat|na|nahi) (?:karo|karna|kijiye|kariye|karein)",
         r"(?:no|not) (?:more )?calls? (?:again|please)",
     ),
     Intent.HUMAN: _any(
@@ -65,12 +68,16 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"who (?:is|are) (?:this|you|calling|speaking)",
         r"who's (?:this|calling|speaking)",
         r"what is this (?:call )?(?:about|regarding)",
+        r"what(?: is|'s) your name",
+        r"where are you calling from",
+        r"which company",
     ),
     Intent.REPEAT: _any(
         r"sorry",
         r"pardon",
         r"come again",
-        r"what",
+        r"^(?:sorry |hello )?what$",  # a bare "what?", not "what is the price?"
+        r"what did you (?:say|ask)",
         r"huh",
         r"(?:can|could|would) you (?:please )?(?:repeat|say (?:that|it) again|say again)",
         r"repeat(?: that| it| please| the question)?",
@@ -113,6 +120,7 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"not free",
         r"later",
         r"after some time",
+        r"baad (?:mein|me|main)",
     ),
     Intent.NOT_INTERESTED: _any(
         r"not interested",
@@ -156,6 +164,7 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
 
 _WRONG_PERSON = _any(
     r"wrong (?:number|person|no)",
+    r"galat (?:number|no)",
     r"(?:no|nobody|no one|noone) (?:by|with|of) (?:that|this) name",
     r"no such (?:person|name)",
     r"there (?:is|'s) no [a-z]+(?: [a-z]+)? (?:here|at this number|in this house)",

@@ -313,8 +313,10 @@ class ChatCompletionsClient:
         self.first_token_timeout_s = first_token_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self._owns_client = http_client is None
+        # Reads are timed by _events (first-token deadline, then idle_timeout_s), not by httpx: its read timeout
+        # would also cut the wait for response headers, which some servers send only after prompt processing.
         self._http = http_client or httpx.AsyncClient(
-            timeout=httpx.Timeout(connect=first_token_timeout_s, read=idle_timeout_s, write=5.0, pool=5.0)
+            timeout=httpx.Timeout(connect=first_token_timeout_s, read=None, write=5.0, pool=first_token_timeout_s)
         )
 
     async def aclose(self) -> None:
@@ -359,7 +361,7 @@ class ChatCompletionsClient:
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._http.send(request, stream=True)
-        except TimeoutError as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise LLMTimeoutError("no response before the first-token deadline") from exc
         except httpx.HTTPError as exc:
             raise LLMError(f"request failed: {type(exc).__name__}") from exc
@@ -387,7 +389,7 @@ class ChatCompletionsClient:
                 chunk = await asyncio.wait_for(anext(chunks), timeout=max(timeout, 0.0))
             except StopAsyncIteration:
                 break
-            except TimeoutError as exc:
+            except (TimeoutError, httpx.TimeoutException) as exc:
                 what = "stream stalled" if started else "no first token before the deadline"
                 raise LLMTimeoutError(what) from exc
             except httpx.HTTPError as exc:

@@ -4,18 +4,23 @@ How a lead turn is answered:
 
 1. The fallback (script) policy is fed the turn first, always. That costs about a millisecond, keeps its state
    in step with the call, and gives us its answer ready-made.
-2. If that answer contains ``OptOut``, the lead asked not to be called again: we emit ``OptOut``, the opted-out
-   closing and ``EndCall(OPTED_OUT)`` and the model is not consulted. Opting out never depends on a model.
+2. If that answer contains ``OptOut`` (or the opt-out intent pattern matches), the lead asked not to be called
+   again: we emit ``OptOut``, the opted-out closing and ``EndCall(OPTED_OUT)`` and the model is not consulted.
+   Opting out never depends on a model.
 3. Otherwise the model is asked. Its text is spoken sentence by sentence while it streams; its tool calls
    become ``RecordSlot`` / ``OptOut`` / ``ScheduleCallback`` / ``EndCall`` (checked against the script).
 4. If the model fails (HTTP error, broken stream, no first token before the deadline) or says nothing at all,
    the fallback's ready-made answer for this turn is spoken instead. The call never goes silent.
 
-Keeping the fallback in sync: it sees every lead turn and the same ``PolicyContext`` (history and the slots the
-turn manager has recorded, including those the model recorded through ``record_slot``). Its own answers on the
-turns the model handled are discarded, so after a model failure it answers from its own position in the script,
-which is derived from what it heard; a script policy that asks the first question whose slot is still empty
-therefore continues where the model left off.
+Keeping the fallback in sync (a "shadow run"): the fallback hears every lead turn, in order, with the same
+``PolicyContext`` the model sees, and walks its script as if it were leading the call; its answers on turns the
+model handled are discarded. ``ScriptPolicy`` keeps its own question pointer and values (it does not read
+``ctx.slots``), so after a model failure it interprets the lead's turn against the question it would itself have
+asked by then. The prompt tells the model to ask the script's questions in the script's order, so the two
+normally agree; when they do not, the fallback's answer is still a coherent script line, never silence. If the
+shadow run has already closed the call (the model carried on past a point where the script would have ended),
+its closing is replayed on the next model failure. Greeting, silences and DTMF stay with the fallback, with a
+guard for silences and the opt-out key after the shadow run has ended.
 """
 
 from __future__ import annotations
@@ -23,17 +28,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
 
 from engine.agent import slots
+from engine.agent.intents import Intent, detect_intents
 from engine.agent.llm_client import (
     ChatCompletionsClient,
     LLMError,
@@ -56,9 +62,8 @@ from engine.agent.policy import (
     Say,
     ScheduleCallback,
 )
-
-if TYPE_CHECKING:
-    from engine.agent.script import AgentScript
+from engine.agent.script import AgentScript, Question
+from engine.agent.script_policy import spoken_time
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +78,18 @@ _MODEL_OUTCOMES = (
     Outcome.CALLBACK_REQUESTED,
     Outcome.VOICEMAIL,
 )
+_TOOL_NAMES = ("record_slot", "end_call", "opt_out", "schedule_callback")
 _MAX_HISTORY_MESSAGES = 24  # bounds the prompt on long calls; the slots carry what was learned before
 
 
 # -- sentence splitting (pure) -------------------------------------------------------------------------------
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "rs", "st", "vs", "sr", "jr", "approx", "e.g", "i.e"})
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "rs", "st", "vs", "sr", "jr", "approx", "e.g", "i.e", "a.m", "p.m"}
+)
 _CLOSERS = "\"')]}”’"
 _MARKUP = re.compile(r"[*_#`~]+")
+# Chat-template control tokens that some servers (and base models) leak into the text; never read them aloud.
+_CONTROL_TOKENS = re.compile(r"</?s>|\[/?INST\]|<</?SYS>>|<\|[^|>\s]{1,40}\|>|<(?:start|end)_of_turn>")
 _SPACES = re.compile(r"\s+")
 
 
@@ -149,80 +159,17 @@ class SentenceSplitter:
 
 
 def _clean(text: str) -> str:
-    """What TTS should read: no markdown, single spaces."""
-    return _SPACES.sub(" ", _MARKUP.sub("", text)).strip()
+    """What TTS should read: no markdown, no template tokens, single spaces."""
+    return _SPACES.sub(" ", _MARKUP.sub("", _CONTROL_TOKENS.sub(" ", text))).strip()
 
 
-# -- the script, read defensively ----------------------------------------------------------------------------
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+# -- the script ---------------------------------------------------------------------------------------------
+def closing_lines(script: AgentScript) -> dict[str, str]:
+    return {outcome: text for outcome, text in script.closing.model_dump().items() if text}
 
 
-@dataclass(frozen=True)
-class _SlotSpec:
-    name: str
-    type: str
-    ask: str
-    options: dict[str, list[str]] = field(default_factory=dict)
-    stop_if: Any = None
-
-
-def _slot_specs(script: Any) -> list[_SlotSpec]:
-    specs = []
-    for q in _get(script, "questions", []) or []:
-        options = _get(q, "options") or {}
-        if isinstance(options, list):
-            options = {str(o): [str(o)] for o in options}
-        specs.append(
-            _SlotSpec(
-                name=str(_get(q, "slot")),
-                type=str(_get(q, "type", "text")),
-                ask=str(_get(q, "ask", "")),
-                options={str(k): [str(s) for s in (v or [])] for k, v in dict(options).items()},
-                stop_if=_get(q, "stop_if"),
-            )
-        )
-    return specs
-
-
-def _closing_lines(script: Any) -> dict[str, str]:
-    closing = _get(script, "closing") or {}
-    if not isinstance(closing, Mapping):
-        closing = closing.model_dump() if hasattr(closing, "model_dump") else vars(closing)
-    return {str(k): str(v) for k, v in closing.items() if v}
-
-
-_PLACEHOLDER = re.compile(r"\{([a-zA-Z_][\w.]*)\}")
-
-
-def render_line(template: str, script: Any, lead: Lead, callback_at: datetime | None = None) -> str:
-    """Fill the agent-script placeholders. Scripts are validated, so an unknown name here is left out, never
-    spoken as ``{x}``."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name == "agent_name":
-            return str(_get(script, "agent_name", ""))
-        if name == "company":
-            return str(_get(script, "company", ""))
-        if name == "lead.name":
-            return lead.name
-        if name.startswith("lead.metadata."):
-            return str(lead.metadata.get(name.removeprefix("lead.metadata."), ""))
-        if name == "callback_at":
-            return speak_time(callback_at) if callback_at else "later"
-        return ""
-
-    return _SPACES.sub(" ", _PLACEHOLDER.sub(value, template)).strip()
-
-
-def speak_time(at: datetime) -> str:
-    local = at.astimezone(IST)
-    hour = local.strftime("%I").lstrip("0")
-    minute = "" if local.minute == 0 else local.strftime(":%M")
-    return f"on {local:%A}, {local.day} {local:%B} at {hour}{minute} {local:%p}"
+def render_line(script: AgentScript, template: str, ctx: PolicyContext, callback_at: datetime | None = None) -> str:
+    return script.render(template, ctx.lead, callback_at=spoken_time(callback_at, ctx.call_started_at))
 
 
 # -- the prompt and the tools --------------------------------------------------------------------------------
@@ -236,14 +183,11 @@ _TYPE_HINTS = {
 }
 
 
-def build_system_prompt(script: Any, ctx: PolicyContext) -> str:
-    specs = _slot_specs(script)
-    closings = _closing_lines(script)
-    agent = _get(script, "agent_name", "the agent")
-    company = _get(script, "company", "the company")
+def build_system_prompt(script: AgentScript, ctx: PolicyContext) -> str:
+    closings = closing_lines(script)
     lines = [
-        f"You are {agent}, an AI assistant making an outbound phone call on behalf of {company} "
-        f"({_get(script, 'name', 'lead qualification')}). Everything you write is spoken aloud to the lead by a "
+        f"You are {script.agent_name}, an AI assistant making an outbound phone call on behalf of "
+        f"{script.company} ({script.name}). Everything you write is spoken aloud to the lead by a "
         "text-to-speech voice.",
         "",
         "Rules:",
@@ -259,20 +203,18 @@ def build_system_prompt(script: Any, ctx: PolicyContext) -> str:
         "",
         "Questions (slot name, value type, question):",
     ]
-    for n, spec in enumerate(specs, 1):
-        hint = _TYPE_HINTS.get(spec.type, "a value")
-        line = f"{n}. {spec.name} ({spec.type}: {hint}): {spec.ask}"
-        if spec.options:
-            line += f" Options: {', '.join(spec.options)}."
-        if spec.stop_if is not None:
-            line += f" If the answer is {json.dumps(spec.stop_if)}, end the call as not_qualified."
+    for n, question in enumerate(script.questions, 1):
+        hint = _TYPE_HINTS.get(question.type, "a value")
+        line = f"{n}. {question.slot} ({question.type}: {hint}): {question.ask}"
+        if question.options:
+            line += f" Options: {', '.join(question.options)}."
+        if question.stop_if is not None:
+            line += f" Stop (end_call not_qualified) if the answer is: {json.dumps(question.stop_if)}."
         lines.append(line)
-    qualify = _get(script, "qualify")
-    if qualify:
-        lines += ["", f"The lead is qualified when: {qualify}"]
-    if closings:
-        lines += ["", "Closing lines, spoken for you after the matching tool call:"]
-        lines += [f"- {outcome}: {text}" for outcome, text in closings.items()]
+    lines += ["", f"The lead is qualified when: {script.qualify}"]
+    lines += ["", "Closing lines, spoken for you after the matching tool call:"]
+    reachable = {*_model_outcomes(script), str(Outcome.OPTED_OUT)}
+    lines += [f"- {outcome}: {text}" for outcome, text in closings.items() if outcome in reachable]
     recorded = {k: v for k, v in ctx.slots.items() if v is not None}
     lines += [
         "",
@@ -282,10 +224,14 @@ def build_system_prompt(script: Any, ctx: PolicyContext) -> str:
     return "\n".join(lines)
 
 
-def build_tools(script: Any) -> list[dict[str, Any]]:
-    slot_names = [spec.name for spec in _slot_specs(script)]
-    closings = _closing_lines(script)
-    outcomes = [str(o) for o in _MODEL_OUTCOMES if not closings or str(o) in closings or o == Outcome.VOICEMAIL]
+def _model_outcomes(script: AgentScript) -> list[str]:
+    closings = closing_lines(script)
+    return [str(o) for o in _MODEL_OUTCOMES if str(o) in closings or o == Outcome.VOICEMAIL]
+
+
+def build_tools(script: AgentScript) -> list[dict[str, Any]]:
+    slot_names = script.slot_names
+    outcomes = _model_outcomes(script)
     return [
         _tool(
             "record_slot",
@@ -323,7 +269,7 @@ def _tool(name: str, description: str, properties: dict[str, Any], required: lis
     }
 
 
-def build_messages(script: Any, ctx: PolicyContext, text: str) -> list[dict[str, str]]:
+def build_messages(script: AgentScript, ctx: PolicyContext, text: str) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": build_system_prompt(script, ctx)}]
     history = list(ctx.history)
     # The turn manager may or may not have appended this turn to the history yet.
@@ -346,12 +292,12 @@ class SlotValueError(ValueError):
     pass
 
 
-def coerce_slot_value(spec: _SlotSpec, value: Any, call_started_at: datetime) -> Any:
+def coerce_slot_value(question: Question, value: Any, call_started_at: datetime) -> Any:
     """The model's value in the shape the script policy records for this slot type.
 
     Typed JSON values are taken as they are; strings go through the script policy's own extractors, so "5 lakh"
     from the model means what it means when the lead says it."""
-    kind = spec.type
+    kind = question.type
     if kind == "yes_no" and isinstance(value, bool):
         return value
     if kind in ("number", "amount_inr") and isinstance(value, int | float) and not isinstance(value, bool):
@@ -360,9 +306,16 @@ def coerce_slot_value(spec: _SlotSpec, value: Any, call_started_at: datetime) ->
         at = parse_when(str(value), call_started_at)
         if at is None:
             raise SlotValueError("not a date and time")
-        return at
+        return at.isoformat()
     try:
-        result = slots.extract(kind, str(value), now=call_started_at, options=spec.options)
+        result = slots.extract(
+            kind,
+            str(value),
+            now=call_started_at,
+            options=question.options,
+            yes_words=question.yes_words,
+            no_words=question.no_words,
+        )
     except ValueError as exc:
         raise SlotValueError(str(exc)) from None
     if result is None:
@@ -389,6 +342,14 @@ class LLMPolicyStats:
     opt_out_guard: int = 0
     fallback_reasons: list[str] = field(default_factory=list)
     rejected_tool_calls: int = 0
+
+    def summary(self) -> str:
+        """One line for the call record's notes (no personal data: counts and bounded reason labels only)."""
+        reasons = ", ".join(sorted(set(self.fallback_reasons))) or "none"
+        return (
+            f"llm: {self.model_turns} model turns, {self.fallback_turns} script fallbacks ({reasons}), "
+            f"{self.opt_out_guard} opt-out guard, {self.rejected_tool_calls} rejected tool calls"
+        )
 
 
 class LLMPolicy:
@@ -423,9 +384,9 @@ class LLMPolicy:
         self.temperature = temperature
         self.use_tools = use_tools
         self.stats = LLMPolicyStats()
-        self._specs = {spec.name: spec for spec in _slot_specs(script)}
-        self._closings = _closing_lines(script)
+        self._closings = closing_lines(script)
         self._tools = build_tools(script)
+        self._shadow_ending: list[Action] = []
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -437,11 +398,24 @@ class LLMPolicy:
             yield action
 
     async def on_silence(self, ctx: PolicyContext, count: int) -> AsyncIterator[Action]:
-        async for action in self.fallback.on_silence(ctx, count):
+        actions = [action async for action in self.fallback.on_silence(ctx, count)]
+        if not any(isinstance(action, Say | EndCall) for action in actions):
+            # The fallback closed the call in its shadow run while the model went on: it has nothing to say.
+            replies = self.script.replies
+            actions = (
+                [self._closing("no_response", ctx), EndCall(Outcome.NO_RESPONSE)]
+                if count >= 2
+                else [Say(self.script.render(replies.still_there, ctx.lead), cacheable=True)]
+            )
+        for action in actions:
             yield action
 
     async def on_dtmf(self, ctx: PolicyContext, digit: str) -> AsyncIterator[Action]:
-        async for action in self.fallback.on_dtmf(ctx, digit):
+        actions = [action async for action in self.fallback.on_dtmf(ctx, digit)]
+        if digit == "9" and not any(isinstance(action, OptOut) for action in actions):
+            # 9 is the script policy's opt-out key; it must work even after the shadow run has ended.
+            actions = self._opt_out_actions(ctx, [])
+        for action in actions:
             yield action
 
     def fixed_lines(self, lead: Lead) -> list[str]:
@@ -452,7 +426,11 @@ class LLMPolicy:
 
     async def on_lead_turn(self, ctx: PolicyContext, text: str) -> AsyncIterator[Action]:
         scripted = [action async for action in self.fallback.on_lead_turn(ctx, text)]
-        if any(isinstance(action, OptOut) for action in scripted):
+        if any(isinstance(action, EndCall) for action in scripted):
+            self._shadow_ending = [action for action in scripted if not isinstance(action, RecordSlot)]
+        # Either detector is enough: the script policy's answer, or the intent patterns it is built on, which
+        # still fire after the shadow run has ended or when the fallback is some other policy.
+        if any(isinstance(a, OptOut) for a in scripted) or Intent.OPT_OUT in detect_intents(text, ctx.lead.name):
             self.stats.opt_out_guard += 1
             for action in self._opt_out_actions(ctx, scripted):
                 yield action
@@ -460,6 +438,7 @@ class LLMPolicy:
 
         said_anything = False
         recorded: set[str] = set()
+        reason = "empty_reply"
         try:
             async with aclosing(self._model_turn(ctx, text)) as model_actions:
                 async for action in model_actions:
@@ -467,38 +446,39 @@ class LLMPolicy:
                     if isinstance(action, RecordSlot):
                         recorded.add(action.name)
                     yield action
-        except LLMError as exc:
+        except Exception as exc:  # a bug on the model path must not cost the call: the script answers instead
             reason = _reason(exc)
-            log.warning("LLM turn failed (%s); the script policy answers this turn", reason)
-            self._fell_back(reason)
-            for action in scripted:
-                if not (isinstance(action, RecordSlot) and action.name in recorded):
-                    yield action
-            return
-        if not said_anything:
-            self._fell_back("empty_reply")
-            for action in scripted:
-                if not (isinstance(action, RecordSlot) and action.name in recorded):
-                    yield action
-            return
-        self.stats.model_turns += 1
-
-    def _fell_back(self, reason: str) -> None:
+            log.warning("LLM turn failed (%s, %s); the script policy answers this turn", reason, type(exc).__name__)
+        else:
+            if said_anything:
+                self.stats.model_turns += 1
+                return
         self.stats.fallback_turns += 1
         self.stats.fallback_reasons.append(reason)
+        for action in self._fallback_answer(ctx, scripted, recorded):
+            yield action
+
+    def _fallback_answer(self, ctx: PolicyContext, scripted: list[Action], recorded: set[str]) -> list[Action]:
+        """The script policy's answer to this turn, minus slots the model already recorded. If its shadow run
+        has ended (it closed the call on an earlier turn the model carried on from), its closing is replayed:
+        it is the script's verdict on everything it heard. Last resort: "sorry, I did not catch that"."""
+        actions = [a for a in scripted if not (isinstance(a, RecordSlot) and a.name in recorded)]
+        if any(isinstance(action, Say | EndCall) for action in actions):
+            return actions
+        if self._shadow_ending:
+            return actions + self._shadow_ending
+        return [*actions, Say(self.script.render(self.script.replies.not_understood, ctx.lead), cacheable=True)]
 
     def _opt_out_actions(self, ctx: PolicyContext, scripted: list[Action]) -> list[Action]:
-        opt_out = next(action for action in scripted if isinstance(action, OptOut))
+        opt_out = next((action for action in scripted if isinstance(action, OptOut)), None)
         lines: list[Action] = [action for action in scripted if isinstance(action, Say)]
-        if not lines:
-            lines = [self._closing("opted_out", ctx)]
+        if opt_out is None or not lines:
+            opt_out, lines = opt_out or OptOut(), [self._closing("opted_out", ctx)]
         return [opt_out, *lines, EndCall(Outcome.OPTED_OUT)]
 
     def _closing(self, outcome: str, ctx: PolicyContext, callback_at: datetime | None = None) -> Say:
-        template = self._closings.get(outcome)
-        if template is None:
-            template = "Thank you for your time. Goodbye."
-        return Say(render_line(template, self.script, ctx.lead, callback_at), cacheable=callback_at is None)
+        template = self._closings.get(outcome, "Thank you for your time. Goodbye.")
+        return Say(render_line(self.script, template, ctx, callback_at), cacheable="{callback_at}" not in template)
 
     async def _model_turn(self, ctx: PolicyContext, text: str) -> AsyncGenerator[Action, None]:
         messages = build_messages(self.script, ctx, text)
@@ -535,54 +515,58 @@ class LLMPolicy:
                 elif ending:
                     continue
                 elif call.name == "opt_out":
-                    ending = [OptOut(), self._closing("opted_out", ctx), EndCall(Outcome.OPTED_OUT)]
+                    ending = self._opt_out_actions(ctx, [])
                 elif call.name == "schedule_callback":
-                    when = str(args.get("when", "")).strip()
-                    at = parse_when(when, ctx.call_started_at) if when else None
-                    ending = [
-                        ScheduleCallback(at, note="" if at else when[:120]),
-                        self._closing("callback_requested", ctx, at),
-                        EndCall(Outcome.CALLBACK_REQUESTED),
-                    ]
+                    ending = self._callback(ctx, str(args.get("when") or "").strip())
                 elif call.name == "end_call":
                     ending = self._end_call(ctx, args)
                 else:
-                    raise SlotValueError(f"unknown tool {call.name!r}")
+                    raise SlotValueError("unknown tool")
             except (SlotValueError, LLMProtocolError) as exc:
-                # Names only: values may be personal data.
-                log.info("ignored tool call %s: %s", call.name[:40], exc)
+                # The tool name is bounded by the check above; values may be personal data and are not logged.
+                log.info("ignored a %s tool call: %s", call.name if call.name in _TOOL_NAMES else "unknown", exc)
                 self.stats.rejected_tool_calls += 1
         return actions + ending
 
     def _record_slot(self, ctx: PolicyContext, args: dict[str, Any]) -> RecordSlot:
         name = str(args.get("slot", ""))
-        spec = self._specs.get(name)
-        if spec is None:
+        if name not in self.script.slot_names:
             raise SlotValueError("unknown slot")
         if "value" not in args or args["value"] is None:
             raise SlotValueError("no value")
-        return RecordSlot(name, coerce_slot_value(spec, args["value"], ctx.call_started_at))
+        return RecordSlot(name, coerce_slot_value(self.script.question(name), args["value"], ctx.call_started_at))
+
+    def _callback(self, ctx: PolicyContext, when: str) -> list[Action]:
+        """Same actions as the script policy's callback: the time (if understood), the slot, the closing."""
+        at = parse_when(when, ctx.call_started_at) if when else None
+        note = "lead asked to be called back" + ("" if at else " (no time understood)")
+        return [
+            ScheduleCallback(at, note=note),
+            RecordSlot("callback_at", at.isoformat() if at else None),
+            self._closing("callback_requested", ctx, at),
+            EndCall(Outcome.CALLBACK_REQUESTED),
+        ]
 
     def _end_call(self, ctx: PolicyContext, args: dict[str, Any]) -> list[Action]:
         raw = str(args.get("outcome", "")).strip().lower()
         if raw == Outcome.OPTED_OUT:
-            return [OptOut(), self._closing("opted_out", ctx), EndCall(Outcome.OPTED_OUT)]
+            return self._opt_out_actions(ctx, [])
         try:
             outcome = Outcome(raw)
         except ValueError:
             raise SlotValueError("unknown outcome") from None
         if outcome not in _MODEL_OUTCOMES:
             raise SlotValueError("outcome not allowed")
+        if outcome == Outcome.CALLBACK_REQUESTED:
+            return self._callback(ctx, "")
         if outcome == Outcome.VOICEMAIL:
-            message = _get(self.script, "voicemail_message")
-            said: list[Action] = [Say(render_line(message, self.script, ctx.lead), True)] if message else []
+            message = self.script.voicemail_message
+            said: list[Action] = [Say(render_line(self.script, message, ctx), True)] if message else []
             return [*said, EndCall(outcome)]
-        if str(outcome) not in self._closings and self._closings:
-            raise SlotValueError("outcome has no closing in the script")
         return [self._closing(str(outcome), ctx), EndCall(outcome)]
 
 
-def _reason(exc: LLMError) -> str:
+def _reason(exc: Exception) -> str:
     """A bounded label for why the model did not answer (usable as a metric label)."""
     if isinstance(exc, LLMTimeoutError):
         return "timeout"
@@ -590,4 +574,6 @@ def _reason(exc: LLMError) -> str:
         return "malformed_stream"
     if isinstance(exc, LLMHTTPError):
         return "http_error"
-    return "error"
+    if isinstance(exc, LLMError):
+        return "error"
+    return "internal_error"

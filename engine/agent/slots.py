@@ -69,8 +69,9 @@ _MULTIPLIERS = {
     "thousand": 1_000, "thousands": 1_000, "k": 1_000, "grand": 1_000,
     "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "lacs": 100_000, "lack": 100_000, "lakhs'": 100_000,
     "crore": 10_000_000, "crores": 10_000_000, "cr": 10_000_000,
-    "million": 1_000_000, "millions": 1_000_000,
+    "million": 1_000_000, "millions": 1_000_000, "hazaar": 1_000, "hazar": 1_000, "hajar": 1_000,
 }  # fmt: skip
+_NOT_ALONE = frozenset({"k", "cr", "grand"})  # scale words that are not a number on their own ("Grand.")
 _CURRENCY = frozenset({"rs", "rupees", "rupee", "inr", "bucks", "rupaye", "rupay", "rupya"})
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -110,15 +111,16 @@ def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
         total = current = 0.0
         last = ""  # kind of the previous consumed token
         multiplier = 0
+        mark = start  # where the part after the last scale word began
         while i < n:
             tok = tokens[i]
             nxt = tokens[i + 1] if i + 1 < n else ""
             wv = _word_value(tok)
             if wv is not None:
                 value, kind = wv
-                fits = last in ("", "mult", "hundred", "and") or (
-                    last == "tens" and kind == "unit" and value < 10
-                )
+                fits = last in ("", "mult", "hundred", "and") or (last == "tens" and kind == "unit" and value < 10)
+                if last == "mult" and value >= multiplier:
+                    fits = False  # "hazaar. 50,000" is two numbers; "5 lakh 20 thousand" is one
                 if not fits:
                     break
                 current += value
@@ -126,11 +128,17 @@ def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
             elif tok == "hundred" or tok == "hundreds":
                 current = (current or 1) * 100
                 last = "hundred"
-            elif tok in _MULTIPLIERS and last != "":
-                total += (current or 1) * _MULTIPLIERS[tok]
-                multiplier = _MULTIPLIERS[tok]
+            elif tok in _MULTIPLIERS and (last != "" or tok not in _NOT_ALONE):
+                scale = _MULTIPLIERS[tok]
+                if multiplier and scale >= multiplier:  # "hazaar, 5 hazaar": a second number starts at `mark`
+                    current = 0
+                    i = mark
+                    break
+                total += (current or 1) * scale
+                multiplier = scale
                 current = 0
                 last = "mult"
+                mark = i + 1
             elif tok in ("a", "an") and nxt == "half" and last == "and":
                 pass  # "one and a half lakh"
             elif tok in ("a", "an") and last == "" and (nxt in _MULTIPLIERS or nxt == "hundred"):
@@ -145,8 +153,10 @@ def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
                 last = "unit"
             elif tok == "and" and last in ("digits", "unit", "tens", "hundred", "mult") and _continues(tokens, i + 1):
                 last = "and"
-            elif tok == "point" and last in ("digits", "unit") and nxt in _UNITS and _UNITS[nxt] < 10:
-                current += _UNITS[nxt] / 10
+            elif (
+                tok == "point" and last in ("digits", "unit") and (_UNITS.get(nxt, 10) < 10 or re.fullmatch(r"\d", nxt))
+            ):
+                current += (_UNITS[nxt] if nxt in _UNITS else int(nxt)) / 10
                 i += 1
                 last = "unit"
             else:
@@ -168,6 +178,8 @@ def _starts_number(tokens: Sequence[str], i: int) -> bool:
         return True
     if tok in ("a", "an") and (nxt in _MULTIPLIERS or nxt in ("hundred",)):
         return True
+    if tok in ("hundred", "hundreds") or (tok in _MULTIPLIERS and tok not in _NOT_ALONE):
+        return True  # "thousand rupees", "lakh" said alone
     return tok == "half" and nxt in ("a", "an")
 
 
@@ -179,16 +191,11 @@ def _continues(tokens: Sequence[str], i: int) -> bool:
 
 
 def _merge_ranges(tokens: Sequence[str], spans: list[NumberSpan]) -> list[NumberSpan]:
-    """"2 to 3 thousand" / "2000-3000" / "two or three lakh" -> one span at the middle of the range."""
+    """ "2 to 3 thousand" / "2000-3000" / "two or three lakh" -> one span at the middle of the range."""
     out: list[NumberSpan] = []
     for span in spans:
         prev = out[-1] if out else None
-        if (
-            prev is not None
-            and span.start == prev.end + 1
-            and tokens[prev.end] in ("to", "or", "-")
-            and prev.value > 0
-        ):
+        if prev is not None and span.start == prev.end + 1 and tokens[prev.end] in ("to", "or", "-") and prev.value > 0:
             low = prev.value
             if not prev.multiplier and span.multiplier and low * span.multiplier <= span.value:
                 low *= span.multiplier
@@ -227,9 +234,7 @@ def amount_is_explicit(text: str) -> bool:
     """Whether the text names money clearly enough to fill an amount slot nobody asked about yet."""
     norm = normalize_text(text)
     tokens = norm.split()
-    return any(t in _CURRENCY or t in _MULTIPLIERS for t in tokens) or (
-        (extract_amount_inr(text) or 0) >= 100
-    )
+    return any(t in _CURRENCY or t in _MULTIPLIERS for t in tokens) or ((extract_amount_inr(text) or 0) >= 100)
 
 
 # -- yes / no --------------------------------------------------------------------------------------------
@@ -249,7 +254,11 @@ _NO = [
     "we don't", "don't have", "do not have", "doesn't", "does not", "not yet", "rented", "rent", "renting",
     "tenant", "not mine",
 ]  # fmt: skip
-_UNSURE = ["i'm not sure", "i am not sure", "don't know", "do not know", "not sure", "maybe", "no idea", "can't say", "cannot say", "perhaps"]
+_UNSURE = [
+    "i'm not sure", "i am not sure", "i don't know", "i do not know", "don't know", "do not know", "not sure",
+    "maybe", "no idea", "can't say",
+    "cannot say", "perhaps",
+]  # fmt: skip
 
 
 def _phrase_pattern(phrases: Sequence[str]) -> re.Pattern[str]:
@@ -261,17 +270,15 @@ _YES_NO_RE = _phrase_pattern(_YES + _NO + _UNSURE)
 _YES_SET, _NO_SET, _UNSURE_SET = set(_YES), set(_NO), set(_UNSURE)
 
 
-def extract_yes_no(
-    text: str, yes_words: Sequence[str] = (), no_words: Sequence[str] = ()
-) -> bool | None:
+def extract_yes_no(text: str, yes_words: Sequence[str] = (), no_words: Sequence[str] = ()) -> bool | None:
     """True / False from the first clear yes or no cue ("Yes, I am.", "Nope", "Haan", "nahi"); else None.
 
     ``yes_words`` / ``no_words`` are a question's own synonyms (e.g. "rented" for "do you own your home?")."""
     norm = normalize_text(text)
     extra_yes = {normalize_text(w) for w in yes_words}
     extra_no = {normalize_text(w) for w in no_words}
-    pattern = _YES_NO_RE if not (extra_yes or extra_no) else _phrase_pattern(
-        [*_YES, *_NO, *_UNSURE, *extra_yes, *extra_no]
+    pattern = (
+        _YES_NO_RE if not (extra_yes or extra_no) else _phrase_pattern([*_YES, *_NO, *_UNSURE, *extra_yes, *extra_no])
     )
     for m in pattern.finditer(norm):
         phrase = m.group(0)
@@ -314,6 +321,11 @@ def extract_choice(text: str, options: Mapping[str, Sequence[str]]) -> str | Non
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _PARTS_OF_DAY = {"morning": 10, "afternoon": 14, "noon": 12, "lunch": 13, "evening": 18, "night": 20,
                  "tonight": 20}  # fmt: skip
+# Hinglish time words as Whisper spells them: "kal shaam 5 baje" = tomorrow evening at 5.
+_HINGLISH_TIME = {"kal": "tomorrow", "parso": "day after tomorrow", "parson": "day after tomorrow",
+                  "shaam": "evening", "sham": "evening", "subah": "morning", "raat": "night", "dopahar": "afternoon",
+                  "aaj": "today", "baje": "o'clock", "ghante": "hours", "ghanta": "hour"}  # fmt: skip
+_HINGLISH_TIME_RE = re.compile(rf"(?<![a-z'])(?:{'|'.join(_HINGLISH_TIME)})(?![a-z'])")
 _DEFAULT_HOUR = 11  # a day without a time: late morning, inside the 09:00-21:00 calling window
 _COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "couple": 2, "few": 3, "several": 3, "half": 0.5}
 
@@ -375,7 +387,7 @@ def extract_when(text: str, now: datetime) -> datetime | None:
 
     A bare hour from 1 to 7 means p.m. (nobody asks for a sales call at 5 a.m.); a day without a time means
     11:00; "next week" means next Monday; a time already past today means tomorrow."""
-    norm = normalize_text(text).replace("-", " ")
+    norm = _HINGLISH_TIME_RE.sub(lambda m: _HINGLISH_TIME[m.group(0)], normalize_text(text).replace("-", " "))
     tokens = norm.split()
     local = now.astimezone(IST) if now.tzinfo else now.replace(tzinfo=IST)
 
@@ -412,7 +424,7 @@ def extract_when(text: str, now: datetime) -> datetime | None:
             hour += 12
         elif suffix == "am" and hour == 12:
             hour = 0
-        elif suffix is None and (part is not None and part >= 12 or 1 <= hour <= 7) and hour < 12:
+        elif suffix is None and ((part is not None and part >= 12) or 1 <= hour <= 7) and hour < 12:
             hour += 12
     else:
         hour, minute = (part if part is not None else _DEFAULT_HOUR), 0

@@ -45,8 +45,28 @@ IST = ZoneInfo("Asia/Kolkata")
 
 # Short acknowledgements a lead makes while listening; they are not answers and must not stop the bot.
 BACKCHANNELS = frozenset(
-    {"hmm", "hm", "mhm", "mm", "uh-huh", "uh huh", "haan", "han", "ha", "achha", "acha", "ok", "okay", "right",
-     "theek hai", "thik hai", "ji", "yeah", "yes", "huh"}
+    {
+        "hmm",
+        "hm",
+        "mhm",
+        "mm",
+        "uh-huh",
+        "uh huh",
+        "haan",
+        "han",
+        "ha",
+        "achha",
+        "acha",
+        "ok",
+        "okay",
+        "right",
+        "theek hai",
+        "thik hai",
+        "ji",
+        "yeah",
+        "yes",
+        "huh",
+    }
 )
 
 
@@ -211,6 +231,9 @@ class TurnManager(FrameProcessor):
 
     # -- playout reports -----------------------------------------------------------------------------------------
     def _on_playout(self, frame: PlayoutFrame) -> None:
+        logger.debug(
+            "playout u{} {} pending={} ending={}", frame.utterance_id, frame.event, list(self._pending), self._ending
+        )
         utt = self._pending.get(frame.utterance_id)
         if utt is None:
             return

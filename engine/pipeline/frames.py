@@ -40,7 +40,8 @@ class LeadDtmfFrame(SystemFrame):
 
 @dataclass
 class LegMarkFrame(SystemFrame):
-    name: str = ""
+    # Not "name": pipecat's Frame owns that attribute.
+    mark: str = ""
 
 
 @dataclass

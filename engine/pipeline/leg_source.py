@@ -36,7 +36,7 @@ class LegSource(FrameProcessor):
                 elif isinstance(event, DtmfIn):
                     await self.push_frame(LeadDtmfFrame(digit=event.digit))
                 elif isinstance(event, MarkPlayed):
-                    await self.push_frame(LegMarkFrame(name=event.name))
+                    await self.push_frame(LegMarkFrame(mark=event.name))
                 elif isinstance(event, LegClosed):
                     await self.push_frame(LegClosedFrame(reason=event.reason, by_remote=event.by_remote))
                     return

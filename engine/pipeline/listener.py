@@ -14,6 +14,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
@@ -101,6 +102,7 @@ class LeadListener(FrameProcessor):
     async def _on_frame(self, chunk: bytes) -> None:
         now = time.monotonic()
         for event in self._segmenter.feed(chunk, self._vad.is_speech(chunk)):
+            logger.debug("lead {}", type(event).__name__)
             if isinstance(event, SpeechStarted):
                 self._started_at = now - (self._segmenter.voiced_s or 0.0)
                 self._barged = False
@@ -164,6 +166,7 @@ class LeadListener(FrameProcessor):
         self._speculation = None
         self._segmenter.reset()
         text = spec.transcript.text.strip()
+        logger.debug("lead turn: {} chars, voiced {:.2f}s", len(text), spec.voiced_s)
         if not text or spec.voiced_s < self._cfg.min_turn_voiced_s:
             return
         await self.push_frame(

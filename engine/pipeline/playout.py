@@ -36,6 +36,7 @@ class _Utterance:
     first_sent_at: float | None = None
     last_sent_at: float | None = None
     done: bool = False
+    mark_sent: bool = False
 
     def played_text(self, frames_played: int) -> str:
         words: list[str] = []
@@ -79,7 +80,7 @@ class Playout(FrameProcessor):
         elif isinstance(frame, SpeechAudioFrame):
             self._enqueue(frame)
         elif isinstance(frame, LegMarkFrame):
-            await self._on_mark(frame.name)
+            await self._on_mark(frame.mark)
         elif isinstance(frame, InterruptionFrame):
             await self._interrupt()
             await self.push_frame(frame, direction)
@@ -155,6 +156,9 @@ class Playout(FrameProcessor):
                     self.stats.underruns += 1
 
     async def _finish_sending(self, utt: _Utterance) -> None:
+        if utt.mark_sent:
+            return
+        utt.mark_sent = True
         if utt.first_sent_at is None:
             utt.first_sent_at = utt.last_sent_at = time.monotonic()
             await self.push_frame(

@@ -57,9 +57,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", "2048",
-        "--n_threads", "1",
+        "--n_threads", "2",
         "--n_threads_batch", "2",
-        "--n_batch", "256",
+        "--n_batch", "512",
         "--verbose", "False",
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

@@ -180,3 +180,29 @@ async def test_retention_cut_keeps_chain_verifiable_and_detects_later_tampering(
     await tamper(db, database_url, 5)
     async with db.sessions() as s:
         assert (await verify(s)).first_broken_seq == 5
+
+
+async def test_dispatch_entries_carry_check_results_and_pseudonym_only(db: Database) -> None:
+    from control_api.audit import audit_dispatch
+
+    async with db.sessions() as s:
+        ok = await audit_dispatch(
+            s, tenant_id="t", campaign_id="c", call_id="k1", phone="+919876543210", consent_ok=True, dnd_allowed=True
+        )
+        skip = await audit_dispatch(
+            s,
+            tenant_id="t",
+            campaign_id="c",
+            call_id=None,
+            phone="09876543210",
+            consent_ok=True,
+            dnd_allowed=False,
+            dnd_reason="suppressed",
+        )
+        await s.commit()
+    async with db.sessions() as s:
+        rows = {r.seq: r for r in (await s.execute(select(AuditEntry))).scalars()}
+    assert rows[ok.seq].action == "call.dispatch" and rows[ok.seq].outcome == "success"
+    assert rows[skip.seq].action == "call.skip" and rows[skip.seq].outcome == "denied"
+    assert rows[ok.seq].subject_ref == rows[skip.seq].subject_ref == pseudonymize_phone("9876543210")
+    assert '"dnd_reason":"suppressed"' in rows[skip.seq].details and "98765" not in rows[skip.seq].details

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.telemetry.processes import Process, free_port, http_ok
 from tests.telemetry.prometheus_server import PrometheusServer
@@ -22,6 +24,17 @@ class MetricsServer:
     host_port: str
     multiproc_dir: Path
     process: Process
+
+    def total(self, sample_name: str, **labels: str) -> float:
+        """What ``sum(sample_name{labels})`` is on the server right now, read from its own /metrics: the
+        baseline for tests sharing the session's server."""
+        body = httpx.get(f"{self.url}/metrics", timeout=10).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(body)
+            for sample in family.samples
+            if sample.name == sample_name and labels.items() <= sample.labels.items()
+        )
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +75,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, metrics_server: Metrics
         rule_files=[RULES],
     )
     try:
+        server.wait_for_first_scrapes("closerr-workers", targets=1)
         yield server
     finally:
         server.stop()

@@ -7,6 +7,7 @@ reply, ``metrics.call.record_call_finished`` per call). Run: ``python -m uvicorn
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +29,7 @@ class SimulatedCalls(BaseModel):
 
 @post("/simulate", sync_to_thread=False)
 def simulate(data: SimulatedCalls) -> dict[str, int]:
+    # The pid tells the test which worker process recorded the calls.
     for _ in range(data.calls):
         with call.track_active_call():
             for _ in range(data.turns_per_call):
@@ -39,7 +41,7 @@ def simulate(data: SimulatedCalls) -> dict[str, int]:
                     tts_first_audio_s=0.1,
                 )
         call.record_call_finished(data.status, data.outcome, data.duration_s)
-    return {"calls": data.calls, "turns": data.calls * data.turns_per_call}
+    return {"calls": data.calls, "turns": data.calls * data.turns_per_call, "pid": os.getpid()}
 
 
 @asynccontextmanager

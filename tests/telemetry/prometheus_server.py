@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,17 +60,29 @@ class PrometheusServer:
         assert len(result) == 1, f"{promql!r} returned {len(result)} series: {result}"
         return float(result[0]["value"][1])
 
-    def wait_for_value(self, promql: str, expected: float, timeout_s: float = 30.0) -> float | None:
-        """Poll until the query returns ``expected`` (scrapes land every second); return the last value."""
+    def wait_for(self, promql: str, done: Callable[[float | None], bool], timeout_s: float = 30.0) -> float | None:
+        """Poll until ``done(value)`` (scrapes land every second) or the timeout; return the last value so the
+        caller's assert shows what Prometheus had."""
         deadline = time.monotonic() + timeout_s
         value = self.scalar(promql)
-        while value != expected and time.monotonic() < deadline:
+        while not done(value) and time.monotonic() < deadline:
             time.sleep(0.5)
             value = self.scalar(promql)
         return value
 
+    def wait_for_value(self, promql: str, expected: float, timeout_s: float = 30.0) -> float | None:
+        return self.wait_for(promql, lambda value: value == expected, timeout_s)
+
     def targets_up(self, job: str) -> list[float]:
         return [float(item["value"][1]) for item in self.query(f'up{{job="{job}"}}')]
+
+    def wait_for_first_scrapes(self, job: str, targets: int, timeout_s: float = 30.0) -> None:
+        """Block until every target of ``job`` was scraped successfully. Prometheus hands discovered targets to
+        its scrapers only every 5 s, so without this wait a test's first events could predate the first scrape
+        and rate() would never see them."""
+        up = self.wait_for(f'sum(up{{job="{job}"}})', lambda value: value == targets, timeout_s)
+        if up != targets:
+            pytest.fail(f"prometheus scraped {up} of {targets} {job} targets:\n{self.process.log_tail()}")
 
     def stop(self) -> None:
         self.process.stop()

@@ -129,9 +129,7 @@ def upgrade() -> None:
 
     op.create_table(
         "leads",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("campaign_id", sa.String(length=36), nullable=False),
         sa.Column("upload_id", sa.String(length=36), nullable=False),
@@ -190,9 +188,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["campaigns.id"], name=op.f("fk_calls_campaign_id_campaigns"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["lead_id"], ["leads.id"], name=op.f("fk_calls_lead_id_leads"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_calls_lead_id_leads"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:

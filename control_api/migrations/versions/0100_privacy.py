@@ -1,4 +1,5 @@
-"""privacy branch: chained audit log + append-only triggers, grievances, account privacy settings, job state
+"""privacy branch: chained audit log + append-only triggers, grievances, account privacy settings, erased
+subjects, job state
 
 Revision ID: 0100_privacy
 Revises:
@@ -139,6 +140,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_privacy")),
     )
     op.create_table(
+        "erased_subjects",
+        sa.Column("account_id", sa.String(length=36), nullable=False),
+        sa.Column("phone_ref", sa.String(length=67), nullable=False),
+        sa.Column("erased_at", UTCDateTime(), nullable=False),
+        sa.Column("suppressed", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_erased_subjects_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account_id", "phone_ref", name=op.f("pk_erased_subjects")),
+    )
+    op.create_table(
         "privacy_jobs",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("next_run_at", UTCDateTime(), nullable=False),
@@ -158,6 +173,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS closerr_audit_append_only()")
     op.drop_table("privacy_jobs")
+    op.drop_table("erased_subjects")
     op.drop_table("account_privacy")
     op.drop_index(op.f("ix_grievances_phone_ref"), table_name="grievances")
     op.drop_index("ix_grievances_account_status_due", table_name="grievances")

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from engine.telephony.sip.message import SipParseError
 
-_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-512-256": None}
-
 
 @dataclass(frozen=True)
 class DigestChallenge:

@@ -187,7 +187,8 @@ class _Call:
     negotiated: Negotiated | None = None
     rtp_host: str = ""
     rtp_port: int = 0
-    invite_tx: ServerInviteTransaction | ClientInviteTransaction | None = None
+    invite_tx: ServerInviteTransaction | None = None  # inbound
+    client_tx: ClientInviteTransaction | None = None  # outbound
     # UAS: 2xx retransmission until the ACK (RFC 3261 13.3.1.4).
     ok_data: bytes | None = None
     ok_next: float | None = None
@@ -417,14 +418,12 @@ class SipEndpoint:
 
     def _malformed(self, exc: SipParseError, addr: Addr, transport: str, now: float) -> None:
         request = exc.partial
-        if request is not None and request.method != "ACK":
-            try:
-                resp = self._response(request, 400)
-                resp.reason = "Bad Request"
-                self._send(resp.serialize(), addr, transport)
-                return
-            except SipParseError:
-                pass
+        if request is not None and request.method != "ACK" and _answerable(request):
+            resp = self._response(request, 400)
+            # The reason phrase says what was wrong (RFC 3261 21.4.1), without echoing content.
+            resp.reason = f"Bad Request ({str(exc)[:60]})".replace("\r", " ").replace("\n", " ")
+            self._send(resp.serialize(), addr, transport)
+            return
         self._events.append(MessageDropped(str(exc), addr))
 
     def _dispatch(self, message: SipMessage, addr: Addr, transport: str, now: float) -> None:
@@ -477,7 +476,7 @@ class SipEndpoint:
             tx = ServerNonInviteTransaction(request, transport == "tcp", now)
         self._server_tx[key] = (tx, addr, transport)
         resp = self._response(request, status, to_tag=new_tag() if status >= 200 else None)
-        for name, value in (extra or Headers()):
+        for name, value in extra or Headers():
             resp.headers.add(name, value)
         for output in tx.respond(resp, now):
             self._server_output(output, addr, transport)
@@ -544,7 +543,7 @@ class SipEndpoint:
         call_id = request.headers.get("Call-ID") or ""
         if call_id in self._calls:
             # Same Call-ID, no To tag, new branch: a forked or confused peer. Refuse; the original call stands.
-            self._respond_new(request, 482 if False else 400, addr, transport, now)
+            self._respond_new(request, 482, addr, transport, now)
             return
         status, negotiated, extra = self._offer_from(request)
         if status:
@@ -677,7 +676,9 @@ class SipEndpoint:
         call.sdp_version += 1
         if negotiated is None:
             # Offer-less re-INVITE: offer our current media again; the answer comes in the ACK.
-            body = build_sdp(host=call.rtp_host, port=call.rtp_port, session_id=call.session_id, version=call.sdp_version)
+            body = build_sdp(
+                host=call.rtp_host, port=call.rtp_port, session_id=call.session_id, version=call.sdp_version
+            )
         else:
             call.negotiated = negotiated
             if call.dialog is not None:
@@ -693,11 +694,13 @@ class SipEndpoint:
         tx = ClientInviteTransaction(call.invite, call.transport == "tcp", now)
         branch = parse_via(call.invite.headers.get_all("Via")[0]).branch or ""
         self._client_tx[(branch, "INVITE")] = (tx, call.addr, call.transport, call.call_id)
-        call.invite_tx = tx
+        call.client_tx = tx
         for output in tx.initial:
             self._client_output(output, tx, call.addr, call.transport, call.call_id, now)
 
-    def _start_non_invite(self, request: SipRequest, addr: Addr, transport: str, call_id: str | None, now: float) -> None:
+    def _start_non_invite(
+        self, request: SipRequest, addr: Addr, transport: str, call_id: str | None, now: float
+    ) -> None:
         tx = ClientNonInviteTransaction(request, transport == "tcp", now)
         branch = parse_via(request.headers.get_all("Via")[0]).branch or ""
         self._client_tx[(branch, request.method)] = (tx, addr, transport, call_id)
@@ -734,7 +737,7 @@ class SipEndpoint:
                 self._events.append(CallFailed(call.call_id, 408, "Request Timeout"))
             return
         assert isinstance(output, Deliver)
-        if tx.request.method == "INVITE" and tx is call.invite_tx:
+        if tx.request.method == "INVITE" and tx is call.client_tx:
             self._on_invite_response(call, output.response, now)
 
     def _on_invite_response(self, call: _Call, response: SipResponse, now: float) -> None:
@@ -769,7 +772,12 @@ class SipEndpoint:
         if status < 300:
             self._on_invite_2xx(call, response, now)
             return
-        if status in (401, 407) and call.credentials is not None and call.auth_attempts < 2 and not call.cancel_requested:
+        if (
+            status in (401, 407)
+            and call.credentials is not None
+            and call.auth_attempts < 2
+            and not call.cancel_requested
+        ):
             header = response.headers.get("WWW-Authenticate" if status == 401 else "Proxy-Authenticate")
             if header:
                 try:
@@ -866,7 +874,11 @@ class SipEndpoint:
     def _end_with_bye(self, call: _Call, reason: str, now: float, notify: bool = True) -> None:
         if call.dialog is not None and call.dialog.state is not DialogState.TERMINATED:
             bye = call.dialog.new_request(
-                "BYE", via_host=self.host, via_port=self.port, transport=call.transport, contact=self._contact(call.transport)
+                "BYE",
+                via_host=self.host,
+                via_port=self.port,
+                transport=call.transport,
+                contact=self._contact(call.transport),
             )
             bye.headers.remove("Contact")
             call.dialog.state = DialogState.TERMINATED
@@ -879,11 +891,26 @@ class SipEndpoint:
 
     def _gc(self) -> None:
         """Forget ended calls once none of their transactions is still absorbing retransmissions."""
-        live_call_ids = {c for *_, c in self._client_tx.values() if c}
+        live_call_ids: set[str | None] = {c for *_, c in self._client_tx.values() if c}
         live_call_ids |= {tx.request.headers.get("Call-ID") for tx, *_ in self._server_tx.values()}
         for call_id, call in list(self._calls.items()):
             if call.state is CallState.ENDED and call_id not in live_call_ids:
                 del self._calls[call_id]
+
+
+def _answerable(request: SipRequest) -> bool:
+    """Whether a response can be routed and matched: the headers make_response copies must be sane."""
+    vias = request.headers.get_all("Via")
+    if not vias or not all(request.headers.get(h) for h in ("From", "To", "Call-ID", "CSeq")):
+        return False
+    try:
+        parse_via(vias[0])
+        parse_cseq(request.headers.get("CSeq", ""))
+        parse_name_addr(request.headers.get("From", ""))
+        parse_name_addr(request.headers.get("To", ""))
+    except SipParseError:
+        return False
+    return True
 
 
 def _tag_of(header: str | None) -> str | None:

@@ -79,9 +79,7 @@ class JitterBuffer:
         self._frames[ext] = packet.payload
         if self._highest is None or ext > self._highest:
             self._highest = ext
-        if self._next is None:
-            self._next = ext
-        elif ext < self._next:
+        if self._next is None or ext < self._next:
             self._next = ext
 
     def _reset(self) -> None:

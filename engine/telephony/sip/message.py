@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_BYTES = 65_535  # one UDP datagram; a TCP peer sending more is broken or hostile
@@ -85,6 +86,10 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
 
+    @overload
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
     def get(self, name: str, default: str | None = None) -> str | None:
         key = canonical_name(name).lower()
         for n, v in self._items:
@@ -239,7 +244,11 @@ def _parse_header_lines(head: str) -> tuple[str, list[tuple[str, str]]]:
         name, sep, value = line.partition(":")
         name = name.strip()
         if not sep or not name or not _TOKEN.match(name):
-            raise SipParseError(f"malformed header line {line[:40]!r}")
+            raise SipParseError(
+                f"malformed header line (name {name[:30]!r})"
+                if _TOKEN.match(name[:30] or "-")
+                else "malformed header line"
+            )
         headers.append((name, value.strip()))
         if len(headers) > MAX_HEADERS:
             raise SipParseError("too many headers")
@@ -280,7 +289,7 @@ def _partial(message: SipMessage) -> SipRequest | None:
 def _parse_start_line(start: str, headers: Headers) -> SipMessage:
     parts = start.split(" ", 2)
     if len(parts) != 3:
-        raise SipParseError(f"malformed start line {start[:60]!r}")
+        raise SipParseError("malformed start line")
     if parts[0] == SIP_VERSION:
         if not (len(parts[1]) == 3 and parts[1].isdigit()):
             raise SipParseError("malformed status code")
@@ -290,7 +299,7 @@ def _parse_start_line(start: str, headers: Headers) -> SipMessage:
         return SipResponse(status, parts[2], headers)
     method, uri, version = parts
     if version.strip() != SIP_VERSION:
-        raise SipParseError(f"unsupported version {version[:20]!r}")
+        raise SipParseError("unsupported SIP version")
     if not _TOKEN.match(method) or not uri or " " in uri:
         raise SipParseError("malformed request line")
     return SipRequest(method.upper() if method.isascii() else method, uri, headers)
@@ -429,7 +438,7 @@ class Via:
 def parse_via(value: str) -> Via:
     proto, _, rest = value.strip().partition(" ")
     pieces = proto.split("/")
-    if len(pieces) != 3 or pieces[0].upper() != "SIP":
+    if len(pieces) != 3 or pieces[0].upper() != "SIP" or pieces[1] != "2.0" or not _TOKEN.match(pieces[2]):
         raise SipParseError("malformed Via protocol")
     sent_by, _, params = rest.strip().partition(";")
     sent_by = sent_by.strip()
@@ -473,7 +482,7 @@ class SipUri:
 def parse_uri(uri: str) -> SipUri:
     scheme, sep, rest = uri.partition(":")
     if not sep or scheme.lower() not in ("sip", "sips", "tel"):
-        raise SipParseError(f"unsupported URI scheme in {uri[:40]!r}")
+        raise SipParseError("unsupported URI scheme")
     rest = rest.split("?", 1)[0]
     main, _, params = rest.partition(";")
     if scheme.lower() == "tel":
@@ -501,6 +510,8 @@ REASONS = {
     420: "Bad Extension",
     480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
     486: "Busy Here",
     487: "Request Terminated",
     488: "Not Acceptable Here",

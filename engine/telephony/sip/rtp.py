@@ -74,9 +74,7 @@ class RtpSender:
         self.packets_sent = 0
 
     def next_packet(self, payload: bytes, samples: int = SAMPLES_PER_FRAME) -> bytes:
-        packet = RtpPacket(
-            self.payload_type, self.sequence, self.timestamp, self.ssrc, payload, self._marker_next
-        )
+        packet = RtpPacket(self.payload_type, self.sequence, self.timestamp, self.ssrc, payload, self._marker_next)
         self._marker_next = False
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF

@@ -83,7 +83,7 @@ def parse_sdp(data: bytes) -> SessionDescription:
         if not line:
             continue
         if len(line) < 2 or line[1] != "=":
-            raise SdpError(f"malformed SDP line {line[:30]!r}")
+            raise SdpError(f"malformed SDP line starting {line[:1]!r}")
         kind, value = line[0], line[2:]
         current = media[-1] if media else None
         if kind == "v":
@@ -134,7 +134,9 @@ def parse_sdp(data: bytes) -> SessionDescription:
 def _encoding(media: MediaDescription, pt: int) -> str | None:
     mapped = media.rtpmap.get(pt)
     if mapped:
-        return mapped.split("/")[0].upper() + "/" + (mapped.split("/") + ["8000"])[1]
+        parts = mapped.split("/")
+        rate = parts[1] if len(parts) > 1 else "8000"
+        return f"{parts[0].upper()}/{rate}"
     if pt in SUPPORTED_CODECS:
         return f"{SUPPORTED_CODECS[pt]}/8000"
     return None
@@ -183,9 +185,7 @@ def negotiate(offer: SessionDescription) -> Negotiated:
 
 
 def answer_direction(remote_direction: str) -> str:
-    return {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}.get(
-        remote_direction, "sendrecv"
-    )
+    return {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}.get(remote_direction, "sendrecv")
 
 
 def build_sdp(

@@ -154,11 +154,10 @@ class ClientInviteTransaction(Transaction):
             self._interval *= 2
             self.timers.start("A", now + self._interval)
             return [SendBytes(self.request.serialize())]
-        if name == "B" and self.state in (TxState.CALLING, TxState.PROCEEDING):
-            # RFC 3261 only times out in Calling; a peer stuck in Proceeding is caught by the TU's own timer.
-            if self.state is TxState.CALLING:
-                self._terminate()
-                return [TimedOut()]
+        if name == "B" and self.state is TxState.CALLING:
+            # RFC 3261 only times out in Calling; a peer stuck in Proceeding is caught by the TU's ring timer.
+            self._terminate()
+            return [TimedOut()]
         if name in ("D", "M"):
             self._terminate()
         return []

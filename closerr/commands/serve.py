@@ -1,0 +1,51 @@
+"""``closerr serve``: the control API (and, when present, the engine's carrier media routes) under uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="interface to listen on"),
+        port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
+        data_dir: Path = typer.Option(Path("data"), "--data-dir", help="where the SQLite database lives"),
+        log_level: str = typer.Option("info", help="uvicorn log level"),
+        ssl_certfile: Path | None = typer.Option(
+            None, "--ssl-certfile", help="PEM certificate: terminate TLS here (env CLOSERR_TLS_CERT)"
+        ),
+        ssl_keyfile: Path | None = typer.Option(
+            None, "--ssl-keyfile", help="PEM private key of the certificate (env CLOSERR_TLS_KEY)"
+        ),
+    ) -> None:
+        """Serve the control API; CLOSERR_DATABASE_URL selects PostgreSQL instead of SQLite."""
+        import uvicorn
+
+        from closerr.settings import Settings
+        from control_api.app import create_app
+
+        if data_dir.exists() and not data_dir.is_dir():
+            typer.echo(f"error: --data-dir {data_dir} is not a directory", err=True)
+            raise typer.Exit(2)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        settings = Settings(data_dir=data_dir, host=host, port=port)
+        certfile, keyfile = ssl_certfile or settings.tls_cert, ssl_keyfile or settings.tls_key
+        if (certfile is None) != (keyfile is None):
+            typer.echo("error: TLS needs both --ssl-certfile and --ssl-keyfile", err=True)
+            raise typer.Exit(2)
+        for flag, path in (("--ssl-certfile", certfile), ("--ssl-keyfile", keyfile)):
+            if path is not None and not path.is_file():
+                typer.echo(f"error: {flag} {path} is not a readable file", err=True)
+                raise typer.Exit(2)
+        uvicorn.run(
+            create_app(settings),
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
+            host=host,
+            port=port,
+            log_level=log_level,
+            proxy_headers=False,  # the registration IP is the peer's, not a header anyone can set
+        )

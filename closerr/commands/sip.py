@@ -1,0 +1,98 @@
+"""``closerr sip serve``: a standalone SIP endpoint answering calls with the demo script;
+``closerr sip call NUMBER``: one outbound call through the configured SIP trunk (CLOSERR_SIP_TRUNK_*)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+from typing import Any
+
+import typer
+
+
+async def _run_demo_call(info: Any, leg: Any) -> Any:
+    from engine.agent.policy import Lead
+    from engine.call import run_call
+    from engine.records import CallRequest
+
+    # The lead's name is unknown on an inbound call; the phone number stays in the request, never in logs.
+    request = CallRequest(call_id=info.call_id, lead=Lead(name="there", phone=info.remote_user))
+    record = await run_call(request, leg)
+    logging.getLogger("closerr.sip").info(
+        "call %s ended: outcome=%s duration=%.1fs", secrets.token_hex(4), record.outcome, record.duration_s
+    )
+    return record
+
+
+async def _serve(host: str, port: int, advertise: str | None) -> None:
+    from engine.services import get_services
+    from engine.telephony.sip import SipServer
+
+    get_services()  # load the models before the first caller waits for them
+    server = SipServer(host, port, _run_demo_call, advertise_host=advertise)
+    await server.start()
+    typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+async def _call(number: str, ring_timeout_s: float | None) -> dict[str, Any]:
+    from engine.telephony.sip import SipTrunkConfig, place_call
+
+    trunk = SipTrunkConfig.from_settings()
+    result = await place_call(trunk, number, _run_demo_call, ring_timeout_s=ring_timeout_s)
+    record = result.value
+    return {
+        "disposition": result.disposition,
+        "status": result.status,
+        "reason": result.reason,
+        "early_media": result.early_media,
+        "record": record.to_dict() if record is not None else None,
+    }
+
+
+def register(app: typer.Typer) -> None:
+    sip_app = typer.Typer(help="The SIP trunk endpoint (SIP signalling + RTP media).", no_args_is_help=True)
+
+    @sip_app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (SIP and RTP)"),
+        sip_port: int = typer.Option(5080, "--sip-port", min=1, max=65535, help="SIP port, UDP and TCP"),
+        advertise: str | None = typer.Option(
+            None, "--advertise", help="address to put in Via/Contact/SDP when listening on 0.0.0.0"
+        ),
+    ) -> None:
+        """Answer SIP calls with the demo script (the whole engine, models loaded once)."""
+        if host in ("0.0.0.0", "::") and not advertise:
+            typer.echo("error: --advertise ADDRESS is required when --host is a wildcard address", err=True)
+            raise typer.Exit(2)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        try:
+            asyncio.run(_serve(host, sip_port, advertise))
+        except OSError as exc:
+            typer.echo(f"error: cannot listen on {host}:{sip_port}: {exc.strerror}", err=True)
+            raise typer.Exit(1) from exc
+
+    @sip_app.command("call")
+    def call(
+        number: str = typer.Argument(..., help="number to dial through the trunk, e.g. +919876543210"),
+        ring_timeout: float | None = typer.Option(None, "--ring-timeout", min=1.0, help="seconds to let it ring"),
+    ) -> None:
+        """Place one call through the trunk in CLOSERR_SIP_TRUNK_HOST/PORT/USERNAME/PASSWORD; print the result."""
+        try:
+            result = asyncio.run(_call(number, ring_timeout))
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(json.dumps(result, indent=2, default=str))
+
+    app.add_typer(sip_app, name="sip")

@@ -1,0 +1,1 @@
+"""Reading call records (the dispatcher writes them)."""

@@ -1,0 +1,37 @@
+"""/v1/campaigns/{id}/calls and /v1/calls/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from control_api.auth import Caller
+from control_api.calls import service
+from control_api.calls.schemas import CallDetail, CallPage
+from control_api.deps import Session
+from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+
+
+class CallController(Controller):
+    path = "/"
+    tags = ["calls"]
+
+    @get("/campaigns/{campaign_id:str}/calls")
+    async def list_calls(
+        self,
+        campaign_id: FromPath[str],
+        principal: Caller,
+        session: Session,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> CallPage:
+        return await service.list_calls(session, principal, campaign_id, limit, cursor)
+
+    @get("/calls/{call_id:str}")
+    async def get_call(self, call_id: FromPath[str], principal: Caller, session: Session) -> CallDetail:
+        """One call: transcript, per-turn latency, outcome, slots."""
+        return await service.get_call(session, principal, call_id)

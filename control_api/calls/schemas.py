@@ -1,0 +1,47 @@
+"""Bodies of the call endpoints. ``record`` fields follow ``engine.records.CallRecord.to_dict()``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class CallSummary(msgspec.Struct):
+    id: str
+    campaign_id: str
+    lead_id: int | None
+    attempt: int
+    status: str
+    outcome: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    created_at: datetime
+
+
+class CallDetail(msgspec.Struct):
+    id: str
+    campaign_id: str
+    lead_id: int | None
+    attempt: int
+    status: str
+    outcome: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    created_at: datetime
+    transcript: list[dict[str, Any]] | None  # [{role, text, start_s, end_s, interrupted}]
+    turns: list[dict[str, Any]] | None  # [{endpoint_s, stt_s, policy_s, tts_s, v2v_s, ...}] per reply
+    slots: dict[str, Any] | None
+    latency: dict[str, Any] | None  # {v2v_p50_s, v2v_p95_s}
+    ended_by: str | None
+    opted_out: bool | None
+    callback_at: str | None
+    error: str | None
+
+
+class CallPage(msgspec.Struct):
+    items: list[CallSummary]
+    next_cursor: str | None

@@ -1,0 +1,1 @@
+"""Campaigns: script, TRAI category, calling window, retry policy, lifecycle."""

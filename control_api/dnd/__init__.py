@@ -1,0 +1,1 @@
+"""The DND registry simulation, the clients' own suppression lists, and the dial-time check."""

@@ -1,0 +1,63 @@
+"""/v1/dnd and /v1/consent."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, cast
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from closerr.settings import Settings
+from control_api.auth import Caller
+from control_api.deps import Db, Session
+from control_api.dnd import service
+from control_api.dnd.schemas import DndLookup, ImportReport, WithdrawRequest, WithdrawResult
+from control_api.streaming import check_content_length
+
+
+class DndController(Controller):
+    path = "/dnd"
+    tags = ["dnd"]
+
+    @post(
+        "/import",
+        status_code=200,
+        request_max_body_size=None,  # enforced while streaming (CLOSERR_REGISTRY_IMPORT_MAX_BYTES)
+        description="Body: text/csv lines phone,preference[,time_bands]; preference 0 = fully blocked, "
+        "else accepted categories like 1|5|7; time bands like 10:00-13:00|17:00-20:00.",
+    )
+    async def import_registry(
+        self,
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        target: Annotated[
+            Literal["registry", "account"],
+            QueryParameter(name="scope", description="registry: the national registry; account: your suppression list"),
+        ] = "registry",
+    ) -> ImportReport:
+        settings = cast(Settings, request.app.state.settings)
+        check_content_length(request.headers.get("content-length"), settings.registry_import_max_bytes)
+        return await service.import_registry(
+            db, principal, request.stream(), scope=target, max_bytes=settings.registry_import_max_bytes
+        )
+
+    @get("/{phone:str}")
+    async def lookup(
+        self,
+        phone: Annotated[str, PathParameter(max_length=40)],
+        principal: Caller,
+        session: Session,
+        category: Annotated[int | None, QueryParameter(ge=1, le=8, description="judge a call of this category")] = None,
+    ) -> DndLookup:
+        return await service.lookup(session, principal, phone, category)
+
+
+class ConsentController(Controller):
+    path = "/consent"
+    tags = ["consent"]
+
+    @post("/withdraw", status_code=200)
+    async def withdraw(self, data: JSONBody[WithdrawRequest], principal: Caller, session: Session) -> WithdrawResult:
+        """Withdraw a lead's consent: the number goes on your suppression list, effective on the next dial."""
+        return await service.withdraw_consent(session, principal, data.phone)

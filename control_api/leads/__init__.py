@@ -1,0 +1,1 @@
+"""Lead uploads (CSV / NDJSON) with consent checks, and the lead list."""

@@ -1,0 +1,69 @@
+"""/v1/campaigns/{id}/leads: streamed upload and the lead list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from closerr.settings import Settings
+from control_api.auth import Caller, client_ip
+from control_api.deps import Db, Session
+from control_api.leads import service
+from control_api.leads.schemas import LeadPage, UploadReport
+from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from control_api.streaming import check_content_length
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+
+
+class LeadController(Controller):
+    path = "/campaigns/{campaign_id:str}/leads"
+    tags = ["leads"]
+
+    @post(
+        "/",
+        status_code=200,
+        request_max_body_size=None,  # the service enforces CLOSERR_UPLOAD_MAX_BYTES while streaming
+        description=(
+            "Body: text/csv (header row; phone required) or application/x-ndjson. Answers a per-row report; "
+            "nothing is written unless the whole upload succeeds."
+        ),
+    )
+    async def upload_leads(
+        self,
+        campaign_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        db: Db,
+        principal: Caller,
+        no_minors_attested: FromQuery[bool] = False,
+        consent_source: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        consent_purpose: Annotated[str | None, QueryParameter(max_length=500)] = None,
+        consent_at: FromQuery[datetime | None] = None,
+    ) -> UploadReport:
+        settings = cast(Settings, request.app.state.settings)
+        check_content_length(request.headers.get("content-length"), settings.upload_max_bytes)
+        params = service.UploadParams(
+            content_type=request.headers.get("content-type", ""),
+            no_minors_attested=no_minors_attested,
+            consent_source=consent_source,
+            consent_purpose=consent_purpose,
+            consent_at=consent_at,
+            client_ip=client_ip(request),
+            max_bytes=settings.upload_max_bytes,
+        )
+        return await service.upload(db, principal, campaign_id, request.stream(), params)
+
+    @get("/")
+    async def list_leads(
+        self,
+        campaign_id: FromPath[str],
+        principal: Caller,
+        session: Session,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+        status: Annotated[str | None, QueryParameter(max_length=24)] = None,
+    ) -> LeadPage:
+        return await service.list_leads(session, principal, campaign_id, limit, cursor, status)

@@ -1,0 +1,189 @@
+"""Lead upload rules: attestation, streaming parse (off the event loop), staging, scrub, atomic insert."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from control_api.accounts.service import Principal
+from control_api.campaigns import lifecycle
+from control_api.campaigns import service as campaigns
+from control_api.campaigns.lifecycle import State
+from control_api.errors import Conflict, InvalidField
+from control_api.leads.parsing import REASON_NAMES, Attestation, LeadParser, UploadOptions, make_parser
+from control_api.leads.schemas import ConsentRecord, LeadPage, LeadView, RejectedRow, UploadReport
+from control_api.pagination import decode_cursor, encode_cursor
+from control_api.phones import to_e164
+from control_api.storage.db import Database
+from control_api.storage.repositories import leads as repo
+from control_api.storage.repositories.leads import LeadStager
+from control_api.storage.tables import Lead, LeadUpload
+from control_api.storage.types import utcnow
+from control_api.streaming import byte_batches
+
+_UPLOADABLE = frozenset({State.DRAFT, State.SCHEDULED, State.RUNNING, State.PAUSED})
+
+
+@dataclass(frozen=True)
+class UploadParams:
+    content_type: str
+    no_minors_attested: bool
+    consent_source: str | None
+    consent_purpose: str | None
+    consent_at: datetime | None
+    client_ip: str | None
+    max_bytes: int
+
+
+def attestation_of(params: UploadParams, now: datetime) -> Attestation | None:
+    source = (params.consent_source or "").strip()
+    purpose = (params.consent_purpose or "").strip()
+    if not source and not purpose:
+        if params.consent_at is not None:
+            raise InvalidField("consent_source", "consent_at needs consent_source and consent_purpose")
+        return None
+    if not source:
+        raise InvalidField("consent_source", "a campaign-level attestation needs consent_source")
+    if not purpose:
+        raise InvalidField("consent_purpose", "a campaign-level attestation needs consent_purpose")
+    if len(source) > 200:
+        raise InvalidField("consent_source", "consent_source is longer than 200 characters")
+    if len(purpose) > 500:
+        raise InvalidField("consent_purpose", "consent_purpose is longer than 500 characters")
+    at = params.consent_at or now
+    if at.tzinfo is None:
+        raise InvalidField("consent_at", "consent_at needs a time zone (e.g. 2026-05-01T10:00:00Z)")
+    if at > now:
+        raise InvalidField("consent_at", "consent_at is in the future")
+    return Attestation(source=source, purpose=purpose, at=at)
+
+
+async def _check_campaign(db: Database, principal: Principal, campaign_id: str) -> None:
+    async with db.sessions() as session:
+        campaign = await campaigns.get_owned(session, principal, campaign_id)
+        state = State(campaign.state)
+    if state not in _UPLOADABLE:
+        raise Conflict(
+            f"leads cannot be added to a {state} campaign",
+            state=str(state),
+            allowed_actions=lifecycle.allowed_actions(state),
+        )
+
+
+async def upload(
+    db: Database,
+    principal: Principal,
+    campaign_id: str,
+    body: AsyncIterator[bytes],
+    params: UploadParams,
+) -> UploadReport:
+    """Stream, check, stage, scrub and insert one upload; all of it or nothing."""
+    now = utcnow()
+    attestation = attestation_of(params, now)
+    await _check_campaign(db, principal, campaign_id)
+    upload_id = str(uuid.uuid4())
+    async with db.sessions() as session:
+        stager = LeadStager(session)
+        options = UploadOptions(
+            no_minors_attested=params.no_minors_attested, attestation=attestation, stage_time=stager.stage_time
+        )
+        parser = make_parser(params.content_type, options)
+        try:
+            await stager.start()
+            await _stream_into(parser, body, params.max_bytes, stager)
+            # Re-read under lock: the campaign may have been cancelled while the file streamed in.
+            campaign = await campaigns.get_owned(session, principal, campaign_id, for_update=True)
+            if State(campaign.state) not in _UPLOADABLE:
+                raise Conflict(f"the campaign became {campaign.state} during the upload", state=campaign.state)
+            record = LeadUpload(
+                id=upload_id,
+                account_id=principal.account_id,
+                campaign_id=campaign_id,
+                content_type=params.content_type.split(";")[0].strip().lower(),
+                no_minors_attested=params.no_minors_attested,
+                consent_attestation=None
+                if attestation is None
+                else {"source": attestation.source, "purpose": attestation.purpose, "at": attestation.at.isoformat()},
+                attested_by=principal.key_prefix,
+                client_ip=params.client_ip,
+                created_at=now,
+            )
+            accepted, db_rejected = await stager.finish(
+                upload=record,
+                category=campaign.category,
+                attestation=None if attestation is None else (attestation.source, attestation.at, attestation.purpose),
+                now=now,
+            )
+            rejected = _merge(parser, db_rejected)
+            by_reason = dict(Counter(r.reason for r in rejected))
+            record.accepted = accepted
+            record.rejected = len(rejected)
+            record.rejected_by_reason = by_reason
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await stager.drop()
+    return UploadReport(
+        upload_id=upload_id,
+        accepted=accepted,
+        rejected=rejected,
+        rejected_by_reason=by_reason,
+        rows=parser.rows_seen,
+    )
+
+
+async def _stream_into(parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, stager: LeadStager) -> None:
+    # Parsing is CPU work: it runs in a thread so the event loop keeps serving other requests meanwhile.
+    async for blob in byte_batches(body, max_bytes):
+        rows = await asyncio.to_thread(parser.feed, blob)
+        await stager.add(rows)
+    rows = await asyncio.to_thread(parser.feed, b"", True)
+    await stager.add(rows)
+
+
+def _merge(parser: LeadParser, db_rejected: list[tuple[int, str]]) -> list[RejectedRow]:
+    merged = [
+        RejectedRow(line=ln, reason=REASON_NAMES[code])
+        for ln, code in zip(parser.rejected_lines, parser.rejected_codes, strict=True)
+    ]
+    merged.extend(RejectedRow(line=ln, reason=reason) for ln, reason in db_rejected)
+    merged.sort(key=lambda r: r.line)
+    return merged
+
+
+def lead_view(lead: Lead) -> LeadView:
+    return LeadView(
+        id=lead.id,
+        phone=to_e164(lead.phone),
+        name=lead.name,
+        metadata=lead.extra,
+        status=lead.status,
+        attempts=lead.attempts,
+        consent=ConsentRecord(
+            source=lead.consent_source,
+            at=lead.consent_at,
+            purpose=lead.consent_purpose,
+            attested_by=lead.consent_attested_by,
+            upload_id=lead.upload_id,
+        ),
+        line=lead.line,
+        created_at=lead.created_at,
+    )
+
+
+async def list_leads(
+    session: AsyncSession, principal: Principal, campaign_id: str, limit: int, cursor: str | None, status: str | None
+) -> LeadPage:
+    await campaigns.get_owned(session, principal, campaign_id)
+    after = decode_cursor(cursor)
+    rows = await repo.list_for_campaign(session, principal.account_id, campaign_id, after, limit + 1, status)
+    items = [lead_view(r) for r in rows[:limit]]
+    return LeadPage(items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)

@@ -1,0 +1,471 @@
+"""Agent scripts: a campaign's greeting, questions, qualification rule and closing lines, validated up front.
+
+A script is client input, so every mistake must come back as a list of errors that name the field
+(``questions[2].type``) and, for YAML/JSON text, the line, instead of surfacing mid-call as a spoken "{x}" or a
+crash. Validation runs in two passes: pydantic checks shapes and types, then :func:`_semantic_errors` checks what
+types cannot express (placeholders, AI disclosure in the greeting, unique slots, the ``qualify`` expression).
+
+Placeholders: ``{lead.name}``, ``{lead.first_name}``, ``{lead.metadata.X}``, ``{agent_name}``, ``{company}``;
+``{callback_at}`` in the callback_requested / human_requested closings; ``{value}`` in a question's ``confirm``
+line. ``{{`` and ``}}`` are literal braces. A ``{lead.metadata.X}`` the lead does not have renders as nothing
+(lists from clients are uneven).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StringConstraints, ValidationError
+
+from engine.agent import qualify as q
+from engine.agent.policy import Lead
+
+__all__ = [
+    "AgentScript",
+    "Closing",
+    "Question",
+    "Replies",
+    "ScriptError",
+    "demo_script",
+    "load_script_file",
+    "load_script_text",
+    "parse_script",
+    "render",
+]
+
+# Spoken lines are synthesized and played in real time: a cap keeps one script line from stalling a call.
+Line = Annotated[str, StringConstraints(min_length=1, max_length=400)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Word = Annotated[str, StringConstraints(max_length=60)]
+SlotType = Literal["yes_no", "number", "amount_inr", "choice", "when", "text"]
+RESERVED_SLOTS = frozenset({"callback_at", "value", "lead", "agent_name", "company"})
+_SLOT_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_METADATA_RE = re.compile(r"^lead\.metadata\.([A-Za-z_][A-Za-z0-9_]*)$")
+# "AI" as a word, or spelled out; "virtual assistant" alone hides that it is a machine, so it does not count.
+_AI_DISCLOSURE_RE = re.compile(r"\b(?:AI|A\.I\.|artificial intelligence)(?![A-Za-z])", re.IGNORECASE)
+
+
+class ScriptError(ValueError):
+    """An invalid agent script. ``errors``: [{"field": "questions[2].type", "line": 14 | None, "message": ...}]."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        parts = [
+            f"{e['field'] or '<script>'}" + (f" (line {e['line']})" if e.get("line") else "") + f": {e['message']}"
+            for e in errors
+        ]
+        super().__init__("invalid agent script: " + "; ".join(parts))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Question(_Strict):
+    slot: Name
+    type: SlotType
+    ask: Line
+    reprompt: Line | None = None  # default: replies.not_understood + ask
+    confirm: Line | None = None  # said back with the next question; {value}; default for number/amount_inr types
+    options: dict[Name, list[Word]] | None = None  # choice only: option -> synonyms
+    yes_words: list[Word] = Field(default_factory=list)  # yes_no only: extra words meaning yes ("own it")
+    no_words: list[Word] = Field(default_factory=list)  # yes_no only: extra words meaning no ("rented")
+    # This answer ends the questions as not_qualified: a value (yes_no: true/false; choice: option or list of
+    # options) or, for number/amount/when/text slots, an expression such as "monthly_bill < 1000".
+    stop_if: bool | int | float | str | list[str] | None = None
+
+
+class Closing(_Strict):
+    qualified: Line
+    not_qualified: Line
+    callback_requested: Line
+    opted_out: Line
+    wrong_person: Line
+    no_response: Line = "Sorry, I cannot hear you. We will try another time. Goodbye."
+    human_requested: Line = "Sure, a person from {company} will call you back. Goodbye."
+
+
+class Replies(_Strict):
+    """Lines the policy needs beyond the questions; every one has a sensible default."""
+
+    identity: Line = "I am {agent_name}, an AI assistant calling from {company}."
+    good_time: Line = "Is this a good time to talk?"
+    ask_callback_time: Line = "Sure. When should I call you back?"
+    still_there: Line = "Are you still there?"
+    not_understood: Line = "Sorry, I did not catch that."
+
+
+class AgentScript(_Strict):
+    name: Name
+    company: Name
+    agent_name: Name
+    category: StrictInt = Field(ge=1, le=8, description="TRAI preference category 1-8 of the campaign")
+    greeting: Line
+    hotwords: list[Word] = Field(default_factory=list, max_length=50)
+    questions: list[Question] = Field(min_length=1, max_length=30)
+    qualify: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    closing: Closing
+    replies: Replies = Field(default_factory=Replies)
+    voicemail_message: Line | None = None
+
+    _qualify_expr: q.Expr | None = PrivateAttr(default=None)
+    _stop_exprs: dict[str, q.Expr] = PrivateAttr(default_factory=dict)
+
+    @property
+    def qualify_expr(self) -> q.Expr:
+        if self._qualify_expr is None:
+            self._qualify_expr = q.parse_expression(self.qualify)
+        return self._qualify_expr
+
+    def stop_expr(self, slot: str) -> q.Expr | None:
+        """The parsed ``stop_if`` expression of ``slot``'s question, None when its stop_if is a plain value."""
+        if slot not in self._stop_exprs:
+            question = self.question(slot)
+            stop = question.stop_if
+            if not isinstance(stop, str) or question.type == "choice":
+                return None
+            self._stop_exprs[slot] = q.parse_expression(stop)
+        return self._stop_exprs[slot]
+
+    @property
+    def slot_names(self) -> list[str]:
+        return [question.slot for question in self.questions]
+
+    def question(self, slot: str) -> Question:
+        return next(question for question in self.questions if question.slot == slot)
+
+    def render(self, template: str, lead: Lead, **extra: str) -> str:
+        return render(template, lead=lead, agent_name=self.agent_name, company=self.company, **extra)
+
+
+# -- rendering -------------------------------------------------------------------------------------------
+def render(template: str, *, lead: Lead, agent_name: str, company: str, **extra: str) -> str:
+    """Fill placeholders of a validated template (unknown names were rejected at validation)."""
+    first_name = lead.name.split()[0] if lead.name.split() else lead.name
+
+    def fill(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        name = (m.group(1) or "").strip()
+        fixed = {"lead.name": lead.name, "lead.first_name": first_name, "agent_name": agent_name,
+                 "company": company}  # fmt: skip
+        if name in fixed:
+            return fixed[name]
+        if name in extra:
+            return extra[name]
+        meta = _METADATA_RE.match(name)
+        if meta:
+            return str(lead.metadata.get(meta.group(1), ""))
+        return ""
+
+    return re.sub(r"\s{2,}", " ", _PLACEHOLDER_RE.sub(fill, template)).strip()
+
+
+def _placeholder_errors(text: str, extra: tuple[str, ...]) -> list[str]:
+    allowed = ["lead.name", "lead.first_name", "agent_name", "company", *extra]
+    problems: list[str] = []
+    for m in _PLACEHOLDER_RE.finditer(text):
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            continue
+        if m.group(1) is None:
+            problems.append(f"unbalanced {token!r} at position {m.start()} (write {token * 2} for a literal brace)")
+            continue
+        name = m.group(1).strip()
+        if name in allowed or _METADATA_RE.match(name):
+            continue
+        shown = ", ".join("{" + a + "}" for a in [*allowed, "lead.metadata.X"])
+        problems.append(f"unknown placeholder {{{name}}}; allowed here: {shown}")
+    return problems
+
+
+# -- validation ------------------------------------------------------------------------------------------
+Loc = tuple[str | int, ...]
+
+
+def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
+    errors: list[tuple[Loc, str]] = []
+
+    if not _AI_DISCLOSURE_RE.search(script.greeting):
+        errors.append(
+            (("greeting",), "the greeting must disclose that the caller is an AI assistant "
+             "(e.g. '... this is {agent_name}, an AI assistant calling from {company} ...')")
+        )  # fmt: skip
+
+    if not _AI_DISCLOSURE_RE.search(script.replies.identity):
+        errors.append((("replies", "identity"), "the identity line answers 'are you a robot?': it must say 'AI'"))
+
+    texts: list[tuple[Loc, str, tuple[str, ...]]] = [(("greeting",), script.greeting, ())]
+    if script.voicemail_message is not None:
+        texts.append((("voicemail_message",), script.voicemail_message, ()))
+    for field_name, value in script.closing.model_dump().items():
+        # only a callback closing knows a callback time; anywhere else it would be spoken as nothing
+        allowed: tuple[str, ...] = ("callback_at",) if field_name in ("callback_requested", "human_requested") else ()
+        texts.append((("closing", field_name), value, allowed))
+    for field_name, value in script.replies.model_dump().items():
+        texts.append((("replies", field_name), value, ()))
+    for i, question in enumerate(script.questions):
+        texts.append((("questions", i, "ask"), question.ask, ()))
+        if question.reprompt is not None:
+            texts.append((("questions", i, "reprompt"), question.reprompt, ()))
+        if question.confirm is not None:
+            texts.append((("questions", i, "confirm"), question.confirm, ("value",)))
+    for text_loc, text, extra in texts:
+        errors.extend((text_loc, problem) for problem in _placeholder_errors(text, extra))
+
+    for i, word in enumerate(script.hotwords):
+        if not word.strip():
+            errors.append((("hotwords", i), "hotwords must not be empty"))
+
+    seen: dict[str, int] = {}
+    for i, question in enumerate(script.questions):
+        loc: Loc = ("questions", i)
+        if not _SLOT_RE.match(question.slot):
+            errors.append(((*loc, "slot"), "slot names use lower-case letters, digits and _ (e.g. monthly_bill)"))
+        elif question.slot in q.KEYWORDS or question.slot in RESERVED_SLOTS:
+            errors.append(((*loc, "slot"), f"{question.slot!r} is a reserved word"))
+        if question.slot in seen:
+            errors.append(((*loc, "slot"), f"duplicate slot {question.slot!r} (also questions[{seen[question.slot]}])"))
+        seen.setdefault(question.slot, i)
+        if question.type == "choice":
+            if not question.options:
+                errors.append(((*loc, "options"), "a choice question needs options: {option: [synonyms]}"))
+            else:
+                for key in question.options:
+                    if not key.strip():
+                        errors.append(((*loc, "options"), "option names must not be empty"))
+        elif question.options is not None:
+            errors.append(((*loc, "options"), f"options are only for choice questions, not {question.type}"))
+        if question.type != "yes_no":
+            for name in ("yes_words", "no_words"):
+                if getattr(question, name):
+                    errors.append(((*loc, name), f"{name} are only for yes_no questions"))
+
+    slot_types = {question.slot: question for question in script.questions}
+    known = set(slot_types)
+    for i, question in enumerate(script.questions):
+        errors.extend(_stop_if_errors(script, i, question, known, slot_types))
+
+    try:
+        expr = q.parse_expression(script.qualify, known)
+    except q.QualifyError as exc:
+        where = _caret(script.qualify, exc.position)
+        errors.append((("qualify",), f"{exc.message} at position {exc.position}: {where}"))
+    else:
+        script._qualify_expr = expr
+        errors.extend((("qualify",), problem) for problem in _type_errors(expr, slot_types, script.qualify))
+    return errors
+
+
+def _stop_if_errors(
+    script: AgentScript, i: int, question: Question, known: set[str], slot_types: Mapping[str, Question]
+) -> list[tuple[Loc, str]]:
+    stop = question.stop_if
+    loc: Loc = ("questions", i, "stop_if")
+    if stop is None:
+        return []
+    if question.type == "yes_no":
+        return [] if isinstance(stop, bool) else [(loc, "stop_if of a yes_no question is true or false")]
+    if question.type == "choice":
+        wanted = stop if isinstance(stop, list) else [stop]
+        options = question.options or {}
+        bad = [w for w in wanted if not isinstance(w, str) or w not in options]
+        if bad:
+            return [(loc, f"stop_if names {bad!r}, not options of {question.slot} ({', '.join(options)})")]
+        return []
+    if isinstance(stop, bool | list):
+        return [(loc, f"stop_if of a {question.type} question is a value or an expression such as "
+                 f"'{question.slot} < 1000'")]  # fmt: skip
+    if isinstance(stop, int | float):
+        if question.type in ("number", "amount_inr"):
+            return []
+        return [(loc, f"stop_if of a {question.type} question is an expression")]
+    try:
+        expr = q.parse_expression(stop, known)
+    except q.QualifyError as exc:
+        return [(loc, f"{exc.message} at position {exc.position}: {_caret(stop, exc.position)}")]
+    script._stop_exprs[question.slot] = expr
+    return [(loc, problem) for problem in _type_errors(expr, slot_types, stop)]
+
+
+def _type_errors(expr: q.Expr, slot_types: Mapping[str, Question], source: str) -> list[str]:
+    """Comparisons that can never be true as written: a typo in a choice option, a number against text."""
+    problems: list[str] = []
+    for cmp in q.comparisons(expr):
+        for name_side, lit_side in ((cmp.left, cmp.right), (cmp.right, cmp.left)):
+            if not isinstance(name_side, q.Name) or not isinstance(lit_side, q.Literal):
+                continue
+            question = slot_types.get(name_side.name)
+            if question is None:
+                continue
+            value = lit_side.value
+            where = f"at position {lit_side.position}"
+            if question.type == "choice" and isinstance(value, str):
+                options = question.options or {}
+                if value.casefold() not in {o.casefold() for o in options}:
+                    problems.append(f"{value!r} is not an option of {question.slot} ({', '.join(options)}) {where}")
+            elif question.type in ("number", "amount_inr") and not (
+                isinstance(value, int | float) and not isinstance(value, bool)
+            ):
+                problems.append(f"{question.slot} is a number; compare it with a number {where}")
+            elif question.type == "yes_no" and not isinstance(value, bool):
+                problems.append(f"{question.slot} is yes/no; compare it with true or false {where}")
+            elif question.type == "choice" and not isinstance(value, str):
+                problems.append(f"{question.slot} is a choice; compare it with a quoted option {where}")
+            if cmp.op not in ("==", "!=") and question.type in ("yes_no", "choice", "text"):
+                problems.append(f"{question.slot} can only be compared with == or != at position {cmp.position}")
+    return problems
+
+
+def _caret(source: str, position: int) -> str:
+    return f"{source[:position]}>>>{source[position:]}"
+
+
+# -- loading ---------------------------------------------------------------------------------------------
+def _field_name(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _trim_loc(loc: Loc, data: Any) -> tuple[Loc, Loc]:
+    """(loc as shown: up to the first missing key; the longest prefix that exists in the data)."""
+    shown: list[str | int] = []
+    node = data
+    existing: Loc = ()
+    for part in loc:
+        shown.append(part)
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_mapping or in_list:
+            node = node[part]
+            existing = tuple(shown)
+        else:
+            break
+    return tuple(shown), existing
+
+
+_FRIENDLY = {
+    "missing": "required field is missing",
+    "extra_forbidden": "unknown field (check the spelling)",
+}
+
+
+def _build(data: Any, lines: Mapping[Loc, int] | None) -> AgentScript:
+    def line_of(loc: Loc) -> int | None:
+        if lines is None:
+            return None
+        while loc not in lines and loc:
+            loc = loc[:-1]
+        return lines.get(loc)
+
+    if not isinstance(data, Mapping):
+        raise ScriptError([{"field": "", "line": line_of(()), "message": "an agent script is a mapping of fields"}])
+    try:
+        script = AgentScript.model_validate(dict(data))
+    except ValidationError as exc:
+        errors: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for err in exc.errors():
+            shown, existing = _trim_loc(tuple(err["loc"]), data)
+            field = _field_name(shown)
+            message = _FRIENDLY.get(err["type"], err["msg"])
+            if (field, message) in seen:
+                continue  # a union reports one failure per member; one message per field is enough
+            seen.add((field, message))
+            errors.append({"field": field, "line": line_of(existing), "message": message})
+        raise ScriptError(errors) from None
+    problems = _semantic_errors(script)
+    if problems:
+        raise ScriptError(
+            [{"field": _field_name(loc), "line": line_of(loc), "message": message} for loc, message in problems]
+        )
+    return script
+
+
+def parse_script(data: dict[str, Any]) -> AgentScript:
+    """Validate an already-parsed script (e.g. the JSON body of an API request); errors carry no line."""
+    return _build(data, None)
+
+
+def _line_map(text: str) -> tuple[dict[Loc, int], list[tuple[Loc, int]]]:
+    """1-based line of every key / list item in a YAML (or JSON) document, and the keys given twice (YAML
+    would silently keep the last one, hiding the client's mistake)."""
+    lines: dict[Loc, int] = {}
+    duplicates: list[tuple[Loc, int]] = []
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return lines, duplicates
+
+    def walk(node: yaml.Node, path: Loc) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    duplicates.append(((*path, key), line))
+                    continue
+                seen.add(key)
+                walk(value_node, (*path, key))
+                lines[(*path, key)] = line
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    walk(root, ())
+    return lines, duplicates
+
+
+def load_script_text(text: str) -> AgentScript:
+    """Parse a YAML or JSON agent script; syntax and field errors carry the line when known."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScriptError([{"field": "", "line": exc.lineno, "message": f"invalid JSON: {exc.msg}"}]) from None
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "syntax error"
+            raise ScriptError([{"field": "", "line": line, "message": f"invalid YAML: {problem}"}]) from None
+        except yaml.YAMLError as exc:
+            raise ScriptError([{"field": "", "line": None, "message": f"invalid YAML: {exc}"}]) from None
+    lines: dict[Loc, int] | None = None
+    try:
+        lines, duplicates = _line_map(text)
+    except yaml.YAMLError:
+        duplicates = []  # valid JSON that YAML cannot read (tabs): errors just go without lines
+    if duplicates:
+        raise ScriptError(
+            [{"field": _field_name(loc), "line": line, "message": "duplicate key"} for loc, line in duplicates]
+        )
+    return _build(data, lines)
+
+
+def load_script_file(path: str | Path) -> AgentScript:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScriptError([{"field": "", "line": None, "message": f"cannot read {path}: {exc.strerror}"}]) from None
+    return load_script_text(text)
+
+
+def demo_script() -> AgentScript:
+    """The built-in rooftop-solar script (engine/agent/scripts/demo_solar.yaml)."""
+    text = resources.files("engine.agent.scripts").joinpath("demo_solar.yaml").read_text(encoding="utf-8")
+    return load_script_text(text)

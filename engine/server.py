@@ -1,0 +1,132 @@
+"""The engine's HTTP/WebSocket surface: carrier media streams at ``/media/{carrier}``, plus health and metrics.
+
+``engine_route_handlers()`` is mounted by the control API's app; ``python -m engine.server`` (and
+``closerr simulate`` when no ``--url`` is given) run the engine alone, without the control API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+import uvicorn
+from litestar import Litestar, WebSocket, get, websocket
+from litestar.exceptions import NotFoundException, WebSocketDisconnect
+from loguru import logger
+
+import metrics
+from metrics.litestar import route_handlers as metrics_route_handlers
+from engine.call import run_call
+from engine.records import CallRecord, CallRequest
+from engine.services import get_services
+from engine.telephony.carriers import PROTOCOLS, ProtocolError
+from engine.telephony.directory import CallDirectory, UnknownCall
+from engine.telephony.ws_leg import WebSocketLeg
+
+_directory = CallDirectory(accept_adhoc=os.environ.get("CLOSERR_ACCEPT_ADHOC_STREAMS", "1") != "0")
+
+
+def get_directory() -> CallDirectory:
+    """The process's call directory (the dispatcher registers expected calls here)."""
+    return _directory
+
+
+@websocket("/media/{carrier:str}")
+async def media_stream(socket: WebSocket, carrier: str) -> None:
+    protocol_cls = PROTOCOLS.get(carrier)
+    await socket.accept()
+    if protocol_cls is None:
+        await socket.close(code=1008, reason="unknown carrier")
+        return
+
+    async def receive() -> str | bytes | None:
+        try:
+            return await socket.receive_text()
+        except WebSocketDisconnect:
+            return None
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    leg = WebSocketLeg(protocol_cls(), receive, socket.send_text, close)
+    try:
+        started = await asyncio.wait_for(leg.wait_started(), timeout=15)
+        request, result = _directory.claim(started.custom)
+    except (ProtocolError, UnknownCall, ValueError, TimeoutError) as exc:
+        logger.warning("{} stream rejected: {}", carrier, exc)
+        await leg.hangup()
+        return
+    await serve_call(request, leg, result)
+
+
+async def serve_call(request: CallRequest, leg: Any, result: asyncio.Future[CallRecord] | None) -> CallRecord:
+    """Run one call on an accepted leg and file its record (used by every transport)."""
+    directory = _directory
+    directory.started(request.call_id)
+
+    async def opt_out() -> None:
+        if directory.on_opt_out is not None:
+            await directory.on_opt_out(request)
+
+    try:
+        record = await run_call(request, leg, on_opt_out=opt_out)
+    except Exception as exc:  # never let one call take the server down
+        logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
+        record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")
+    directory.finished(record, result)
+    logger.info(
+        "call {} ended: outcome={} ended_by={} turns={} duration={:.1f}s",
+        request.call_id,
+        record.outcome,
+        record.ended_by,
+        len(record.turns),
+        record.duration_s,
+    )
+    return record
+
+
+@get("/engine/calls/{call_id:str}", include_in_schema=False)
+async def engine_call_record(call_id: str) -> dict[str, Any]:
+    record = _directory.record(call_id)
+    if record is None:
+        raise NotFoundException(detail="no finished call with that id on this engine")
+    return record
+
+
+@get("/health", include_in_schema=False)
+async def engine_health() -> dict[str, Any]:
+    return {"status": "ok", "active_calls": _directory.active_calls}
+
+
+def engine_route_handlers(*, include_records: bool = False) -> list[Any]:
+    """Handlers to mount on the app that carries media streams. ``include_records`` exposes recent call records
+    without authentication: only for the engine-only server used by the simulator and tests."""
+    handlers: list[Any] = [media_stream]
+    if include_records:
+        handlers.append(engine_call_record)
+    return handlers
+
+
+def create_engine_app() -> Litestar:
+    async def warm_up() -> None:
+        # Load the models before the first call arrives, off the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, get_services)
+
+    return Litestar(
+        route_handlers=[*engine_route_handlers(include_records=True), engine_health, *metrics_route_handlers],
+        on_startup=[warm_up],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Closerr engine alone (media streams, health, metrics).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    uvicorn.run(create_engine_app(), host=args.host, port=args.port, log_level="warning", ws="websockets")
+
+
+if __name__ == "__main__":
+    main()

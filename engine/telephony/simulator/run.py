@@ -1,0 +1,131 @@
+"""``closerr simulate``: synthesize the persona's lines, call the engine, and report what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from engine.records import percentile
+from engine.telephony.simulator.caller import SimulatedCaller
+from engine.telephony.simulator.persona import Persona
+from engine.telephony.simulator.voices import synthesize
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(base_url: str, timeout_s: float = 90.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"engine server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"engine at {base_url} did not become healthy")
+
+
+def start_engine_server(port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """The engine in its own process, so the simulated caller never shares its event loop."""
+    port = port or free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine.server", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, process=process)
+    return process, base
+
+
+def fetch_record(base_url: str, call_id: str, timeout_s: float = 15.0) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/engine/calls/{call_id}", timeout=5) as response:
+                return json.loads(response.read())  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def custom_parameters(persona: Persona) -> dict[str, str]:
+    params = {
+        "lead_name": persona.lead.name,
+        "lead_phone": persona.lead.phone,
+        "lead_metadata": json.dumps(persona.lead.metadata),
+    }
+    script_path = persona.script_path()
+    if script_path is not None:
+        from engine.agent.script import load_script_file
+
+        params["script"] = load_script_file(script_path).model_dump_json()
+    return params
+
+
+def lead_lines(persona: Persona) -> list[str]:
+    lines = [t.say for t in persona.turns if t.say is not None]
+    if persona.answering_machine and not lines:
+        lines = ["Hi, you have reached Ravi. I am not available right now. Please leave a message after the beep."]
+    return lines
+
+
+async def simulate(persona: Persona, base_url: str) -> dict[str, Any]:
+    params = custom_parameters(persona)
+    utterances = synthesize(persona.voice, lead_lines(persona))
+    ws_url = base_url.replace("http://", "ws://").replace("https://", "wss://") + f"/media/{persona.carrier}"
+    caller = SimulatedCaller(persona, utterances, ws_url)
+    result = await caller.run(params)
+    record = await asyncio.get_running_loop().run_in_executor(None, fetch_record, base_url, caller.call_id)
+    return report(result.v2v_s, record, caller_error=result.error)
+
+
+def report(v2v: list[float], record: dict[str, Any] | None, caller_error: str | None = None) -> dict[str, Any]:
+    record = record or {}
+    engine_turns = record.get("turns", [])
+    turns = []
+    for index, turn in enumerate(engine_turns):
+        turns.append(
+            {
+                "v2v_s": v2v[index] if index < len(v2v) else None,
+                "engine_v2v_s": turn.get("v2v_s"),
+                "endpoint_s": turn.get("endpoint_s"),
+                "stt_s": turn.get("stt_s"),
+                "policy_s": turn.get("policy_s"),
+                "tts_s": turn.get("tts_s"),
+            }
+        )
+    return {
+        "call_id": record.get("call_id"),
+        "outcome": record.get("outcome", "error"),
+        "slots": record.get("slots", {}),
+        "ended_by": record.get("ended_by", "error"),
+        "opted_out": record.get("opted_out", False),
+        "transcript": record.get("transcript", []),
+        "turns": turns,
+        "latency": {"v2v_p50_s": percentile(v2v, 50), "v2v_p95_s": percentile(v2v, 95)},
+        "interruptions": record.get("interruptions", 0),
+        "underruns": record.get("underruns", 0),
+        "error": record.get("error") or caller_error or (None if record else "no call record from the engine"),
+    }

@@ -1,0 +1,100 @@
+"""A media leg over a carrier WebSocket: the thin I/O layer around a sans-I/O ``CarrierProtocol``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from loguru import logger
+
+from engine.telephony.carriers import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
+from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, LegEvent, MarkPlayed
+
+ReceiveText = Callable[[], Awaitable[str | bytes | None]]  # None: the socket closed
+SendText = Callable[[str], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+class WebSocketLeg:
+    """One call on one WebSocket. ``receive``/``send``/``close`` adapt whatever WebSocket library serves it."""
+
+    def __init__(self, protocol: CarrierProtocol, receive: ReceiveText, send: SendText, close: Close) -> None:
+        self.protocol = protocol
+        self._receive = receive
+        self._send = send
+        self._close = close
+        self._closed = False
+        self.close_reason: str | None = None
+
+    @property
+    def sample_rate(self) -> int:
+        return self.protocol.sample_rate
+
+    @property
+    def supports_marks(self) -> bool:
+        return True
+
+    async def wait_started(self) -> Started:
+        """Read until the carrier's ``start``; raises ProtocolError on anything else but ``connected``."""
+        while True:
+            text = await self._receive()
+            if text is None:
+                raise ProtocolError("closed before 'start'")
+            for event in self.protocol.receive(text):
+                if isinstance(event, Started):
+                    return event
+                raise ProtocolError(f"{type(event).__name__.lower()} before 'start'")
+
+    async def events(self) -> AsyncIterator[LegEvent]:
+        while not self._closed:
+            try:
+                text = await self._receive()
+            except Exception as exc:
+                yield LegClosed(f"socket error: {type(exc).__name__}")
+                return
+            if text is None:
+                yield LegClosed("socket closed")
+                return
+            try:
+                events = self.protocol.receive(text)
+            except ProtocolError as exc:
+                # A malformed or out-of-order message ends this call, never the process or another call.
+                logger.warning("{} stream {}: protocol error: {}", self.protocol.name, self.protocol.stream_id, exc)
+                self.close_reason = f"protocol error: {exc}"
+                await self._shutdown(1008, "protocol error")
+                yield LegClosed(self.close_reason, by_remote=False)
+                return
+            for event in events:
+                if isinstance(event, Audio):
+                    yield AudioIn(event.pcm)
+                elif isinstance(event, Dtmf):
+                    yield DtmfIn(event.digit)
+                elif isinstance(event, Mark):
+                    yield MarkPlayed(event.name)
+                elif isinstance(event, Stopped):
+                    self._closed = True
+                    yield LegClosed("stop")
+                    return
+
+    async def send_audio(self, pcm: bytes) -> None:
+        if not self._closed:
+            await self._send(self.protocol.media(pcm))
+
+    async def send_mark(self, name: str) -> None:
+        if not self._closed:
+            await self._send(self.protocol.mark(name))
+
+    async def clear(self) -> None:
+        if not self._closed:
+            await self._send(self.protocol.clear())
+
+    async def hangup(self) -> None:
+        await self._shutdown(1000, "call ended")
+
+    async def _shutdown(self, code: int, reason: str) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._close(code, reason)
+        except Exception as exc:
+            logger.debug("close failed: {}", type(exc).__name__)

@@ -1,0 +1,143 @@
+"""Fixtures of the control API tests: every API and storage test runs on SQLite and on a real PostgreSQL server
+(started on 127.0.0.1 by ``tests/fixtures/postgres.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from closerr.settings import Settings
+from control_api.app import create_app
+from control_api.storage.db import Database, create_database
+from tests.control_api.helpers import Tenant, register
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'closerr.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return str(server.create_database("ctl"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        api_max_body_bytes=64_000,
+        upload_max_bytes=5_000_000,
+        registry_import_max_bytes=5_000_000,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings, include_engine=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+async def db(database_url: str, client: AsyncTestClient[Litestar]) -> AsyncIterator[Database]:
+    """The app's database seen from the test (its own engine: the test client runs the app on another loop)."""
+    database = create_database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def migrated_db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database without the HTTP app, for storage-level tests."""
+    database = create_database(database_url)
+    await database.migrate()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def tenant(client: AsyncTestClient[Litestar]) -> Tenant:
+    return await register(client, "acme")
+
+
+@pytest.fixture
+async def other_tenant(client: AsyncTestClient[Litestar]) -> Tenant:
+    return await register(client, "globex")
+
+
+@pytest.fixture
+async def live_api(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """``closerr serve`` as a real process on 127.0.0.1 (uvicorn, real sockets); answers its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLOSERR_DATABASE_URL": database_url,
+        "CLOSERR_UPLOAD_MAX_BYTES": "5000000",
+        "CLOSERR_REGISTRY_IMPORT_MAX_BYTES": "5000000",
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "closerr.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as c:
+            for _ in range(300):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"closerr serve exited: {(tmp_path / 'serve.log').read_text()}")
+                try:
+                    if (await c.get(f"{base}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("closerr serve did not come up in 30 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
