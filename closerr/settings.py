@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     sip_trunk_domain: str | None = Field(default=None, description="domain of the Request-URI; default: trunk host")
     sip_caller_id: str = "closerr"
     sip_ring_timeout_s: float = 45.0
+    sip_rtp_port_min: int = 0  # 0: any free port; else RTP binds even ports in [min, max] (firewall range)
+    sip_rtp_port_max: int = 0
 
     # Secrets: only ever from the environment.
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
@@ -82,6 +84,50 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=1 << 30, gt=0, description="lead uploads (CSV / NDJSON)")
     registry_import_max_bytes: int = Field(default=4 << 30, gt=0, description="DND registry imports")
     sql_echo: bool = False
+
+    # Web console (issue 9): signs and encrypts the session cookie; unset: a random key per process (sign-ins end
+    # on restart). 32+ random bytes, e.g. ``openssl rand -hex 32``.
+    console_session_secret: SecretStr | None = None
+    console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
+
+    # Dispatch (issue 5): workers, leases, caps, carriers, credits, fraud guard, webhooks.
+    carrier: Literal["simulated", "twilio", "exotel", "plivo"] = "simulated"
+    media_public_url: str | None = Field(
+        default=None, description="wss:// base the carrier's media stream connects back to; default ws://host:port"
+    )
+    public_url: str | None = Field(default=None, description="https:// base of this worker (Plivo answer URL)")
+    worker_id: str | None = Field(default=None, description="default: hostname-pid")
+    worker_port: int = Field(default=8100, ge=1, le=65535)
+    dispatch_poll_s: float = Field(default=1.0, gt=0)
+    lease_ttl_s: float = Field(default=30.0, gt=0, description="a lease not heartbeated for this long expires")
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    worker_max_calls: int = Field(default=10, ge=1, description="calls one worker runs at once")
+    account_concurrency: int = Field(default=20, ge=1, description="calls at once per account, across workers")
+    ring_timeout_s: float = Field(default=45.0, gt=0)
+    credit_rate_per_second: int = Field(default=1, ge=0, description="credits per started second of a call")
+    fraud_max_calls_per_hour: int = Field(default=2000, ge=1)
+    fraud_max_spend_per_day: int = Field(default=2_000_000, ge=1)
+    sim_no_answer_rate: float = Field(default=0.0, ge=0, le=1)
+    sim_busy_rate: float = Field(default=0.0, ge=0, le=1)
+    sim_failed_rate: float = Field(default=0.0, ge=0, le=1)
+    sim_ring_s: float = Field(default=0.3, ge=0)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    exotel_account_sid: str | None = None
+    exotel_api_key: str | None = None
+    exotel_api_token: SecretStr | None = None
+    exotel_caller_id: str | None = None
+    exotel_app_id: str | None = Field(default=None, description="the flow (app) with the Voicebot applet")
+    exotel_api_base: str = "https://api.exotel.com"
+    plivo_auth_id: str | None = None
+    plivo_auth_token: SecretStr | None = None
+    plivo_from_number: str | None = None
+    plivo_api_base: str = "https://api.plivo.com"
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of webhook signatures")
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
 
     @property
     def sqlite_path(self) -> Path:

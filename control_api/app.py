@@ -32,6 +32,7 @@ from control_api.health import health
 from control_api.leads.routes import LeadController
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.storage.db import Database, create_database
+from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,13 @@ def create_app(
     # Registration is the one /v1 route without a key: its own router, outside the auth middleware.
     public_v1 = Router(path="/v1", route_handlers=[register_account])
     handlers: list[ControllerRouterHandler] = [health, public_v1, v1_router(extra_v1_handlers)]
+    handlers.append(metrics_endpoint)  # GET /metrics for Prometheus (issue 7), outside the API-key router
     if include_engine:
         handlers.extend(_optional_handlers("engine.server", "engine_route_handlers"))
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, privacy_lifespan],  # privacy: the retention scheduler (issue 6)
+        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan],  # privacy: the retention scheduler (issue 6)
         middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries (issue 6)
         dependencies={
             "session": Provide(provide_session),

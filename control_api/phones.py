@@ -4,7 +4,7 @@ The result of a lead's number is either its E.164 digits as an ``int`` (``+91987
 storage key everywhere) or the rejection reason. The fast path recognises ``9876543210``, ``09876543210``,
 ``919876543210``, ``0091 9876543210`` and ``+91 98765-43210`` without calling ``phonenumbers``; whether such a
 number is a valid mobile depends only on its first national digits (libphonenumber's Indian patterns decide on at
-most five), so that answer is computed once per six-digit prefix with ``phonenumbers`` and cached. Everything else
+most five), so that answer is computed once per five-digit prefix with ``phonenumbers`` and cached. Everything else
 (other countries, landlines, odd formats) goes through ``phonenumbers.parse(raw, "IN")``.
 """
 
@@ -24,7 +24,7 @@ class PhoneRejection(StrEnum):
 
 _STRIP: Final = str.maketrans("", "", " -().\t/")
 _MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-_PREFIX_LEN: Final = 6
+_PREFIX_LEN: Final = 5
 _in_prefix_cache: dict[str, PhoneRejection | None] = {}
 
 

@@ -55,11 +55,13 @@ async def run_call(
     services: EngineServices | None = None,
     policy: DialoguePolicy | None = None,
     on_opt_out: Callable[[], Awaitable[None]] | None = None,
+    record: CallRecord | None = None,
 ) -> CallRecord:
     """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it)."""
     services = services or get_services()
     settings = services.settings
-    record = CallRecord(call_id=request.call_id)
+    # A caller may pass the record in to watch it fill while the call runs (the console's live view).
+    record = record if record is not None else CallRecord(call_id=request.call_id)
     try:
         policy = policy or _make_policy(request)
     except Exception as exc:

@@ -61,7 +61,9 @@ async def media_stream(socket: WebSocket, carrier: str) -> None:
     await serve_call(request, leg, result)
 
 
-async def serve_call(request: CallRequest, leg: Any, result: asyncio.Future[CallRecord] | None) -> CallRecord:
+async def serve_call(
+    request: CallRequest, leg: Any, result: asyncio.Future[CallRecord] | None, record: CallRecord | None = None
+) -> CallRecord:
     """Run one call on an accepted leg and file its record (used by every transport)."""
     directory = _directory
     directory.started(request.call_id)
@@ -71,7 +73,7 @@ async def serve_call(request: CallRequest, leg: Any, result: asyncio.Future[Call
             await directory.on_opt_out(request)
 
     try:
-        record = await run_call(request, leg, on_opt_out=opt_out)
+        record = await run_call(request, leg, on_opt_out=opt_out, record=record)
     except Exception as exc:  # never let one call take the server down
         logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
         record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")

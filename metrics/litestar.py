@@ -1,10 +1,17 @@
-"""``GET /metrics`` for Litestar apps (control API and engine servers). Litestar is imported only here so the
-rest of ``metrics`` stays importable without a web framework."""
+"""``GET /metrics`` and an event-loop-lag lifespan for Litestar apps (control API and engine servers).
+
+Litestar is imported only here so the rest of ``metrics`` stays importable without a web framework. Mount with
+``Litestar(route_handlers=[..., metrics_endpoint], lifespan=[..., loop_lag_lifespan])``.
+"""
 
 from __future__ import annotations
 
-from litestar import MediaType, Response, get
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from litestar import Litestar, MediaType, Response, get
+
+from metrics import loop_lag
 from metrics.exposition import render
 
 
@@ -17,5 +24,11 @@ def metrics_endpoint() -> Response[bytes]:
     return Response(content=body, media_type=media_type)
 
 
-# Mount as ``Litestar(route_handlers=[..., metrics_endpoint])``; ``metrics.loop_lag.running`` fits a lifespan.
 route_handlers = [metrics_endpoint]
+
+
+@asynccontextmanager
+async def loop_lag_lifespan(_app: Litestar) -> AsyncIterator[None]:
+    """Measure the server's event-loop lag (``closerr_event_loop_lag_seconds``) for as long as it runs."""
+    async with loop_lag.running(loop_lag.DEFAULT_INTERVAL_S):
+        yield

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         try:
             persona = load_persona(persona_file)
         except PersonaError as exc:
-            console.print(f"[red]invalid persona[/red]\n{exc}")
+            typer.echo(f"invalid persona\n{exc}", err=True)
             raise typer.Exit(2) from exc
         process = None
         try:

@@ -28,11 +28,14 @@ async def _run_demo_call(info: Any, leg: Any) -> Any:
 
 
 async def _serve(host: str, port: int, advertise: str | None) -> None:
+    from closerr.settings import get_settings
     from engine.services import get_services
     from engine.telephony.sip import SipServer
 
+    settings = get_settings()
+    rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
+    server = SipServer(host, port, _run_demo_call, advertise_host=advertise, rtp_port_range=rtp_range)
     get_services()  # load the models before the first caller waits for them
-    server = SipServer(host, port, _run_demo_call, advertise_host=advertise)
     await server.start()
     typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")
     stop = asyncio.Event()
@@ -78,6 +81,9 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             asyncio.run(_serve(host, sip_port, advertise))
+        except ValueError as exc:
+            typer.echo(f"error: CLOSERR_SIP_RTP_PORT_MIN/MAX: {exc}", err=True)
+            raise typer.Exit(2) from exc
         except OSError as exc:
             typer.echo(f"error: cannot listen on {host}:{sip_port}: {exc.strerror}", err=True)
             raise typer.Exit(1) from exc

@@ -4,6 +4,7 @@ development default, and runs the retention scheduler until shutdown (after the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from typing import Any
 from closerr.settings import Settings
 from control_api.privacy.log_redaction import install_log_redaction
 from control_api.privacy.scheduler import RetentionScheduler
+from control_api.privacy.storage_hygiene import harden_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ async def privacy_lifespan(app: Any) -> AsyncIterator[None]:
     settings = app.state.settings
     install_log_redaction()
     _warn_on_development_key(settings)
+    await asyncio.to_thread(harden_data_dir, settings.data_dir)
     if not settings.retention_scheduler:
         yield
         return

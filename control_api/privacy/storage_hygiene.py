@@ -8,6 +8,9 @@ reclaims the space.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,3 +28,17 @@ async def flush_deleted_pages(db: Database) -> None:
         return
     async with db.engine.connect() as conn:
         await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def harden_data_dir(data_dir: Path) -> None:
+    """Owner-only access to the data directory (SQLite file, audio): the files inside inherit no access for other
+    users of the machine through a closed directory. Blocking: call it off the event loop."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if data_dir.stat().st_uid != os.geteuid():
+        return  # someone else's directory (a shared mount): its owner decides
+    os.chmod(data_dir, 0o700)
+    for child in (data_dir / "audio",):
+        if child.is_dir():
+            os.chmod(child, 0o700)
+    for db_file in data_dir.glob("*.sqlite3*"):
+        os.chmod(db_file, 0o600)

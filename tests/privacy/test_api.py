@@ -3,6 +3,7 @@ on SQLite and PostgreSQL; the captured logs of the whole run are scanned for the
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -245,3 +246,41 @@ async def test_secrets_never_reach_logs_or_responses(
             bodies.append(r.text)
     assert not any(secret in b for b in bodies)
     assert secret not in caplog.text
+
+
+async def test_account_key_campaign_and_settings_changes_are_audited(
+    client: AsyncTestClient[Litestar], tenant: Tenant, app_db: Database
+) -> None:
+    h = tenant.headers
+    cid = await _campaign_with_leads(client, tenant)
+    assert (await client.patch(f"/v1/campaigns/{cid}", json={"retention_days": 30}, headers=h)).status_code == 200
+    r = await client.post(f"/v1/campaigns/{cid}/start", headers=h)
+    assert r.status_code == 200, r.text
+    started = r.json()["state"]
+    r = await client.post(f"/v1/campaigns/{cid}/cancel", headers=h)
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/api-keys", json={"label": "ci"}, headers=h)
+    new_key = r.json()["id"]
+    assert (await client.post(f"/v1/api-keys/{new_key}/rotate", headers=h)).status_code == 201
+    r = await client.patch("/v1/privacy/settings", json={"content_retention_days": 45}, headers=h)
+    assert r.status_code == 200
+    async with app_db.sessions() as s:
+        rows = (await s.execute(select(AuditEntry).order_by(AuditEntry.seq))).scalars().all()
+    by_action: dict[str, list[AuditEntry]] = {}
+    for row in rows:
+        by_action.setdefault(row.action, []).append(row)
+    assert {"account.register", "campaign.create", "campaign.update", "api_key.create", "api_key.rotate"} <= set(
+        by_action
+    )
+    assert [json.loads(e.details)["to"] for e in by_action["campaign.state"]] == [started, "cancelled"]
+    assert json.loads(by_action["campaign.update"][0].details) == {"fields": ["retention_days"]}
+    assert json.loads(by_action["settings.privacy"][0].details) == {"content_retention_days": 45}
+    assert all(e.tenant_id == tenant.account_id for e in rows)
+    assert all(e.client_ip for e in rows) and all(e.request_id for e in rows)
+
+
+async def test_data_directory_is_owner_only(client: AsyncTestClient[Litestar], settings: Settings) -> None:
+    # The app has started (the client fixture ran its lifespan).
+    assert (settings.data_dir.stat().st_mode & 0o777) == 0o700
+    for f in settings.data_dir.glob("*.sqlite3*"):
+        assert (f.stat().st_mode & 0o077) == 0

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from closerr.settings import Settings
 from control_api.audit import AuditContext, pseudonymize_phone, verify
@@ -222,7 +222,7 @@ async def test_erasure_without_prior_opt_out_does_not_block_a_fresh_consent(
     from control_api.dnd.service import check
 
     async with db.sessions() as s:
-        await s.execute(DndEntry.__table__.delete())
+        await s.execute(delete(DndEntry))
         await subjects.erase(s, ctx(seeded), "+919876543210", data_dir)
         await s.commit()
     async with db.sessions() as s:

@@ -63,3 +63,18 @@ async def test_serve_answers_options_on_udp() -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+def test_serve_rejects_a_bad_rtp_range() -> None:
+    from closerr.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(
+            app,
+            ["sip", "serve", "--sip-port", str(free_port())],
+            env={"CLOSERR_SIP_RTP_PORT_MIN": "5000", "CLOSERR_SIP_RTP_PORT_MAX": "4000"},
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "CLOSERR_SIP_RTP_PORT_MIN" in result.output

@@ -349,3 +349,15 @@ def test_response_to_unknown_transaction_is_ignored(ep: SipEndpoint) -> None:
     assert isinstance(msg, SipRequest)
     ep.receive_datagram(make_response(msg, 200, to_tag="x").serialize(), TRUNK, 0.0)
     assert ep.poll() == ([], [])
+
+
+def test_responses_carry_received_and_rport(ep: SipEndpoint) -> None:
+    ep.receive_datagram(Peer().request("OPTIONS"), ("203.0.113.9", 61000), 0.0)
+    (resp,) = responses(ep.poll()[0])
+    via = resp.headers.get("Via", "")
+    assert ";rport=61000" in via and ";received=203.0.113.9" in via
+
+
+def test_max_forwards_zero_is_483(ep: SipEndpoint) -> None:
+    ep.receive_datagram(Peer().request("OPTIONS").replace(b"Max-Forwards: 70", b"Max-Forwards: 0"), PEER, 0.0)
+    assert [r.status for r in responses(ep.poll()[0])] == [483]

@@ -13,9 +13,16 @@ from hypothesis import strategies as st
 
 from engine.telephony.sip.endpoint import CallEnded, IncomingCall, SipEndpoint
 from engine.telephony.sip.media import RtpSession
-from engine.telephony.sip.message import SipParseError, StreamParser, parse_message
+from engine.telephony.sip.message import SipParseError, SipRequest, StreamParser, make_response, parse_message
 from engine.telephony.sip.rtp import RtpError, parse_rtp
 from engine.telephony.sip.sdp import Negotiated, SdpError, negotiate, parse_sdp
+from engine.telephony.sip.transaction import (
+    ClientInviteTransaction,
+    Deliver,
+    SendBytes,
+    ServerInviteTransaction,
+    TimedOut,
+)
 from tests.sip.peer import PEER, Peer, offer_sdp, responses
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,3 +130,77 @@ def test_media_session_survives_junk(datagrams: list[bytes]) -> None:
 
 def test_offer_sdp_seed_is_valid() -> None:
     assert negotiate(parse_sdp(offer_sdp())).codec_name == "PCMU"
+
+
+Step = tuple[str, float]
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("resp"), st.sampled_from([100, 180, 183, 200, 401, 486, 487, 503]).map(float)),
+        st.tuples(st.just("time"), st.floats(0.0, 40.0)),
+        st.tuples(st.just("req"), st.sampled_from([0.0, 1.0])),  # 0: request retransmission, 1: ACK
+    ),
+    max_size=25,
+)
+
+
+def _invite() -> SipRequest:
+    msg = parse_message(Peer().invite())
+    assert isinstance(msg, SipRequest)
+    return msg
+
+
+@FUZZ
+@given(steps, st.booleans())
+def test_client_invite_transaction_invariants(script: list[Step], reliable: bool) -> None:
+    request = _invite()
+    tx = ClientInviteTransaction(request, reliable, 0.0)
+    now = 0.0
+    errors_delivered: list[int] = []
+    acks = 0
+    for kind, value in script:
+        if kind == "resp":
+            out = tx.receive(make_response(request, int(value), to_tag="t"), now)
+        elif kind == "time":
+            now += value
+            out = tx.on_timer(now)
+        else:
+            continue
+        for item in out:
+            if isinstance(item, Deliver) and item.response.status >= 300:
+                errors_delivered.append(item.response.status)
+            if isinstance(item, SendBytes) and item.data.startswith(b"ACK "):
+                acks += 1
+        deadline = tx.next_deadline()
+        assert deadline is None or deadline > now or kind == "resp"
+        if tx.terminated:
+            assert deadline is None
+    assert len(errors_delivered) <= 1  # a final error reaches the TU once, however often it is retransmitted
+    assert acks >= len(errors_delivered)
+
+
+@FUZZ
+@given(steps, st.booleans())
+def test_server_invite_transaction_invariants(script: list[Step], reliable: bool) -> None:
+    request = _invite()
+    tx = ServerInviteTransaction(request, reliable, 0.0)
+    now = 0.0
+    final: bytes | None = None
+    for kind, value in script:
+        if kind == "resp":
+            out = tx.respond(make_response(request, int(value), to_tag="t"), now)
+        elif kind == "time":
+            now += value
+            out = tx.on_timer(now)
+        else:
+            ack = SipRequest("ACK", request.uri, request.headers)
+            out = tx.receive_request(request if value == 0 else ack, now)
+        for item in out:
+            assert isinstance(item, SendBytes | TimedOut)
+            if isinstance(item, SendBytes):
+                status = int(item.data.split(b" ", 2)[1])
+                if final is not None:
+                    assert item.data == final  # after the final response only its retransmissions go out
+                elif status >= 200:
+                    final = item.data
+        if reliable:
+            assert "G" not in tx.timers.deadlines  # no retransmissions over TCP

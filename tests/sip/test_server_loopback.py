@@ -13,6 +13,7 @@ from engine.telephony.sip.rtp import RtpPacket, build_telephone_event
 from engine.telephony.sip.server import SipCallInfo
 from tests.sip.agent_stub import GreetingAgent
 from tests.sip.audio import rms
+from tests.sip.peer import Peer
 
 
 def tone(seconds: float, freq: float = 440.0, level: int = 8000) -> bytes:
@@ -92,3 +93,49 @@ async def test_inbound_call_survives_garbage_on_both_sockets() -> None:
 async def test_place_call_rejects_a_bad_number() -> None:
     with pytest.raises(ValueError, match="to_number"):
         await place_call(SipTrunkConfig(host="127.0.0.1", port=9), "12 34", GreetingAgent(b""))
+
+
+async def test_rtp_ports_come_from_the_configured_range() -> None:
+    agent = GreetingAgent(tone(0.2), max_s=5, hangup_after_greeting=True)
+    ports: list[int] = []
+
+    async def caller(info: SipCallInfo, leg: RtpMediaLeg) -> None:
+        async for _ in leg.events():
+            pass
+
+    async with SipServer("127.0.0.1", 0, agent, rtp_port_range=(42000, 42010)) as server:
+        original = agent.__call__
+
+        async def spy(info: SipCallInfo, leg: RtpMediaLeg) -> object:
+            ports.append(leg.port)
+            return await original(info, leg)
+
+        server.on_call = spy
+        result = await place_call(SipTrunkConfig(host="127.0.0.1", port=server.port), "100", caller, ring_timeout_s=5)
+    assert result.disposition == "answered"
+    assert len(ports) == 1 and 42000 <= ports[0] <= 42010 and ports[0] % 2 == 0
+    with pytest.raises(ValueError, match="rtp_port_range"):
+        SipServer("127.0.0.1", 0, agent, rtp_port_range=(5000, 4000))
+
+
+async def test_missing_ack_ends_the_call_and_tells_the_pipeline() -> None:
+    """A caller that never ACKs our 200: after 64*T1 the endpoint BYEs and the leg closes (no call runs forever)."""
+    from engine.telephony.sip import transaction
+
+    agent = GreetingAgent(tone(0.2), max_s=60)
+    async with SipServer("127.0.0.1", 0, agent) as server:
+        loop = asyncio.get_running_loop()
+        peer, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        original_t1 = transaction.T1
+        try:
+            # Shrink the timers so 64*T1 passes quickly; the endpoint reads T1 when it answers.
+            import engine.telephony.sip.endpoint as endpoint_module
+
+            endpoint_module.T1 = 0.02  # type: ignore[attr-defined]
+            peer.sendto(Peer().invite(), ("127.0.0.1", server.port))
+            await asyncio.wait_for(agent.finished.wait(), 10)
+        finally:
+            endpoint_module.T1 = original_t1  # type: ignore[attr-defined]
+            peer.close()
+    (call,) = agent.calls
+    assert call.closed is not None and call.closed.reason == "no ACK for 200" and not call.closed.by_remote

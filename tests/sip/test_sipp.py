@@ -12,7 +12,7 @@ from engine.telephony.sip import SipServer, SipTrunkConfig
 from engine.telephony.sip.leg import RtpMediaLeg
 from engine.telephony.sip.server import SipCallInfo
 from tests.sip.agent_stub import GreetingAgent
-from tests.sip.audio import speech_pcm, transcribe, words, write_ulaw
+from tests.sip.audio import rms, speech_pcm, transcribe, words, write_ulaw
 from tests.sip.sipp import DTMF_PCAP_DIR, Sipp, free_port, scenario, uac_args, uas_args
 
 CALLER_LINE = "I would like to buy a house in Pune next month."
@@ -128,3 +128,33 @@ async def test_ring_timeout_cancels_and_reports_no_answer(tmp_path: Path) -> Non
         await sipp.stop()
     assert outcome.disposition == "no_answer" and outcome.reason == "ring timeout"
     assert result.returncode == 0, result.explain()  # sipp saw our CANCEL and got its ACK for the 487
+
+
+async def test_concurrent_sipp_calls_are_independent(tmp_path: Path, caller_speech: bytes) -> None:
+    speech_file = write_ulaw(tmp_path / "caller.ulaw", caller_speech)
+    xml = scenario(
+        "uac_speech.xml",
+        tmp_path,
+        PRE_MS="10",
+        SPEECH_FILE=str(speech_file),
+        SPEECH_MS=str(len(caller_speech) // 16 + 600),
+        DTMF_PCAP=str(DTMF_PCAP_DIR / "dtmf_2833_1.pcap"),
+    )
+    agent = GreetingAgent(speech_pcm("Hello from Closerr."), max_s=30)
+    calls = 6
+    async with SipServer("127.0.0.1", 0, agent) as server:
+        args = uac_args(xml, server.port)
+        args[args.index("-m") + 1] = str(calls)
+        sipp = await Sipp([*args, "-l", str(calls), "-r", str(calls)], tmp_path).start()
+        result = await sipp.wait(60)
+        assert result.returncode == 0, result.explain()
+        for _ in range(50):
+            if len([c for c in agent.calls if c.closed]) == calls:
+                break
+            await asyncio.sleep(0.1)
+        assert server.active_calls == 0
+    assert len(agent.calls) == calls
+    assert len({c.info.call_id for c in agent.calls}) == calls
+    for call in agent.calls:
+        assert call.digits == ["1"] and call.closed is not None and call.closed.by_remote
+        assert rms(bytes(call.heard)) > 300  # each leg got its caller's speech, not just silence

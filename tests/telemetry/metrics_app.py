@@ -8,14 +8,12 @@ reply, ``metrics.call.record_call_finished`` per call). Run: ``python -m uvicorn
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from litestar import Litestar, post
 from pydantic import BaseModel, Field
 
-from metrics import call, loop_lag, turn
-from metrics.litestar import metrics_endpoint
+from metrics import call, turn
+from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
 
 class SimulatedCalls(BaseModel):
@@ -44,10 +42,4 @@ def simulate(data: SimulatedCalls) -> dict[str, int]:
     return {"calls": data.calls, "turns": data.calls * data.turns_per_call, "pid": os.getpid()}
 
 
-@asynccontextmanager
-async def _lifespan(_: Litestar) -> AsyncIterator[None]:
-    async with loop_lag.running(0.05):
-        yield
-
-
-app = Litestar(route_handlers=[metrics_endpoint, simulate], lifespan=[_lifespan])
+app = Litestar(route_handlers=[metrics_endpoint, simulate], lifespan=[loop_lag_lifespan])

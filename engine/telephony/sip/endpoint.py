@@ -431,6 +431,11 @@ class SipEndpoint:
             if isinstance(message, SipResponse):
                 self._on_response(message, addr, now)
             else:
+                _stamp_via(message, addr)
+                max_forwards = message.headers.get("Max-Forwards")
+                if max_forwards is not None and max_forwards.strip() == "0" and message.method != "ACK":
+                    self._respond_new(message, 483, addr, transport, now)
+                    return
                 self._on_request(message, addr, transport, now)
         except (SipParseError, DialogError) as exc:
             # A header that parsed at the framing level but not in detail (a Via, a From URI).
@@ -896,6 +901,27 @@ class SipEndpoint:
         for call_id, call in list(self._calls.items()):
             if call.state is CallState.ENDED and call_id not in live_call_ids:
                 del self._calls[call_id]
+
+
+def _stamp_via(request: SipRequest, addr: Addr) -> None:
+    """Record where the request really came from in its top Via (RFC 3261 18.2.1 ``received``, RFC 3581
+    ``rport``), so every response, and any proxy on the way back, routes to the NAT's public side."""
+    vias = request.headers.get_all("Via")
+    via = parse_via(vias[0])
+    params = dict(via.params)
+    if via.host != addr[0]:
+        params["received"] = addr[0]
+    if "rport" in params:
+        params["rport"] = str(addr[1])
+        params["received"] = addr[0]
+    if params == via.params:
+        return
+    port = f":{via.port}" if via.port else ""
+    host = f"[{via.host}]" if ":" in via.host else via.host
+    rendered = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    request.headers.remove("Via")
+    for value in [f"SIP/2.0/{via.transport} {host}{port}{rendered}", *vias[1:]]:
+        request.headers.add("Via", value)
 
 
 def _answerable(request: SipRequest) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -98,13 +99,28 @@ class RtpMediaLeg:
         self._clock: MediaClock | None = None
 
     @classmethod
-    async def open(cls, host: str, port: int = 0) -> RtpMediaLeg:
+    async def open(cls, host: str, port: int = 0, port_range: tuple[int, int] | None = None) -> RtpMediaLeg:
+        """Bind the RTP socket: on ``port``, or an even port in ``port_range`` (firewalls open a fixed range),
+        or any free port."""
         leg = cls()
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _RtpProtocol(leg), local_addr=(host, port), family=family
-        )
+        candidates = [port]
+        if port_range is not None and port == 0:
+            low, high = port_range
+            candidates = [p for p in range(low + low % 2, high + 1, 2)]
+            random.shuffle(candidates)
+        transport: asyncio.DatagramTransport | None = None
+        for i, candidate in enumerate(candidates):
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _RtpProtocol(leg), local_addr=(host, candidate), family=family
+                )
+                break
+            except OSError:
+                if i == len(candidates) - 1:
+                    raise
+        assert transport is not None
         leg._transport = transport
         leg._loop = loop
         leg.host, leg.port = transport.get_extra_info("sockname")[:2]
@@ -135,6 +151,9 @@ class RtpMediaLeg:
 
     def remote_closed(self, reason: str) -> None:
         self._close(LegClosed(reason, by_remote=True))
+
+    def signalling_closed(self, reason: str, by_remote: bool) -> None:
+        self._close(LegClosed(reason, by_remote=by_remote))
 
     # -- MediaLeg ----------------------------------------------------------------------------------------------
     @property

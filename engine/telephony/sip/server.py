@@ -61,6 +61,7 @@ class SipServer:
         *,
         advertise_host: str | None = None,
         rtp_host: str | None = None,
+        rtp_port_range: tuple[int, int] | None = None,
         user_agent: str = "closerr",
     ) -> None:
         self.host = host
@@ -68,6 +69,9 @@ class SipServer:
         self.on_call: OnCall = on_call or _reject_inbound
         self.advertise_host = advertise_host or host
         self.rtp_host = rtp_host or host
+        if rtp_port_range is not None and not 0 < rtp_port_range[0] < rtp_port_range[1] < 65536:
+            raise ValueError("rtp_port_range: expected 0 < low < high < 65536")
+        self.rtp_port_range = rtp_port_range
         self.user_agent = user_agent
         self.endpoint: SipEndpoint | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -196,8 +200,10 @@ class SipServer:
         leg = self._legs.get(call_id)
         if leg is None:
             return
-        if isinstance(event, CallEnded) and event.by_remote:
-            leg.remote_closed(event.reason)
+        if isinstance(event, CallEnded):
+            # The far end hung up, or signalling ended the call on its own (no ACK for our 200): either way
+            # the pipeline must hear of it. A hangup of ours already removed the leg.
+            leg.signalling_closed(event.reason, by_remote=event.by_remote)
             self._legs.pop(call_id, None)
         elif isinstance(event, MediaUpdated | CallConfirmed) and event.negotiated is not None:
             leg.configure(event.negotiated)
@@ -223,7 +229,7 @@ class SipServer:
         endpoint = self.endpoint
         assert endpoint is not None
         try:
-            leg = await RtpMediaLeg.open(self.rtp_host)
+            leg = await RtpMediaLeg.open(self.rtp_host, port_range=self.rtp_port_range)
         except OSError:
             log.exception("sip: no RTP port for an inbound call")
             endpoint.reject(event.call_id, 503, self._now())
@@ -264,7 +270,7 @@ class SipServer:
             raise RuntimeError("SipServer.start() first")
         if not to_number or any(ch.isspace() or ch in '<>@;"' for ch in to_number):
             raise ValueError("to_number: not a dialable number")
-        leg = await RtpMediaLeg.open(self.rtp_host)
+        leg = await RtpMediaLeg.open(self.rtp_host, port_range=self.rtp_port_range)
         credentials = Credentials(trunk.username, trunk.password or "") if trunk.username else None
         queue: asyncio.Queue[SipEvent] = asyncio.Queue()
         call_id = endpoint.invite(

@@ -1,0 +1,43 @@
+"""Dispatcher state: a lease per call in progress, and per-campaign dispatch facts (why it was paused).
+
+A lead has at most one lease (its id is the primary key), which is what makes "never dialed twice at once" hold
+across any number of workers; the count of leases is what the concurrency caps are checked against.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from control_api.storage.db import Base
+from control_api.storage.types import UTCDateTime, utcnow
+from control_api.webhooks import tables as _webhook_tables  # noqa: F401  (the outbox migrates with dispatch)
+
+
+class DispatchLease(Base):
+    __tablename__ = "dispatch_leases"
+
+    lead_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(36), unique=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[str] = mapped_column(String(100))
+    attempt: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(BigInteger)
+    leased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class CampaignDispatch(Base):
+    """What the dispatcher knows about a campaign beyond its state: the reason of its last automatic pause and
+    whether its completion webhook has been queued."""
+
+    __tablename__ = "campaign_dispatch"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(64))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completion_notified: Mapped[bool] = mapped_column(Boolean, default=False)

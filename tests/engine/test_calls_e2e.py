@@ -1,0 +1,185 @@
+"""Whole calls through the real path: a simulated lead in this process speaks the Twilio protocol over a real
+WebSocket to an engine server in another process, with the real models on both sides."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from engine.agent.script import demo_script
+from engine.telephony.simulator.persona import load_persona, parse_persona
+from engine.telephony.simulator.run import simulate
+
+pytestmark = pytest.mark.e2e
+
+PERSONAS = sorted(Path("tests/personas").glob("*.yaml"))
+
+
+def lead_lines(result: dict[str, Any]) -> list[str]:
+    return [t["text"] for t in result["transcript"] if t["role"] == "lead"]
+
+
+def bot_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in result["transcript"] if t["role"] == "bot"]
+
+
+async def call(engine_url: str, persona_yaml: str) -> dict[str, Any]:
+    return await simulate(parse_persona(persona_yaml), engine_url)
+
+
+async def test_a_spoken_answer_is_transcribed_and_the_bot_replies_with_audio(engine_url):
+    result = await call(
+        engine_url,
+        """
+lead: {name: Ravi Kumar, phone: "+919812345678"}
+turns:
+  - say: "Yes, speaking."
+  - hangup: true
+""",
+    )
+    assert result["error"] is None
+    assert any("speaking" in line.lower() for line in lead_lines(result)), result["transcript"]
+    bots = bot_lines(result)
+    assert len(bots) >= 2  # the greeting and the reply to "Yes, speaking."
+    assert "AI assistant" in bots[0]["text"]
+    assert result["turns"] and result["turns"][0]["v2v_s"] is not None  # the caller heard the reply
+    assert result["outcome"] == "hung_up" and result["ended_by"] == "lead"
+
+
+async def test_barge_in_stops_the_bot_and_the_transcript_keeps_only_what_was_heard(engine_url):
+    greeting = demo_script().greeting
+    result = await call(
+        engine_url,
+        """
+lead: {name: Ravi Kumar, phone: "+919812345678"}
+turns:
+  - say: "Sorry, who is this?"
+    barge_in_after_s: 1.2
+  - hangup: true
+""",
+    )
+    first = bot_lines(result)[0]
+    assert first["interrupted"] is True
+    full = greeting.replace("{lead.name}", "Ravi Kumar").replace("{agent_name}", "Priya").replace("{company}", "SunRoof Solar")
+    heard = first["text"]
+    assert heard and len(heard.split()) < len(full.split())
+    assert full.startswith(heard.rstrip(",.")), (heard, full)
+    assert result["interruptions"] >= 1
+    # The bot stopped well before its greeting would have ended (~6 s).
+    assert first["end_s"] - first["start_s"] < 4.0
+
+
+async def test_silence_gets_a_reprompt_then_a_polite_hang_up(engine_url):
+    result = await call(
+        engine_url,
+        """
+lead: {name: Ravi Kumar, phone: "+919812345678"}
+turns:
+  - silence_s: 30
+""",
+    )
+    assert result["outcome"] == "no_response"
+    assert result["ended_by"] == "bot"
+    assert len(bot_lines(result)) >= 3  # greeting, re-prompt, closing
+    assert lead_lines(result) == []
+
+
+async def test_malformed_media_ends_only_its_own_call(engine_url):
+    ws_url = engine_url.replace("http://", "ws://") + "/media/twilio"
+    good = asyncio.create_task(
+        call(
+            engine_url,
+            """
+lead: {name: Asha Verma, phone: "+919812345679"}
+turns:
+  - say: "Yes, speaking."
+  - hangup: true
+""",
+        )
+    )
+    closes = []
+    for bad_message in ("this is not json", json.dumps({"event": "media", "media": {"payload": "%%%"}})):
+        async with websockets.connect(ws_url) as ws:
+            await ws.send(json.dumps({"event": "connected"}))
+            start = {"event": "start", "streamSid": "MZbad", "start": {"streamSid": "MZbad", "customParameters": {}}}
+            await ws.send(json.dumps(start))
+            await ws.send(json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}))
+            await ws.send(bad_message)
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await asyncio.wait_for(ws.recv(), timeout=20)
+            closes.append(ws.close_code)
+    # Media before start is out of order: refused the same way.
+    async with websockets.connect(ws_url) as ws:
+        await ws.send(json.dumps({"event": "media", "media": {"payload": ""}}))
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), timeout=20)
+    assert closes == [1008, 1008]
+    result = await good
+    assert result["error"] is None
+    assert any("speaking" in line.lower() for line in lead_lines(result))
+
+
+async def test_two_calls_at_once_do_not_mix(engine_url):
+    first, second = await asyncio.gather(
+        call(
+            engine_url,
+            """
+lead: {name: Ravi Kumar, phone: "+919812345678"}
+turns:
+  - say: "Wrong number."
+""",
+        ),
+        call(
+            engine_url,
+            """
+lead: {name: Meena Iyer, phone: "+919812345677"}
+turns:
+  - say: "Stop calling me. Remove my number."
+""",
+        ),
+    )
+    assert first["call_id"] != second["call_id"]
+    assert first["outcome"] == "wrong_person", first["transcript"]
+    assert second["outcome"] == "opted_out" and second["opted_out"], second["transcript"]
+    assert "Ravi" in bot_lines(first)[0]["text"] and "Meena" not in json.dumps(first["transcript"])
+    assert "Meena" in bot_lines(second)[0]["text"] and "Ravi" not in json.dumps(second["transcript"])
+    assert not any("remove" in line.lower() for line in lead_lines(first))
+    assert not any("wrong" in line.lower() for line in lead_lines(second))
+
+
+def _subset_mismatch(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    return [f"{k}: expected {v!r}, got {actual.get(k)!r}" for k, v in expected.items() if actual.get(k) != v]
+
+
+async def test_every_persona_ends_with_its_expected_outcome_and_slots(engine_url):
+    """The shipped personas over both scripts: qualified, not qualified, opt-out mid-call, callback, wrong person,
+    voicemail, silence, barge-in and an answer given early, each through real speech."""
+    failures: list[str] = []
+    semaphore = asyncio.Semaphore(4)
+
+    async def run(path: Path) -> None:
+        persona = load_persona(path)
+        expect = persona.expect or {}
+        async with semaphore:
+            result = await simulate(persona, engine_url)
+        problems = []
+        if result["outcome"] != expect.get("outcome"):
+            problems.append(f"outcome {result['outcome']} != {expect.get('outcome')}")
+        problems += _subset_mismatch(expect.get("slots", {}), result["slots"])
+        if "opted_out" in expect and result["opted_out"] != expect["opted_out"]:
+            problems.append(f"opted_out {result['opted_out']}")
+        if problems:
+            heard = [(t["role"], t["text"]) for t in result["transcript"]]
+            failures.append(f"{path.name}: {'; '.join(problems)}; transcript {heard}")
+
+    await asyncio.gather(*(run(p) for p in PERSONAS))
+    assert len(PERSONAS) >= 8
+    assert not failures, "\n".join(failures)
