@@ -138,8 +138,12 @@ async def run_call(
             except (TimeoutError, asyncio.CancelledError):
                 running.cancel()
         prewarm.cancel()
+        closer = getattr(policy, "aclose", None)  # the LLM policy holds an HTTP connection pool
+        if closer is not None:
+            await closer()
     record.underruns = playout.stats.underruns
     metrics.AUDIO_UNDERRUNS_TOTAL.inc(record.underruns)
     metrics.INTERRUPTIONS_TOTAL.inc(record.interruptions)
-    metrics.record_call_finished("completed", record.outcome, record.duration_s)
+    status = "error" if record.error or record.ended_by == "error" else "completed"
+    metrics.record_call_finished(status, record.outcome, record.duration_s)
     return record

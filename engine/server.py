@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -16,14 +18,14 @@ from litestar import Litestar, WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
-import metrics
-from metrics.litestar import route_handlers as metrics_route_handlers
 from engine.call import run_call
 from engine.records import CallRecord, CallRequest
 from engine.services import get_services
 from engine.telephony.carriers import PROTOCOLS, ProtocolError
 from engine.telephony.directory import CallDirectory, UnknownCall
 from engine.telephony.ws_leg import WebSocketLeg
+from metrics import loop_lag
+from metrics.litestar import route_handlers as metrics_route_handlers
 
 _directory = CallDirectory(accept_adhoc=os.environ.get("CLOSERR_ACCEPT_ADHOC_STREAMS", "1") != "0")
 
@@ -116,9 +118,15 @@ def create_engine_app() -> Litestar:
         # Load the models before the first call arrives, off the event loop.
         await asyncio.get_running_loop().run_in_executor(None, get_services)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with loop_lag.running():
+            yield
+
     return Litestar(
         route_handlers=[*engine_route_handlers(include_records=True), engine_health, *metrics_route_handlers],
         on_startup=[warm_up],
+        lifespan=[lifespan],
     )
 
 

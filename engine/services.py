@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import metrics
-
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
 from engine.speech.stt import WhisperService

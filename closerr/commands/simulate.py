@@ -58,4 +58,6 @@ def _print_report(console: Console, result: dict) -> None:  # type: ignore[type-
     console.print(f"slots: {result['slots']}")
     latency = result["latency"]
     if latency["v2v_p50_s"] is not None:
-        console.print(f"voice-to-voice (caller side): p50 {latency['v2v_p50_s']:.3f} s, p95 {latency['v2v_p95_s']:.3f} s")
+        console.print(
+            f"voice-to-voice (caller side): p50 {latency['v2v_p50_s']:.3f} s, p95 {latency['v2v_p95_s']:.3f} s"
+        )

@@ -18,6 +18,7 @@ from loguru import logger
 from pipecat.frames.frames import Frame, InterruptionFrame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+import metrics
 from engine.agent.policy import (
     Action,
     DialoguePolicy,
@@ -292,6 +293,7 @@ class TurnManager(FrameProcessor):
         if self._pending or self._lead_speaking or self._ending is not None:
             return
         self._silence_count += 1
+        metrics.LEAD_SILENCE_TOTAL.inc()
         self._record.notes.append(f"lead silent {self._cfg.lead_silence_timeout_s:.0f}s")
         self._silence_task = None
         self._run_policy(self._policy.on_silence(self.ctx, self._silence_count), None)

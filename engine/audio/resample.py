@@ -28,9 +28,7 @@ class StreamResampler:
         self.src_rate = src_rate
         self.dst_rate = dst_rate
         self._stream = (
-            None
-            if src_rate == dst_rate
-            else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="LQ")
+            None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="int16", quality="LQ")
         )
 
     def process(self, pcm16: bytes, last: bool = False) -> bytes:

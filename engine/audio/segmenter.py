@@ -105,14 +105,10 @@ class SpeechSegmenter:
                 events.append(SpeechResumed(self._t))
         else:
             self._silent_run += 1
-            if not self._paused and (
-                self._silent_run == self._pause_frames or len(self._audio) >= self._max_frames
-            ):
+            if not self._paused and (self._silent_run == self._pause_frames or len(self._audio) >= self._max_frames):
                 self._paused = True
                 events.append(
-                    SpeechPaused(
-                        self._t, self._last_voiced_s, b"".join(self._audio), self._voiced * self._frame_s
-                    )
+                    SpeechPaused(self._t, self._last_voiced_s, b"".join(self._audio), self._voiced * self._frame_s)
                 )
         return events
 

@@ -139,9 +139,7 @@ class WhisperService:
             padded = np.pad(audio, (0, frames * _HOP - audio.size + _HOP))
             mel = self._features(padded)[:, :frames]
             feats.append(mel)
-        features = ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.stack(feats).astype(np.float32))
-        )
+        features = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(feats).astype(np.float32)))
         prompts = [self._prompt_ids(r.prompt) for r in batch]
         # CTranslate2 counts the prompt in max_length; the bound on new tokens stops runaway repetition.
         max_tokens = min(200, int(longest / WHISPER_RATE * 8) + 16) + max(len(p) for p in prompts)

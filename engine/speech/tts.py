@@ -38,9 +38,7 @@ def split_for_speech(text: str, first_clause_words: int = 6) -> list[str]:
 
 
 class PiperService:
-    def __init__(
-        self, voice: object, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512
-    ) -> None:
+    def __init__(self, voice: object, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512) -> None:
         from piper import PiperVoice, SynthesisConfig
 
         assert isinstance(voice, PiperVoice)
@@ -81,9 +79,7 @@ class PiperService:
         pcm = self.cached(text)
         if pcm is not None:
             return pcm
-        pcm = await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._synthesize_blocking, text
-        )
+        pcm = await asyncio.get_running_loop().run_in_executor(self._executor, self._synthesize_blocking, text)
         if cache:
             self._store(text, pcm)
         return pcm
@@ -100,9 +96,7 @@ class PiperService:
         collected: list[bytes] = []
         for index, piece in enumerate(pieces):
             if index + 1 < len(pieces):
-                futures.append(
-                    loop.run_in_executor(self._executor, self._synthesize_blocking, pieces[index + 1])
-                )
+                futures.append(loop.run_in_executor(self._executor, self._synthesize_blocking, pieces[index + 1]))
             pcm = await futures[index]
             collected.append(pcm)
             yield piece, pcm

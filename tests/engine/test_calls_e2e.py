@@ -66,7 +66,11 @@ turns:
     )
     first = bot_lines(result)[0]
     assert first["interrupted"] is True
-    full = greeting.replace("{lead.name}", "Ravi Kumar").replace("{agent_name}", "Priya").replace("{company}", "SunRoof Solar")
+    full = (
+        greeting.replace("{lead.name}", "Ravi Kumar")
+        .replace("{agent_name}", "Priya")
+        .replace("{company}", "SunRoof Solar")
+    )
     heard = first["text"]
     assert heard and len(heard.split()) < len(full.split())
     assert full.startswith(heard.rstrip(",.")), (heard, full)
@@ -109,7 +113,9 @@ turns:
             await ws.send(json.dumps({"event": "connected"}))
             start = {"event": "start", "streamSid": "MZbad", "start": {"streamSid": "MZbad", "customParameters": {}}}
             await ws.send(json.dumps(start))
-            await ws.send(json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}))
+            await ws.send(
+                json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}})
+            )
             await ws.send(bad_message)
             with pytest.raises(websockets.ConnectionClosed):
                 while True:

@@ -38,7 +38,11 @@ def twilio_start(custom=None):
 
 def twilio_media(pcm=PCM):
     return json.dumps(
-        {"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": base64.b64encode(ulaw_encode(pcm)).decode()}}
+        {
+            "event": "media",
+            "streamSid": "MZ1",
+            "media": {"track": "inbound", "payload": base64.b64encode(ulaw_encode(pcm)).decode()},
+        }
     )
 
 
@@ -58,7 +62,11 @@ def test_twilio_outbound_messages_follow_the_documented_shape():
     p = TwilioProtocol()
     p.receive(twilio_start())
     media = json.loads(p.media(PCM))
-    assert media == {"event": "media", "streamSid": "MZ1", "media": {"payload": base64.b64encode(ulaw_encode(PCM)).decode()}}
+    assert media == {
+        "event": "media",
+        "streamSid": "MZ1",
+        "media": {"payload": base64.b64encode(ulaw_encode(PCM)).decode()},
+    }
     assert json.loads(p.mark("u7")) == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "u7"}}
     assert json.loads(p.clear()) == {"event": "clear", "streamSid": "MZ1"}
 
@@ -125,11 +133,21 @@ def test_twilio_rejects_a_start_with_another_encoding():
 
 def test_exotel_carries_16_bit_pcm_and_snake_case_ids():
     p = ExotelProtocol()
-    [started] = p.receive(json.dumps({"event": "start", "start": {"stream_sid": "S1", "call_sid": "C1", "custom_parameters": {"call_id": "x"}}}))
+    [started] = p.receive(
+        json.dumps(
+            {"event": "start", "start": {"stream_sid": "S1", "call_sid": "C1", "custom_parameters": {"call_id": "x"}}}
+        )
+    )
     assert started == Started("S1", "C1", {"call_id": "x"})
-    [audio] = p.receive(json.dumps({"event": "media", "stream_sid": "S1", "media": {"payload": base64.b64encode(PCM).decode()}}))
+    [audio] = p.receive(
+        json.dumps({"event": "media", "stream_sid": "S1", "media": {"payload": base64.b64encode(PCM).decode()}})
+    )
     assert audio == Audio(PCM)
-    assert json.loads(p.media(PCM)) == {"event": "media", "stream_sid": "S1", "media": {"payload": base64.b64encode(PCM).decode()}}
+    assert json.loads(p.media(PCM)) == {
+        "event": "media",
+        "stream_sid": "S1",
+        "media": {"payload": base64.b64encode(PCM).decode()},
+    }
     assert json.loads(p.clear()) == {"event": "clear", "stream_sid": "S1"}
     with pytest.raises(ProtocolError, match="odd-length"):
         p.receive(json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"abc").decode()}}))

@@ -31,7 +31,13 @@ def test_a_valid_persona_parses():
         (GOOD.replace("voice: espeak", "voice: robot"), "voice", 2),
         (GOOD.replace("  - silence_s: 10", "  - silence_s: -3"), "turns[2].silence_s", 7),
         (GOOD.replace("  - hangup: true", "  - sing: true"), "turns[3].sing", 8),
-        (GOOD.replace('lead: {name: Ravi Kumar, phone: "+919812345678", metadata: {city: Pune}}', "lead: {name: Ravi}"), "lead.phone", 1),
+        (
+            GOOD.replace(
+                'lead: {name: Ravi Kumar, phone: "+919812345678", metadata: {city: Pune}}', "lead: {name: Ravi}"
+            ),
+            "lead.phone",
+            1,
+        ),
         (GOOD.replace('  - say: "Yes, speaking."', "  - say: hi\n    silence_s: 3"), "turns[0]", 4),
     ],
 )

@@ -9,7 +9,10 @@ from engine.speech.tts import split_for_speech
     [
         ("Yes, speaking. Yes, speaking, yes, speaking, speaking,", "Yes, speaking."),
         ("Yes, I omit. Yes, I omen.", "Yes, I omit."),
-        ("Yes. And my bill is about 5,000 rupees. Yes. And, my bill is 5,000 Rupees.", "Yes. And my bill is about 5,000 rupees."),
+        (
+            "Yes. And my bill is about 5,000 rupees. Yes. And, my bill is 5,000 Rupees.",
+            "Yes. And my bill is about 5,000 rupees.",
+        ),
         ("No, no, I rent.", "No, no, I rent."),
         ("yes yes yes", "yes yes yes"),
         ("Yes, I am interested. Yes, I own my house.", "Yes, I am interested. Yes, I own my house."),
@@ -21,10 +24,14 @@ def test_collapse_repeats(heard, kept):
 
 
 def test_long_first_sentence_is_split_at_its_first_clause():
-    pieces = split_for_speech("Got it, about 5,000 rupees a month which is quite a lot for a home. Do you own the house?")
+    pieces = split_for_speech(
+        "Got it, about 5,000 rupees a month which is quite a lot for a home. Do you own the house?"
+    )
     assert pieces[0] == "Got it,"
     assert pieces[-1] == "Do you own the house?"
-    assert " ".join(pieces) == "Got it, about 5,000 rupees a month which is quite a lot for a home. Do you own the house?"
+    assert (
+        " ".join(pieces) == "Got it, about 5,000 rupees a month which is quite a lot for a home. Do you own the house?"
+    )
 
 
 def test_short_sentences_stay_whole():

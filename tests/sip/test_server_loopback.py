@@ -118,24 +118,19 @@ async def test_rtp_ports_come_from_the_configured_range() -> None:
         SipServer("127.0.0.1", 0, agent, rtp_port_range=(5000, 4000))
 
 
-async def test_missing_ack_ends_the_call_and_tells_the_pipeline() -> None:
+async def test_missing_ack_ends_the_call_and_tells_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A caller that never ACKs our 200: after 64*T1 the endpoint BYEs and the leg closes (no call runs forever)."""
-    from engine.telephony.sip import transaction
+    import engine.telephony.sip.endpoint as endpoint_module
 
+    monkeypatch.setattr(endpoint_module, "T1", 0.02)  # 64*T1 = 1.3 s instead of 32 s
     agent = GreetingAgent(tone(0.2), max_s=60)
     async with SipServer("127.0.0.1", 0, agent) as server:
         loop = asyncio.get_running_loop()
         peer, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
-        original_t1 = transaction.T1
         try:
-            # Shrink the timers so 64*T1 passes quickly; the endpoint reads T1 when it answers.
-            import engine.telephony.sip.endpoint as endpoint_module
-
-            endpoint_module.T1 = 0.02  # type: ignore[attr-defined]
             peer.sendto(Peer().invite(), ("127.0.0.1", server.port))
             await asyncio.wait_for(agent.finished.wait(), 10)
         finally:
-            endpoint_module.T1 = original_t1  # type: ignore[attr-defined]
             peer.close()
     (call,) = agent.calls
     assert call.closed is not None and call.closed.reason == "no ACK for 200" and not call.closed.by_remote

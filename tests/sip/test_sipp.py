@@ -158,3 +158,16 @@ async def test_concurrent_sipp_calls_are_independent(tmp_path: Path, caller_spee
     for call in agent.calls:
         assert call.digits == ["1"] and call.closed is not None and call.closed.by_remote
         assert rms(bytes(call.heard)) > 300  # each leg got its caller's speech, not just silence
+
+
+async def test_sipp_options_hold_and_resume(tmp_path: Path) -> None:
+    """sipp checks every answer itself (check_it regexps): recvonly while it holds us, sendrecv after, PCMA kept."""
+    xml = scenario("uac_hold.xml", tmp_path)
+    agent = GreetingAgent(speech_pcm("Hello from Closerr."), max_s=20)
+    async with SipServer("127.0.0.1", 0, agent) as server:
+        sipp = await Sipp(uac_args(xml, server.port), tmp_path).start()
+        result = await sipp.wait()
+        await asyncio.wait_for(agent.finished.wait(), 5)
+    assert result.returncode == 0, result.explain()
+    (call,) = agent.calls
+    assert call.closed is not None and call.closed.by_remote

@@ -41,9 +41,7 @@ class ExotelProtocol(CarrierProtocol):
         raise ProtocolError(f"unknown event {event!r}")
 
     def media(self, pcm16: bytes) -> str:
-        return self._json(
-            {"event": "media", "stream_sid": self.stream_id, "media": {"payload": self._b64(pcm16)}}
-        )
+        return self._json({"event": "media", "stream_sid": self.stream_id, "media": {"payload": self._b64(pcm16)}})
 
     def mark(self, name: str) -> str:
         return self._json({"event": "mark", "stream_sid": self.stream_id, "mark": {"name": name}})

@@ -134,7 +134,9 @@ class SimulatedCaller:
             await self._send_mark(str(self._playback.popleft()))
 
     async def _send_mark(self, name: str) -> None:
-        await self._send({"event": "mark", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "mark": {"name": name}})
+        await self._send(
+            {"event": "mark", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "mark": {"name": name}}
+        )
 
     async def _receive(self) -> None:
         try:
@@ -204,7 +206,9 @@ class SimulatedCaller:
             if turn.hangup:
                 await self._wait_bot_quiet()
                 self.result.hung_up_by_lead = True
-                await self._send({"event": "stop", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "stop": {}})
+                await self._send(
+                    {"event": "stop", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "stop": {}}
+                )
                 await self._ws.close()
                 self._closed.set()
                 return

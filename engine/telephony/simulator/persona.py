@@ -13,7 +13,9 @@ class PersonaError(ValueError):
     def __init__(self, path: str, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
         lines = [
-            f"{path}:{e['line']}: {e['field']}: {e['message']}" if e.get("line") else f"{path}: {e['field']}: {e['message']}"
+            f"{path}:{e['line']}: {e['field']}: {e['message']}"
+            if e.get("line")
+            else f"{path}: {e['field']}: {e['message']}"
             for e in errors
         ]
         super().__init__("\n".join(lines))

@@ -33,7 +33,9 @@ def synthesize_espeak(texts: list[str]) -> list[bytes]:
         raise RuntimeError("espeak-ng is not installed (make install adds it)")
     out = []
     for text in texts:
-        wav = subprocess.run([exe, "-v", "en-us", "-s", "155", "--stdout", text], capture_output=True, check=True).stdout
+        wav = subprocess.run(
+            [exe, "-v", "en-us", "-s", "155", "--stdout", text], capture_output=True, check=True
+        ).stdout
         with wave.open(io.BytesIO(wav)) as reader:
             rate = reader.getframerate()
             frames = reader.readframes(reader.getnframes())

@@ -1,0 +1,48 @@
+"""The carrier interface: originate a call whose media stream connects back to the engine, and hang up.
+
+An origination either answers a carrier call id (the call is ringing; the media stream will name our call id in
+its custom parameters) or an immediate disposition (``no_answer``, ``busy``, ``failed``) the carrier reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from engine.records import CallRequest
+
+
+class CarrierError(Exception):
+    """The carrier refused or could not be reached; ``disposition`` is what the dial is recorded as."""
+
+    def __init__(self, message: str, *, disposition: str = "failed") -> None:
+        super().__init__(message)
+        self.disposition = disposition
+
+
+@dataclass(frozen=True)
+class Dial:
+    call_id: str
+    to: str  # E.164
+    caller_id: str | None
+    media_url: str  # ws(s)://.../media/<protocol>: where the stream must connect
+    request: CallRequest
+    max_call_s: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Origination:
+    carrier_call_id: str | None
+    disposition: str | None = None  # set when the call ended before any media (no_answer, busy, failed)
+
+
+class Carrier(Protocol):
+    name: str
+    protocol: str  # the engine's media protocol: twilio | exotel | plivo
+
+    async def originate(self, dial: Dial) -> Origination: ...
+
+    async def hangup(self, carrier_call_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...

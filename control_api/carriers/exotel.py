@@ -1,0 +1,46 @@
+"""Exotel "Connect Number to Call Flow": ``POST /v1/Accounts/{sid}/Calls/connect.json`` (basic auth API key:token,
+form fields From, CallerId, Url of the flow, CallType, TimeLimit, TimeOut, CustomField). The flow's Voicebot applet
+streams to the engine's ``/media/exotel`` endpoint; our call id travels as ``CustomField`` and as the stream URL's
+``call_id`` query parameter, which Exotel delivers in ``start.custom_parameters``.
+
+Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
+hangs up), and ``TimeOut`` bounds the ringing."""
+
+from __future__ import annotations
+
+from closerr.settings import Settings
+from control_api.carriers import rest
+from control_api.carriers.base import Dial, Origination
+
+
+class ExotelCarrier:
+    name = "exotel"
+    protocol = "exotel"
+
+    def __init__(self, settings: Settings) -> None:
+        self.sid = rest.require(settings.exotel_account_sid, "CLOSERR_EXOTEL_ACCOUNT_SID")
+        key = rest.require(settings.exotel_api_key, "CLOSERR_EXOTEL_API_KEY")
+        token = settings.exotel_api_token.get_secret_value() if settings.exotel_api_token else None
+        self.app_id = rest.require(settings.exotel_app_id, "CLOSERR_EXOTEL_APP_ID")
+        self.caller_id = settings.exotel_caller_id
+        self.ring_timeout = int(min(settings.ring_timeout_s, 60))  # TRAI: at most one minute of ringing
+        self.http = rest.client(settings.exotel_api_base, (key, rest.require(token, "CLOSERR_EXOTEL_API_TOKEN")))
+
+    async def originate(self, dial: Dial) -> Origination:
+        form = {
+            "From": dial.to,
+            "CallerId": rest.require(dial.caller_id or self.caller_id, "CLOSERR_EXOTEL_CALLER_ID"),
+            "Url": f"http://my.exotel.com/{self.sid}/exoml/start_voice/{self.app_id}",
+            "CallType": "trans",
+            "TimeLimit": str(dial.max_call_s),
+            "TimeOut": str(self.ring_timeout),
+            "CustomField": dial.call_id,
+        }
+        response = await rest.send(self.http, "POST", f"/v1/Accounts/{self.sid}/Calls/connect.json", data=form)
+        return Origination(carrier_call_id=str(response.json()["Call"]["Sid"]))
+
+    async def hangup(self, carrier_call_id: str) -> None:
+        return None  # no documented endpoint; see the module docstring
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

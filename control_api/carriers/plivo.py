@@ -1,0 +1,56 @@
+"""Plivo Voice: ``POST /v1/Account/{auth_id}/Call/`` (JSON from, to, answer_url, answer_method, ring_timeout,
+time_limit; basic auth Auth ID:Auth Token). When the lead answers, Plivo fetches ``answer_url`` from the worker,
+whose ``<Stream bidirectional="true">`` XML points the audio stream at the engine's ``/media/plivo`` endpoint with
+our call id in ``extraHeaders``. Hang-up before or after answer: ``DELETE /v1/Account/{auth_id}/Request/{uuid}/``
+(the request uuid of the originate answer)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+from xml.sax.saxutils import escape, quoteattr
+
+from closerr.settings import Settings
+from control_api.carriers import rest
+from control_api.carriers.base import Dial, Origination
+
+ANSWER_PATH = "/carriers/plivo/answer"
+
+
+def stream_xml(media_url: str, call_id: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000" '
+        f"extraHeaders={quoteattr(f'call_id={call_id}')}>{escape(media_url)}</Stream>"
+        "</Response>"
+    )
+
+
+class PlivoCarrier:
+    name = "plivo"
+    protocol = "plivo"
+
+    def __init__(self, settings: Settings, public_url: str) -> None:
+        self.auth_id = rest.require(settings.plivo_auth_id, "CLOSERR_PLIVO_AUTH_ID")
+        token = settings.plivo_auth_token.get_secret_value() if settings.plivo_auth_token else None
+        self.from_number = settings.plivo_from_number
+        self.public_url = public_url.rstrip("/")
+        self.ring_timeout = int(settings.ring_timeout_s)
+        self.http = rest.client(settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN")))
+
+    async def originate(self, dial: Dial) -> Origination:
+        body = {
+            "from": rest.require(dial.caller_id or self.from_number, "CLOSERR_PLIVO_FROM_NUMBER").lstrip("+"),
+            "to": dial.to.lstrip("+"),
+            "answer_url": f"{self.public_url}{ANSWER_PATH}?{urlencode({'call_id': dial.call_id})}",
+            "answer_method": "GET",
+            "ring_timeout": self.ring_timeout,
+            "time_limit": dial.max_call_s,
+        }
+        response = await rest.send(self.http, "POST", f"/v1/Account/{self.auth_id}/Call/", json=body)
+        return Origination(carrier_call_id=str(response.json()["request_uuid"]))
+
+    async def hangup(self, carrier_call_id: str) -> None:
+        await rest.send(self.http, "DELETE", f"/v1/Account/{self.auth_id}/Request/{carrier_call_id}/")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,27 @@
+"""Build the configured carrier (``CLOSERR_CARRIER``); credentials come from the environment only."""
+
+from __future__ import annotations
+
+from closerr.settings import Settings
+from control_api.carriers.base import Carrier
+
+NAMES = ("simulated", "twilio", "exotel", "plivo")
+
+
+def build(settings: Settings, *, public_url: str) -> Carrier:
+    """``public_url`` is the https base of this worker (Plivo fetches its answer XML there)."""
+    if settings.carrier == "twilio":
+        from control_api.carriers.twilio import TwilioCarrier
+
+        return TwilioCarrier(settings)
+    if settings.carrier == "exotel":
+        from control_api.carriers.exotel import ExotelCarrier
+
+        return ExotelCarrier(settings)
+    if settings.carrier == "plivo":
+        from control_api.carriers.plivo import PlivoCarrier
+
+        return PlivoCarrier(settings, public_url)
+    from control_api.carriers.simulated import SimulatedCarrier
+
+    return SimulatedCarrier(settings)

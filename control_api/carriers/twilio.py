@@ -1,0 +1,51 @@
+"""Twilio Programmable Voice: ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` with inline TwiML that
+connects a bidirectional Media Stream to the engine, naming our call id as a stream ``<Parameter>``; hang-up is
+``POST .../Calls/{CallSid}.json`` with ``Status=completed``. Basic auth AccountSid:AuthToken."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import quoteattr
+
+from closerr.settings import Settings
+from control_api.carriers import rest
+from control_api.carriers.base import Dial, Origination
+
+
+def twiml(media_url: str, call_id: str) -> str:
+    return (
+        "<Response><Connect>"
+        f"<Stream url={quoteattr(media_url)}><Parameter name=\"call_id\" value={quoteattr(call_id)}/></Stream>"
+        "</Connect></Response>"
+    )
+
+
+class TwilioCarrier:
+    name = "twilio"
+    protocol = "twilio"
+
+    def __init__(self, settings: Settings) -> None:
+        self.sid = rest.require(settings.twilio_account_sid, "CLOSERR_TWILIO_ACCOUNT_SID")
+        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+        self.from_number = settings.twilio_from_number
+        self.ring_timeout = int(settings.ring_timeout_s)
+        self.http = rest.client(settings.twilio_api_base, (self.sid, rest.require(token, "CLOSERR_TWILIO_AUTH_TOKEN")))
+
+    async def originate(self, dial: Dial) -> Origination:
+        caller_id = rest.require(dial.caller_id or self.from_number, "CLOSERR_TWILIO_FROM_NUMBER")
+        form = {
+            "To": dial.to,
+            "From": caller_id,
+            "Twiml": twiml(dial.media_url, dial.call_id),
+            "Timeout": str(self.ring_timeout),
+            "TimeLimit": str(dial.max_call_s),
+        }
+        response = await rest.send(self.http, "POST", f"/2010-04-01/Accounts/{self.sid}/Calls.json", data=form)
+        return Origination(carrier_call_id=str(response.json()["sid"]))
+
+    async def hangup(self, carrier_call_id: str) -> None:
+        await rest.send(
+            self.http, "POST", f"/2010-04-01/Accounts/{self.sid}/Calls/{carrier_call_id}.json", data={"Status": "completed"}
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

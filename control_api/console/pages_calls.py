@@ -1,0 +1,87 @@
+"""Call pages: one finished call (conversation, outcome, slots, recording, latency chart) and the live view."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Controller, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import File, Template
+from litestar.types import ControllerRouterHandler
+
+from closerr.settings import Settings
+from control_api.accounts.service import Principal
+from control_api.calls import service as calls_service
+from control_api.campaigns import service as campaigns_service
+from control_api.console.auth import require_sign_in
+from control_api.console.context import page
+from control_api.console.latency_chart import build_chart
+from control_api.console.live import LIVE_CALLS
+from control_api.deps import Session
+from control_api.privacy.audio_files import audio_paths
+
+_AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg"}
+
+
+def _data_dir(request: Request[Any, Any, Any]) -> Any:
+    return cast(Settings, request.app.state.settings).data_dir
+
+
+class CallPages(Controller):
+    path = "/calls"
+    guards = [require_sign_in]
+
+    @get("/{call_id:str}")
+    async def detail(
+        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session
+    ) -> Template:
+        call = await calls_service.get_call(session, principal, call_id)
+        campaign = await campaigns_service.get_owned(session, principal, call.campaign_id)
+        transcript = call.transcript or []
+        return page(
+            request,
+            "call.html",
+            principal=principal,
+            section="campaigns",
+            call=call,
+            campaign=campaign,
+            transcript=transcript,
+            interruptions=sum(1 for t in transcript if t.get("interrupted")),
+            chart=build_chart(call.turns),
+            has_audio=bool(audio_paths(_data_dir(request), call.id)),
+        )
+
+    @get("/{call_id:str}/audio")
+    async def audio(self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session) -> File:
+        await calls_service.get_call(session, principal, call_id)  # ownership check (404 otherwise)
+        paths = audio_paths(_data_dir(request), call_id)
+        if not paths:
+            raise NotFoundException("no recording for this call")
+        path = paths[0]
+        return File(path=path, media_type=_AUDIO_TYPES.get(path.suffix, "application/octet-stream"))
+
+
+class LivePages(Controller):
+    path = "/live"
+    guards = [require_sign_in]
+
+    @get("/")
+    async def live_page(self, request: Request[Any, Any, Any], principal: Principal) -> Template:
+        calls = [c.view() for c in LIVE_CALLS.running(principal.account_id)]
+        return page(request, "live.html", principal=principal, section="live", calls=calls)
+
+    @get("/calls.json")
+    async def live_calls(self, principal: Principal) -> dict[str, Any]:
+        return {"calls": [c.view() for c in LIVE_CALLS.running(principal.account_id)]}
+
+    @get("/calls/{call_id:str}.json")
+    async def live_call(self, call_id: FromPath[str], principal: Principal) -> dict[str, Any]:
+        call = LIVE_CALLS.get(principal.account_id, call_id)
+        if call is None:
+            raise NotFoundException("no call in progress with that id")
+        return call.view()
+
+
+def route_handlers() -> list[ControllerRouterHandler]:
+    return [CallPages, LivePages]
