@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     end_of_turn: Literal["smart_turn", "silence"] = "smart_turn"
     vad_stop_s: float = 0.2
     max_turn_silence_s: float = 0.8
-    barge_in_min_speech_s: float = 0.25
+    barge_in_min_speech_s: float = 0.2
     lead_silence_timeout_s: float = 7.0
     max_call_s: float = 600.0
 

@@ -30,7 +30,7 @@ from engine.speech.stt import Transcript, WhisperService
 class ListenerConfig:
     vad_stop_s: float = 0.2
     max_turn_silence_s: float = 0.8
-    barge_in_min_speech_s: float = 0.25
+    barge_in_min_speech_s: float = 0.2
     min_turn_voiced_s: float = 0.12
 
 

@@ -24,13 +24,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 
 
-def split_for_speech(text: str, first_clause_words: int = 6) -> list[str]:
-    """Sentences, with a long first sentence split at its first clause boundary."""
+def split_for_speech(text: str, min_words_to_split: int = 6) -> list[str]:
+    """Sentences, with the first sentence split at its first clause boundary when it has more than a few words:
+    "Got it," is ready in a few milliseconds and plays while the rest of the sentence is synthesized."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
     if not sentences:
         return []
     first = sentences[0]
-    if len(first.split()) > first_clause_words * 2:
+    if len(first.split()) > min_words_to_split:
         parts = _CLAUSE_END.split(first, maxsplit=1)
         if len(parts) == 2 and len(parts[0].split()) >= 2:
             return [parts[0], parts[1], *sentences[1:]]

@@ -1,4 +1,4 @@
-"""leads: drop the per-row foreign keys on account_id and upload_id (bulk uploads pay them per row)
+"""leads: drop the foreign keys (a bulk upload pays each one per row)
 
 Revision ID: 0002_core_lead_bulk
 Revises: 0001_core
@@ -21,6 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("leads") as batch:
         batch.drop_constraint("fk_leads_account_id_accounts", type_="foreignkey")
         batch.drop_constraint("fk_leads_upload_id_lead_uploads", type_="foreignkey")
+        batch.drop_constraint("fk_leads_campaign_id_campaigns", type_="foreignkey")
 
 
 def downgrade() -> None:
@@ -28,4 +29,7 @@ def downgrade() -> None:
         batch.create_foreign_key("fk_leads_account_id_accounts", "accounts", ["account_id"], ["id"], ondelete="CASCADE")
         batch.create_foreign_key(
             "fk_leads_upload_id_lead_uploads", "lead_uploads", ["upload_id"], ["id"], ondelete="CASCADE"
+        )
+        batch.create_foreign_key(
+            "fk_leads_campaign_id_campaigns", "campaigns", ["campaign_id"], ["id"], ondelete="CASCADE"
         )

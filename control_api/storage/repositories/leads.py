@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.storage.bulk import driver_connection, sqlite_ts
@@ -166,6 +166,14 @@ async def list_for_campaign(
         query = query.where(Lead.status == status)
     rows = await session.scalars(query.order_by(Lead.id).limit(limit))
     return list(rows)
+
+
+async def delete_for_campaigns(session: AsyncSession, campaign_ids: list[str]) -> int:
+    """Delete the leads of these campaigns (leads carry no foreign key, so no cascade does it)."""
+    if not campaign_ids:
+        return 0
+    result = await session.execute(delete(Lead).where(Lead.campaign_id.in_(campaign_ids)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def get_upload(session: AsyncSession, account_id: str, upload_id: str) -> LeadUpload | None:

@@ -1,0 +1,246 @@
+"""One engine worker: leases due leads from the shared database, dials them through the carrier, runs each call
+on this process's engine (its media streams arrive at this process's ``/media`` endpoint), heartbeats its leases,
+settles every call, reaps the leases of workers that died, and delivers webhooks.
+
+Several workers, on any machines, share one PostgreSQL; the embedded default is one in-process worker on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+from dataclasses import dataclass, field
+
+import httpx
+from loguru import logger
+
+from closerr.settings import Settings
+from control_api.audit import append, pseudonymize_phone
+from control_api.carriers.base import Carrier, CarrierError, Dial
+from control_api.credits import fraud
+from control_api.dispatch import service
+from control_api.dispatch.dispositions import Disposition, from_record
+from control_api.dispatch.service import CallResult, DialJob, DispatchConfig
+from control_api.dnd import service as dnd
+from control_api.dnd.preferences import Source
+from control_api.storage.db import Database, session_scope
+from control_api.webhooks.outbox import Deliverer
+from engine.agent.policy import Lead as EngineLead
+from engine.records import CallRecord, CallRequest
+from engine.telephony.directory import CallDirectory
+
+ORIGINATE_TIMEOUT_S = 30.0
+END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def config_from(settings: Settings, worker_id: str | None = None) -> DispatchConfig:
+    return DispatchConfig(
+        worker_id=worker_id or settings.worker_id or default_worker_id(),
+        lease_ttl_s=settings.lease_ttl_s,
+        account_concurrency=settings.account_concurrency,
+        rate_per_second=settings.credit_rate_per_second,
+        limits=fraud.Limits(settings.fraud_max_calls_per_hour, settings.fraud_max_spend_per_day),
+    )
+
+
+@dataclass
+class Worker:
+    db: Database
+    settings: Settings
+    carrier: Carrier
+    media_base_url: str  # ws(s)://host:port of this process, as the carrier must reach it
+    directory: CallDirectory
+    cfg: DispatchConfig = field(init=False)
+    active: dict[str, DialJob] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _calls: set[asyncio.Task[None]] = field(default_factory=set)
+    _stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.cfg = config_from(self.settings)
+
+    @property
+    def worker_id(self) -> str:
+        return self.cfg.worker_id
+
+    def start(self) -> None:
+        self.directory.on_opt_out = self._on_opt_out
+        self._tasks = [
+            asyncio.create_task(self._dispatch_loop(), name="dispatch"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._webhook_loop(), name="webhooks"),
+        ]
+        logger.info("worker {} started (carrier {})", self.worker_id, self.carrier.name)
+
+    async def stop(self) -> None:
+        """Stop dialing; calls in progress end as ``error`` and are settled now (their hold released)."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for call in list(self._calls):
+            call.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
+        await self.carrier.aclose()
+
+    # -- loops ---------------------------------------------------------------------------------------------------
+
+    async def tick(self) -> int:
+        """One dispatch round: reap lost leases, move campaigns along, lease and start calls. Answers how many
+        calls it started."""
+        await service.reap_expired(self.db, self.cfg)
+        running = await service.advance_campaigns(self.db)
+        random.shuffle(running)  # no campaign starves another when slots are few
+        started = 0
+        for campaign in running:
+            slots = self.settings.worker_max_calls - len(self.active)
+            if slots <= 0 or self._stopping:
+                break
+            result = await service.claim(self.db, self.cfg, campaign.id, campaign.account_id, slots)
+            for job in result.jobs:
+                self.active[job.call_id] = job
+                task = asyncio.create_task(self._run(job), name=f"call-{job.call_id}")
+                self._calls.add(task)
+                task.add_done_callback(self._calls.discard)
+                started += 1
+        return started
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A database hiccup must not end the worker: the next round tries again.
+                logger.exception("dispatch round failed")
+            await asyncio.sleep(self.settings.dispatch_poll_s)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            try:
+                await service.heartbeat(self.db, self.cfg, list(self.active))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("heartbeat failed")
+
+    async def _webhook_loop(self) -> None:
+        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
+        if secret is None:
+            logger.warning("CLOSERR_WEBHOOK_SECRET is not set: webhooks are sent unsigned")
+        deliverer = Deliverer(
+            self.db, secret, max_attempts=self.settings.webhook_max_attempts, backoff_s=self.settings.webhook_backoff_s
+        )
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+            while True:
+                try:
+                    await deliverer.run_once(http)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("webhook round failed")
+                await asyncio.sleep(self.settings.dispatch_poll_s)
+
+    # -- one call --------------------------------------------------------------------------------------------
+
+    async def _run(self, job: DialJob) -> None:
+        result = CallResult(Disposition.ERROR, error="worker stopped")
+        try:
+            result = await self._call(job)
+        except asyncio.CancelledError:
+            result = CallResult(Disposition.ERROR, error="worker stopped")
+            await asyncio.shield(self._finish(job, result))
+            raise
+        except Exception as exc:
+            logger.exception("call {} failed", job.call_id)
+            result = CallResult(Disposition.ERROR, error=f"dispatcher error: {type(exc).__name__}")
+        await self._finish(job, result)
+
+    async def _finish(self, job: DialJob, result: CallResult) -> None:
+        try:
+            closed = await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
+            if closed is None:
+                logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
+        finally:
+            self.active.pop(job.call_id, None)
+            self.directory.forget(job.call_id)
+
+    async def _call(self, job: DialJob) -> CallResult:
+        request = CallRequest(
+            call_id=job.call_id,
+            lead=EngineLead(name=job.name, phone=job.phone, metadata=job.metadata),
+            script=job.script,
+            max_call_s=float(job.max_call_s),
+            campaign_id=job.campaign_id,
+        )
+        future = self.directory.expect(request)
+        dial = Dial(
+            call_id=job.call_id,
+            to=job.phone,
+            caller_id=job.caller_id,
+            media_url=f"{self.media_base_url.rstrip('/')}/media/{self.carrier.protocol}",
+            request=request,
+            max_call_s=job.max_call_s,
+            metadata=job.metadata,
+        )
+        try:
+            origination = await asyncio.wait_for(self.carrier.originate(dial), ORIGINATE_TIMEOUT_S)
+        except CarrierError as exc:
+            return CallResult(Disposition(exc.disposition), error=str(exc))
+        except TimeoutError:
+            return CallResult(Disposition.FAILED, error="carrier did not answer the originate request")
+        if origination.disposition is not None:
+            return CallResult(Disposition(origination.disposition))
+        return await self._await_media(job, future, origination.carrier_call_id)
+
+    async def _await_media(
+        self, job: DialJob, future: asyncio.Future[CallRecord], carrier_call_id: str | None
+    ) -> CallResult:
+        loop = asyncio.get_running_loop()
+        ring_deadline = loop.time() + self.settings.ring_timeout_s
+        while not (self.directory.active(job.call_id) or future.done()):
+            if loop.time() > ring_deadline:
+                await self._hangup(carrier_call_id)
+                return CallResult(Disposition.NO_ANSWER)
+            await asyncio.sleep(0.05)
+        try:
+            record = await asyncio.wait_for(asyncio.shield(future), job.max_call_s + END_GRACE_S)
+        except TimeoutError:
+            await self._hangup(carrier_call_id)
+            return CallResult(Disposition.ERROR, error="call did not end in time")
+        data = record.to_dict()
+        disposition, outcome = from_record(data)
+        return CallResult(disposition, outcome=outcome, record=data, error=record.error)
+
+    async def _hangup(self, carrier_call_id: str | None) -> None:
+        if carrier_call_id is None:
+            return
+        with contextlib.suppress(CarrierError):
+            await self.carrier.hangup(carrier_call_id)
+
+    async def _on_opt_out(self, request: CallRequest) -> None:
+        """The lead opted out during the call: onto the account's suppression list before the record closes."""
+        job = self.active.get(request.call_id)
+        if job is None:
+            return
+        async with session_scope(self.db) as s:
+            await dnd.add_entry(s, job.phone, Source.CALL_OPT_OUT, account_id=job.account_id)
+            await append(
+                s,
+                actor=service.ACTOR,
+                tenant_id=job.account_id,
+                action="consent.withdraw",
+                object_type="call",
+                object_id=job.call_id,
+                subject_ref=pseudonymize_phone(job.phone),
+                details={"source": str(Source.CALL_OPT_OUT), "campaign_id": job.campaign_id, "suppressed": True},
+            )
