@@ -16,30 +16,32 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLOSERR_", extra="ignore")
 
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(default=Path("data"), description="SQLite file, audio and logs live here")
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy async URL; default: SQLite file under data_dir"
+        default=None, description="SQLAlchemy async URL (postgresql+asyncpg://...); default: SQLite under data_dir"
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="interface the server listens on")
+    port: int = Field(default=8000, description="HTTP port of the server")
 
-    # Models: empty means "the bundled one".
-    whisper_model_path: Path | None = None
-    piper_model_path: Path | None = None
-    piper_config_path: Path | None = None
-    stt_threads: int = 2
-    stt_workers: int = 1
-    tts_threads: int = 1
-    tts_workers: int = 1
+    # Models: unset means "the bundled one".
+    whisper_model_path: Path | None = Field(default=None, description="a CTranslate2 Whisper model directory")
+    piper_model_path: Path | None = Field(default=None, description="a Piper voice (.onnx)")
+    piper_config_path: Path | None = Field(default=None, description="its .onnx.json; default: next to the model")
+    stt_threads: int = Field(default=2, ge=1, description="CPU threads of the Whisper inference thread")
+    tts_workers: int = Field(default=1, ge=1, description="threads synthesizing speech with Piper")
 
     # Audio pipeline.
-    vad: Literal["webrtc", "silero"] = "webrtc"
-    end_of_turn: Literal["smart_turn", "silence"] = "smart_turn"
-    vad_stop_s: float = 0.2
-    max_turn_silence_s: float = 0.8
-    barge_in_min_speech_s: float = 0.2
-    lead_silence_timeout_s: float = 7.0
-    max_call_s: float = 600.0
+    vad: Literal["webrtc", "silero"] = Field(default="webrtc", description="voice activity detector")
+    end_of_turn: Literal["smart_turn", "silence"] = Field(
+        default="smart_turn", description="smart_turn: Smart-Turn v3.2 decides at each pause; silence: VAD only"
+    )
+    vad_stop_s: float = Field(default=0.2, gt=0, description="pause that starts speculative speech-to-text")
+    max_turn_silence_s: float = Field(
+        default=0.8, gt=0, description="silence that ends a turn Smart-Turn calls unfinished"
+    )
+    barge_in_min_speech_s: float = Field(default=0.2, gt=0, description="voiced speech over the bot that interrupts it")
+    lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")
+    max_call_s: float = Field(default=600.0, gt=0, description="hard limit on one call's length")
 
     # SIP trunk endpoint (engine/telephony/sip). sip_port 0 disables the listener.
     sip_port: int = 0

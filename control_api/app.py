@@ -25,6 +25,7 @@ from control_api.audit import AuditRequestMiddleware
 from control_api.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.calls.routes import CallController
 from control_api.campaigns.routes import CampaignController
+from control_api.console import ConsolePlugin
 from control_api.deps import provide_db, provide_session
 from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
@@ -118,6 +119,7 @@ def create_app(
             "db": Provide(provide_db, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        plugins=[ConsolePlugin(cfg)],  # the web console at /console (issue 9)
         request_max_body_size=settings.api_max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Closerr control API",

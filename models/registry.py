@@ -139,7 +139,6 @@ class ModelRegistry:
                 device="cpu",
                 compute_type="int8",
                 cpu_threads=self._settings.stt_threads,
-                num_workers=self._settings.stt_workers,
                 local_files_only=True,
             )
 

@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         ssl_keyfile: Path | None = typer.Option(
             None, "--ssl-keyfile", help="PEM private key of the certificate (env CLOSERR_TLS_KEY)"
         ),
+        worker: bool = typer.Option(
+            True, "--worker/--no-worker", help="run a dispatcher worker in this process (issue 5; embedded default)"
+        ),
     ) -> None:
         """Serve the control API; CLOSERR_DATABASE_URL selects PostgreSQL instead of SQLite."""
         import uvicorn
@@ -40,8 +43,16 @@ def register(app: typer.Typer) -> None:
             if path is not None and not path.is_file():
                 typer.echo(f"error: {flag} {path} is not a readable file", err=True)
                 raise typer.Exit(2)
+        # issue 5: the API plus an in-process worker (dispatcher + engine media) sharing one database engine.
+        from control_api.dispatch.runtime import attach_worker
+        from control_api.storage.db import create_database
+
+        db = create_database(settings.effective_database_url, echo=settings.sql_echo) if worker else None
+        app = create_app(settings, database=db)
+        if db is not None:
+            attach_worker(app, settings, db, host, port)
         uvicorn.run(
-            create_app(settings),
+            app,
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
             host=host,

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
-import secrets
 import signal
 from typing import Any
 
@@ -21,8 +21,10 @@ async def _run_demo_call(info: Any, leg: Any) -> Any:
     # The lead's name is unknown on an inbound call; the phone number stays in the request, never in logs.
     request = CallRequest(call_id=info.call_id, lead=Lead(name="there", phone=info.remote_user))
     record = await run_call(request, leg)
+    # A hash of the SIP Call-ID correlates log lines without copying the peer's identifiers into them.
+    ref = hashlib.sha256(info.call_id.encode()).hexdigest()[:10]
     logging.getLogger("closerr.sip").info(
-        "call %s ended: outcome=%s duration=%.1fs", secrets.token_hex(4), record.outcome, record.duration_s
+        "call %s ended: outcome=%s duration=%.1fs", ref, record.outcome, record.duration_s
     )
     return record
 

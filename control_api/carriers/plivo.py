@@ -35,7 +35,9 @@ class PlivoCarrier:
         self.from_number = settings.plivo_from_number
         self.public_url = public_url.rstrip("/")
         self.ring_timeout = int(settings.ring_timeout_s)
-        self.http = rest.client(settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN")))
+        self.http = rest.client(
+            settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN"))
+        )
 
     async def originate(self, dial: Dial) -> Origination:
         body = {

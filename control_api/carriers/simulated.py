@@ -56,7 +56,11 @@ class SimulatedCarrier:
     protocol = "twilio"
 
     def __init__(self, settings: Settings) -> None:
-        self.rates = {"no_answer": settings.sim_no_answer_rate, "busy": settings.sim_busy_rate, "failed": settings.sim_failed_rate}
+        self.rates = {
+            "no_answer": settings.sim_no_answer_rate,
+            "busy": settings.sim_busy_rate,
+            "failed": settings.sim_failed_rate,
+        }
         self.ring_s = settings.sim_ring_s
         self._calls: dict[str, asyncio.Task[None]] = {}
 

@@ -14,7 +14,7 @@ from control_api.carriers.base import Dial, Origination
 def twiml(media_url: str, call_id: str) -> str:
     return (
         "<Response><Connect>"
-        f"<Stream url={quoteattr(media_url)}><Parameter name=\"call_id\" value={quoteattr(call_id)}/></Stream>"
+        f'<Stream url={quoteattr(media_url)}><Parameter name="call_id" value={quoteattr(call_id)}/></Stream>'
         "</Connect></Response>"
     )
 
@@ -44,7 +44,10 @@ class TwilioCarrier:
 
     async def hangup(self, carrier_call_id: str) -> None:
         await rest.send(
-            self.http, "POST", f"/2010-04-01/Accounts/{self.sid}/Calls/{carrier_call_id}.json", data={"Status": "completed"}
+            self.http,
+            "POST",
+            f"/2010-04-01/Accounts/{self.sid}/Calls/{carrier_call_id}.json",
+            data={"Status": "completed"},
         )
 
     async def aclose(self) -> None:

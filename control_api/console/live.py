@@ -37,8 +37,7 @@ class LiveCall:
             "turns": len(transcript),
             "current_turn": None if current is None else {"role": current.role, "text": current.text},
             "transcript": [
-                {"role": t.role, "text": t.text, "start_s": t.start_s, "interrupted": t.interrupted}
-                for t in transcript
+                {"role": t.role, "text": t.text, "start_s": t.start_s, "interrupted": t.interrupted} for t in transcript
             ],
             "ended": self.ended,
             "outcome": str(self.record.outcome) if self.ended else None,

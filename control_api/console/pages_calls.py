@@ -53,7 +53,9 @@ class CallPages(Controller):
         )
 
     @get("/{call_id:str}/audio")
-    async def audio(self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session) -> File:
+    async def audio(
+        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session
+    ) -> File:
         await calls_service.get_call(session, principal, call_id)  # ownership check (404 otherwise)
         paths = audio_paths(_data_dir(request), call_id)
         if not paths:
@@ -75,7 +77,7 @@ class LivePages(Controller):
     async def live_calls(self, principal: Principal) -> dict[str, Any]:
         return {"calls": [c.view() for c in LIVE_CALLS.running(principal.account_id)]}
 
-    @get("/calls/{call_id:str}.json")
+    @get("/calls/{call_id:str}")
     async def live_call(self, call_id: FromPath[str], principal: Principal) -> dict[str, Any]:
         call = LIVE_CALLS.get(principal.account_id, call_id)
         if call is None:

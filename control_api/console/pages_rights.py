@@ -50,9 +50,7 @@ class RightsPages(Controller):
         return self._render(request, principal)
 
     @post("/search")
-    async def search(
-        self, request: Request[Any, Any, Any], principal: Principal, session: Session
-    ) -> Template:
+    async def search(self, request: Request[Any, Any, Any], principal: Principal, session: Session) -> Template:
         phone, _ = await _phone_and_confirm(request)
         ctx = context_from_request(request, account_id=principal.account_id, key_prefix=principal.key_prefix)
         try:
@@ -74,9 +72,7 @@ class RightsPages(Controller):
         )
 
     @post("/erase")
-    async def erase(
-        self, request: Request[Any, Any, Any], principal: Principal, session: Session, db: Db
-    ) -> Template:
+    async def erase(self, request: Request[Any, Any, Any], principal: Principal, session: Session, db: Db) -> Template:
         phone, confirmed = await _phone_and_confirm(request)
         if not confirmed:
             return self._render(

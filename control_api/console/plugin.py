@@ -11,12 +11,14 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.middleware.session import SessionMiddleware
+from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.plugins import InitPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp
 
 from closerr.settings import Settings
 from control_api.console import pages_calls, pages_campaigns, pages_rights, pages_session, test_call
@@ -41,6 +43,14 @@ def _secret(settings: Settings) -> bytes:
 
         return hashlib.sha256(raw).digest()
     return secrets.token_bytes(32)
+
+
+class ConsoleSessionMiddleware(SessionMiddleware[ClientSideSessionBackend]):
+    """Session middleware built from its config: Litestar deep-copies routers, and a ready backend holds an AES
+    key object that cannot be copied."""
+
+    def __init__(self, app: ASGIApp, config: CookieBackendConfig) -> None:
+        super().__init__(app, backend=ClientSideSessionBackend(config=config))
 
 
 def console_router(settings: Settings) -> Router:
@@ -71,7 +81,10 @@ def console_router(settings: Settings) -> Router:
             *pages_rights.route_handlers(),
             *test_call.route_handlers(),
         ],
-        middleware=[session_config.middleware, DefineMiddleware(CSRFMiddleware, config=csrf_config)],
+        middleware=[
+            DefineMiddleware(ConsoleSessionMiddleware, config=session_config),
+            DefineMiddleware(CSRFMiddleware, config=csrf_config),
+        ],
         dependencies={"principal": Provide(provide_console_principal, sync_to_thread=False)},
         exception_handlers={
             SignInRequired: to_sign_in,

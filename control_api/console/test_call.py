@@ -32,8 +32,8 @@ from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call
 from engine.agent.policy import Lead
 from engine.records import CallRecord, CallRequest
-from engine.services import get_services
 from engine.server import serve_call
+from engine.services import get_services
 from engine.telephony.webrtc_leg import WebRtcLeg
 
 TEST_LEAD_NAME = "there"  # the greeting says "Hello there": a test call has no lead
@@ -123,7 +123,9 @@ class TestCallPages(Controller):
         return page(request, "test_call.html", principal=principal, section="campaigns", campaign=campaign)
 
     @post("/test-call/offer", status_code=200)
-    async def offer(self, data: Offer, request: Request[Any, Any, Any], principal: Principal, session: Session) -> Answer:
+    async def offer(
+        self, data: Offer, request: Request[Any, Any, Any], principal: Principal, session: Session
+    ) -> Answer:
         if data.type != "offer" or not data.sdp.startswith("v=0") or len(data.sdp) > MAX_SDP_BYTES:
             raise InvalidField("sdp", "not a WebRTC session offer")
         campaign = await _campaign(session, principal, data.campaign_id)

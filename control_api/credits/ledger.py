@@ -45,7 +45,9 @@ async def lock_account(session: AsyncSession, account_id: str) -> None:
 
 
 async def balance(session: AsyncSession, account_id: str) -> int:
-    total = await session.scalar(select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(CreditEntry.account_id == account_id))
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(CreditEntry.account_id == account_id)
+    )
     return int(total or 0)
 
 

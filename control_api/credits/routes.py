@@ -36,7 +36,9 @@ Limit = Annotated[int, QueryParameter(ge=1, le=500, description="ledger entries 
 
 
 @get("/credits", tags=["credits"])
-async def get_credits(principal: Caller, session: Session, limit: Limit = 50, cursor: FromQuery[str | None] = None) -> CreditsView:
+async def get_credits(
+    principal: Caller, session: Session, limit: Limit = 50, cursor: FromQuery[str | None] = None
+) -> CreditsView:
     """Balance and ledger, newest entry first; ``cursor`` pages to older entries."""
     before: int | None = None
     if cursor is not None:
@@ -50,7 +52,9 @@ async def get_credits(principal: Caller, session: Session, limit: Limit = 50, cu
         balance=await ledger.balance(session, principal.account_id),
         held=await ledger.held(session, principal.account_id),
         entries=[
-            LedgerEntryView(id=e.id, kind=e.kind, amount=e.amount, call_id=e.call_id, note=e.note, created_at=e.created_at)
+            LedgerEntryView(
+                id=e.id, kind=e.kind, amount=e.amount, call_id=e.call_id, note=e.note, created_at=e.created_at
+            )
             for e in page
         ],
         next_cursor=str(page[-1].id) if len(rows) > limit else None,

@@ -208,8 +208,15 @@ async def claim(
                 if disposition in FINAL_SKIPS:
                     call_id = await _skip_final(s, c, lead, disposition, now)
                 await _audit_dispatch(
-                    s, c, lead, call_id=call_id, now=now, consent_ok=consent, dnd_verdict=verdict,
-                    outcome=str(disposition), started_by=starter,
+                    s,
+                    c,
+                    lead,
+                    call_id=call_id,
+                    now=now,
+                    consent_ok=consent,
+                    dnd_verdict=verdict,
+                    outcome=str(disposition),
+                    started_by=starter,
                 )
                 if disposition is Disposition.BALANCE_LOW:
                     await pause(s, c, BALANCE_LOW_REASON, now)
@@ -244,8 +251,15 @@ async def claim(
                 )
             )
             await _audit_dispatch(
-                s, c, lead, call_id=call_id, now=now, consent_ok=consent, dnd_verdict=verdict,
-                outcome="dialed", started_by=starter,
+                s,
+                c,
+                lead,
+                call_id=call_id,
+                now=now,
+                consent_ok=consent,
+                dnd_verdict=verdict,
+                outcome="dialed",
+                started_by=starter,
             )
             result.jobs.append(
                 DialJob(
@@ -262,10 +276,10 @@ async def claim(
                     caller_id=c.caller_id,
                 )
             )
-    for disposition, n in result.skipped.items():
+    for skip, n in result.skipped.items():
         for _ in range(n):
-            metrics.record_dispatch(disposition)
-            if disposition == Disposition.DND_BLOCKED:
+            metrics.record_dispatch(skip)
+            if skip == Disposition.DND_BLOCKED:
                 metrics.record_dnd_block()
     for _ in result.jobs:
         metrics.record_dispatch("dialed")
@@ -304,7 +318,12 @@ class Closed:
 
 
 async def finish(
-    db: Database, cfg: DispatchConfig, job_call_id: str, lead_id: int, account_id: str, result: CallResult,
+    db: Database,
+    cfg: DispatchConfig,
+    job_call_id: str,
+    lead_id: int,
+    account_id: str,
+    result: CallResult,
     now: datetime | None = None,
 ) -> Closed | None:
     """Settle a call this worker ran. None when the lease is gone (expired and reaped): the reaper already
@@ -323,7 +342,9 @@ async def finish(
     return closed
 
 
-async def _close(s: AsyncSession, cfg: DispatchConfig, lease: DispatchLease, result: CallResult, now: datetime) -> Closed:
+async def _close(
+    s: AsyncSession, cfg: DispatchConfig, lease: DispatchLease, result: CallResult, now: datetime
+) -> Closed:
     c = await s.get(Campaign, lease.campaign_id)
     lead = await s.get(Lead, lease.lead_id)
     call = await s.get(Call, lease.call_id)
@@ -332,8 +353,13 @@ async def _close(s: AsyncSession, cfg: DispatchConfig, lease: DispatchLease, res
     answered = result.disposition not in (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED) and bool(record)
     duration = float(record.get("duration_s") or 0.0) if answered else 0.0
     settlement = await ledger.settle(
-        s, lease.account_id, lease.call_id, reserved=lease.reserved, duration_s=duration,
-        max_call_s=c.max_call_seconds, rate=cfg.rate_per_second,
+        s,
+        lease.account_id,
+        lease.call_id,
+        reserved=lease.reserved,
+        duration_s=duration,
+        max_call_s=c.max_call_seconds,
+        rate=cfg.rate_per_second,
     )
     call.status = str(result.disposition)
     call.outcome = result.outcome

@@ -60,18 +60,22 @@ class Deliverer:
         now = now or utcnow()
         async with session_scope(self.db) as s:
             rows = (
-                await s.execute(
-                    select(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.delivered_at.is_(None),
-                        WebhookDelivery.failed_at.is_(None),
-                        WebhookDelivery.next_attempt_at <= now,
+                (
+                    await s.execute(
+                        select(WebhookDelivery)
+                        .where(
+                            WebhookDelivery.delivered_at.is_(None),
+                            WebhookDelivery.failed_at.is_(None),
+                            WebhookDelivery.next_attempt_at <= now,
+                        )
+                        .order_by(WebhookDelivery.id)
+                        .limit(self.batch)
+                        .with_for_update(skip_locked=True)
                     )
-                    .order_by(WebhookDelivery.id)
-                    .limit(self.batch)
-                    .with_for_update(skip_locked=True)
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             due = [(r.id, r.url, r.event, r.payload, r.attempts) for r in rows]
             for r in rows:
                 r.next_attempt_at = now + SENDING_HOLD

@@ -7,6 +7,7 @@ greeting in what it heard. These load every model and run in real time, so they 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,9 @@ async def test_baresip_hears_the_demo_greeting(tmp_path: Path) -> None:
     assert recordings, phone.output[-2000:]
     pcm, rate = read_wav(recordings[0])
     heard = words(transcribe(pcm, rate))
-    # The demo script's greeting: "... an AI assistant calling from ... about rooftop solar. Is this a good time?"
-    assert {"assistant", "solar"} <= heard, heard
+    # Most of the demo script's greeting (its fixed words; names and the company are template fields).
+    from engine.agent.script import demo_script
+
+    greeting = {w for w in words(re.sub(r"\{[^}]*\}", " ", demo_script().greeting)) if len(w) >= 5}
+    assert len(greeting & heard) >= 0.6 * len(greeting), (greeting, heard)
     assert {"interested", "house"} & _lead_text(record), record.transcript

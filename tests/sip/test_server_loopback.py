@@ -14,6 +14,7 @@ from engine.telephony.sip.server import SipCallInfo
 from tests.sip.agent_stub import GreetingAgent
 from tests.sip.audio import rms
 from tests.sip.peer import Peer
+from tests.sip.sipp import free_port
 
 
 def tone(seconds: float, freq: float = 440.0, level: int = 8000) -> bytes:
@@ -134,3 +135,14 @@ async def test_missing_ack_ends_the_call_and_tells_the_pipeline(monkeypatch: pyt
             peer.close()
     (call,) = agent.calls
     assert call.closed is not None and call.closed.reason == "no ACK for 200" and not call.closed.by_remote
+
+
+async def test_start_from_settings() -> None:
+    from closerr.settings import Settings
+    from engine.telephony.sip.server import start_from_settings
+
+    assert await start_from_settings(GreetingAgent(b""), Settings(sip_port=0)) is None
+    port = free_port()
+    server = await start_from_settings(GreetingAgent(b""), Settings(sip_port=port, host="127.0.0.1"))
+    assert server is not None and server.port == port
+    await server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,20 @@ from engine.telephony.sip.server import SipCallInfo
 from tests.sip.agent_stub import GreetingAgent
 from tests.sip.audio import rms, speech_pcm, transcribe, words, write_ulaw
 from tests.sip.sipp import DTMF_PCAP_DIR, Sipp, free_port, scenario, uac_args, uas_args
+
+
+async def _wait_listening(port: int) -> None:
+    """sipp takes a moment to listen; over TCP a connect before that is refused (UDP just retransmits)."""
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise AssertionError(f"sipp never listened on TCP port {port}")
+
 
 CALLER_LINE = "I would like to buy a house in Pune next month."
 CALLEE_LINE = "Hello, this is Priya speaking. Who is calling?"
@@ -52,11 +67,14 @@ async def test_sipp_calls_the_engine_speaks_and_presses_one(
     assert {"buy", "house", "month"} <= heard, heard
 
 
-async def test_engine_calls_sipp_with_auth_early_media_and_hears_callee(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_engine_calls_sipp_with_auth_early_media_and_hears_callee(tmp_path: Path, transport: str) -> None:
     callee = speech_pcm(CALLEE_LINE)
     xml = scenario("uas_answer.xml", tmp_path, SPEECH_FILE=str(write_ulaw(tmp_path / "callee.ulaw", callee)))
-    port = free_port()
-    sipp = await Sipp(uas_args(xml, port), tmp_path).start()
+    port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
+    sipp = await Sipp([*uas_args(xml, port), "-t", "t1" if transport == "tcp" else "u1"], tmp_path).start()
+    if transport == "tcp":
+        await _wait_listening(port)
     heard = bytearray()
 
     async def on_answer(info: SipCallInfo, leg: RtpMediaLeg) -> str:
@@ -70,7 +88,13 @@ async def test_engine_calls_sipp_with_auth_early_media_and_hears_callee(tmp_path
                 break
         return "done"
 
-    trunk = SipTrunkConfig(host="127.0.0.1", port=port, username="acct", password="s3cret")
+    trunk = SipTrunkConfig(
+        host="127.0.0.1",
+        port=port,
+        transport=transport,  # type: ignore[arg-type]
+        username="acct",
+        password="s3cret",
+    )
     try:
         async with SipServer("127.0.0.1", 0) as server:
             outcome = await server.place_call(trunk, "+919876543210", on_answer, ring_timeout_s=10)
@@ -80,7 +104,7 @@ async def test_engine_calls_sipp_with_auth_early_media_and_hears_callee(tmp_path
     assert result.returncode == 0, result.explain()
     assert outcome.disposition == "answered" and outcome.value == "done"
     assert outcome.early_media
-    assert {"priya", "calling"} <= words(transcribe(bytes(heard)))
+    assert {"speaking", "calling"} <= words(transcribe(bytes(heard)))
 
 
 @pytest.mark.parametrize(

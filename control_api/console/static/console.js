@@ -176,7 +176,7 @@ function setupTestCall() {
 
   async function poll() {
     if (!callId) return;
-    const response = await fetch(`/console/live/calls/${callId}.json`, { headers: { Accept: "application/json" } });
+    const response = await fetch(`/console/live/calls/${callId}`, { headers: { Accept: "application/json" } });
     if (response.ok) {
       const view = await response.json();
       renderTranscript(view.transcript);

@@ -1,0 +1,113 @@
+"""Running workers: the ``closerr worker`` process (engine media endpoint + health + metrics + a worker), and the
+in-process worker ``closerr serve`` attaches to the API app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Response, get
+from litestar.params import FromQuery
+from sqlalchemy import text
+
+from closerr.settings import Settings
+from control_api.carriers import registry
+from control_api.carriers.plivo import ANSWER_PATH, stream_xml
+from control_api.dispatch.worker import Worker
+from control_api.storage.db import Database, _upgrade_heads, create_database
+from metrics.litestar import route_handlers as metrics_route_handlers
+
+MIGRATION_LOCK = 5_500_501  # pg_advisory_xact_lock key: one migrator at a time when many workers start together
+
+
+async def migrate(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        await conn.run_sync(_upgrade_heads)
+
+
+def media_base(settings: Settings, host: str, port: int) -> str:
+    return settings.media_public_url or f"ws://{host}:{port}"
+
+
+def public_base(settings: Settings, host: str, port: int) -> str:
+    return settings.public_url or f"http://{host}:{port}"
+
+
+def build_worker(db: Database, settings: Settings, host: str, port: int) -> Worker:
+    from engine.server import get_directory
+
+    carrier = registry.build(settings, public_url=public_base(settings, host, port))
+    return Worker(
+        db=db,
+        settings=settings,
+        carrier=carrier,
+        media_base_url=media_base(settings, host, port),
+        directory=get_directory(),
+    )
+
+
+def _plivo_answer(settings: Settings, host: str, port: int) -> Any:
+    @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
+    async def plivo_answer(call_id: FromQuery[str]) -> Response[str]:
+        """Plivo's answer URL: stream the answered call to this process's engine."""
+        url = f"{media_base(settings, host, port)}/media/plivo"
+        return Response(stream_xml(url, call_id), media_type="application/xml")
+
+    return plivo_answer
+
+
+def create_worker_app(settings: Settings, host: str, port: int, *, database: Database | None = None) -> Litestar:
+    """The ``closerr worker`` process: carrier media streams at ``/media/{carrier}``, ``/health``, ``/metrics``."""
+    from engine.server import engine_health, engine_route_handlers
+    from engine.services import get_services
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = database or create_database(settings.effective_database_url)
+        await migrate(db)
+        if settings.carrier != "simulated" or settings.sim_no_answer_rate + settings.sim_busy_rate < 1:
+            # Load the models now, off the loop, instead of during the first answered call.
+            asyncio.get_running_loop().run_in_executor(None, get_services)
+        worker = build_worker(db, settings, host, port)
+        app.state.worker = worker
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            if database is None:
+                await db.dispose()
+
+    return Litestar(
+        route_handlers=[
+            *engine_route_handlers(),
+            engine_health,
+            *metrics_route_handlers,
+            _plivo_answer(settings, host, port),
+        ],
+        lifespan=[lifespan],
+    )
+
+
+def attach_worker(app: Litestar, settings: Settings, db: Database, host: str, port: int) -> None:
+    """For ``closerr serve``: run a worker inside the API process once the app has migrated ``db`` (which the
+    caller owns and passes to ``create_app(database=db)``), stop it, then close ``db``."""
+
+    async def start(app: Litestar) -> None:
+        worker = build_worker(db, settings, host, port)
+        app.state.worker = worker
+        worker.start()
+
+    async def stop(app: Litestar) -> None:
+        worker = getattr(app.state, "worker", None)
+        if worker is not None:
+            await worker.stop()
+        await db.dispose()
+
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
+    app.register(_plivo_answer(settings, host, port))

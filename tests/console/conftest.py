@@ -1,0 +1,182 @@
+"""Fixtures of the console tests: the control API with its console served by uvicorn on a real socket (in a
+thread of this process, so tests can also reach the storage layer), and Debian's Chromium driven by Playwright.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium with a fresh profile directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from closerr.settings import Settings
+from control_api.app import create_app
+from control_api.storage.db import Database, create_database
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+T = TypeVar("T")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ConsoleServer:
+    base_url: str
+    database_url: str
+    settings: Settings
+
+    def run_db(self, work: Callable[[Database], Awaitable[T]]) -> T:
+        """Run ``work`` against the server's database through the storage layer (its own engine and loop)."""
+
+        async def main() -> T:
+            db = create_database(self.database_url)
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(main())
+
+    def api(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    data_dir = tmp_path_factory.mktemp("console-data")
+    database_url = f"sqlite+aiosqlite:///{data_dir / 'closerr.sqlite3'}"
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        retention_scheduler=False,
+        console_session_secret="console-test-secret",  # type: ignore[arg-type]
+    )
+    app = create_app(settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="console-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the console server did not start")
+        time.sleep(0.05)
+    try:
+        yield ConsoleServer(f"http://127.0.0.1:{port}", database_url, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@dataclass
+class Tenant:
+    account_id: str
+    api_key: str
+
+
+def register(server: ConsoleServer, name: str = "Acme Solar") -> Tenant:
+    email = f"ops+{time.monotonic_ns()}@acme.example"
+    response = server.api("POST", "/v1/accounts", json={"name": name, "email": email})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Tenant(account_id=body["account_id"], api_key=body["api_key"])
+
+
+@pytest.fixture
+def tenant(console_server: ConsoleServer) -> Tenant:
+    return register(console_server)
+
+
+def launch(playwright: Playwright, *extra_args: str) -> BrowserContext:
+    """Chromium with a fresh profile directory (removed when the context closes)."""
+    profile = tempfile.mkdtemp(prefix="closerr-chromium-")
+    context = playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, *extra_args],
+        viewport={"width": 1360, "height": 900},
+        accept_downloads=True,
+    )
+    original_close = context.close
+
+    def close(**kwargs: Any) -> None:
+        original_close(**kwargs)
+        shutil.rmtree(profile, ignore_errors=True)
+
+    context.close = close  # type: ignore[method-assign]
+    return context
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium; see scripts/apt-packages.txt)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser_context(playwright: Playwright) -> Iterator[BrowserContext]:
+    context = launch(playwright)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser_context: BrowserContext) -> Iterator[Page]:
+    # Each test starts signed out: no cookies carried over from the previous test.
+    browser_context.clear_cookies()
+    page = browser_context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, server: ConsoleServer, tenant: Tenant) -> None:
+    page.goto(server.base_url + "/console/login")
+    page.fill("#api_key", tenant.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/campaigns")
+
+
+__all__ = ["Browser", "ConsoleServer", "Tenant", "launch", "register", "screenshot", "sign_in"]

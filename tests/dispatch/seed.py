@@ -1,0 +1,95 @@
+"""Set up a tenant, a campaign and its leads through the real control API (in-process ASGI client), then top up
+credits through the ledger, as an operator would with ``closerr credits add``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from litestar.testing import AsyncTestClient
+
+from closerr.settings import Settings
+from control_api.app import create_app
+from control_api.credits import ledger
+from control_api.storage.db import Database, session_scope
+
+ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
+ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ALWAYS_OPEN = {"start": "00:00", "end": "23:59"}
+
+
+def demo_script() -> dict[str, Any]:
+    text = resources.files("engine.agent.scripts").joinpath("demo_solar.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def phone(i: int) -> str:
+    return f"+9198{i:08d}"
+
+
+@dataclass
+class Seeded:
+    account_id: str
+    api_key: str
+    campaign_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def seed(
+    database_url: str,
+    data_dir: Path,
+    leads: list[dict[str, Any]],
+    *,
+    credits: int = 1_000_000,
+    start: bool = True,
+    email: str = "ops@acme.example.in",
+    **campaign: Any,
+) -> Seeded:
+    settings = Settings(data_dir=data_dir, database_url=database_url, retention_scheduler=False)
+    app = create_app(settings, include_engine=False)
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        r = await client.post(
+            "/v1/accounts",
+            json={
+                "name": "Acme Pvt Ltd",
+                "email": email,
+                "billing": {"legal_name": "Acme Private Limited", "address": "MG Road, Pune", "country": "IN"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        account = r.json()
+        headers = {"Authorization": f"Bearer {account['api_key']}"}
+        body: dict[str, Any] = {
+            "name": "Solar Pune",
+            "script": demo_script(),
+            "calling_window": ALWAYS_OPEN,
+            "days": ALL_DAYS,
+            **campaign,
+        }
+        r = await client.post("/v1/campaigns", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        campaign_id = r.json()["id"]
+        ndjson = "\n".join(json.dumps(lead) for lead in leads) + "\n"
+        r = await client.post(
+            f"/v1/campaigns/{campaign_id}/leads?{ATTEST}",
+            content=ndjson.encode(),
+            headers={**headers, "Content-Type": "application/x-ndjson"},
+        )
+        assert r.status_code in (200, 201), r.text
+        assert r.json()["accepted"] == len(leads), r.text
+        if credits:
+            db: Database = app.state.db
+            async with session_scope(db) as s:
+                await ledger.top_up(s, account["account_id"], credits)
+        if start:
+            r = await client.post(f"/v1/campaigns/{campaign_id}/start", headers=headers)
+            assert r.status_code == 200, r.text
+    return Seeded(account_id=account["account_id"], api_key=account["api_key"], campaign_id=campaign_id)

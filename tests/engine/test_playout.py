@@ -1,0 +1,117 @@
+"""Playout paces speech onto the leg in real time and reports what was heard; driven through a pipecat pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+from pipecat.frames.frames import Frame, InterruptionFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
+
+from engine.pipeline.frames import LegMarkFrame, PlayoutFrame, SpeechAudioFrame
+from engine.pipeline.playout import Playout
+from engine.telephony.leg import LegEvent
+
+ONE_SECOND = b"\x00\x10" * 8000  # 1 s of a constant, "voiced" level at 8 kHz
+
+
+class FakeLeg:
+    sample_rate = 8000
+    supports_marks = True
+
+    def __init__(self) -> None:
+        self.sent: list[float] = []
+        self.marks: list[str] = []
+        self.cleared = 0
+
+    async def events(self) -> AsyncIterator[LegEvent]:
+        await asyncio.Event().wait()
+        yield  # pragma: no cover
+
+    async def send_audio(self, pcm: bytes) -> None:
+        assert len(pcm) == 320
+        self.sent.append(time.monotonic())
+
+    async def send_mark(self, name: str) -> None:
+        self.marks.append(name)
+
+    async def clear(self) -> None:
+        self.cleared += 1
+
+    async def hangup(self) -> None:
+        pass
+
+
+class Reports(FrameProcessor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: list[PlayoutFrame] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, PlayoutFrame):
+            self.reports.append(frame)
+        await self.push_frame(frame, direction)
+
+
+async def run_playout(script) -> tuple[FakeLeg, Reports]:
+    leg = FakeLeg()
+    reports = Reports()
+    worker = PipelineWorker(
+        Pipeline([reports, Playout(leg)]),
+        params=PipelineParams(),
+        enable_rtvi=False,
+        enable_turn_tracking=False,
+        cancel_on_idle_timeout=False,
+        idle_timeout_secs=None,
+    )
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    running = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.2)
+    await script(worker, leg, reports)
+    await worker.cancel()
+    await asyncio.wait_for(running, 10)
+    return leg, reports
+
+
+async def test_audio_leaves_in_real_time_not_in_a_burst_and_ends_with_a_mark():
+    async def script(worker, leg, reports):
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, text="one two three four", pcm=ONE_SECOND))
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, last=True))
+        await asyncio.sleep(0.3)
+        # A burst would have sent all 50 frames by now; paced playout has sent ~3 (pre-buffer) + 15.
+        assert len(leg.sent) < 30
+        await asyncio.sleep(1.2)
+        assert len(leg.sent) == 50
+        assert leg.marks == ["u1"]
+        await worker.queue_frame(LegMarkFrame(mark="u1"))
+        await asyncio.sleep(0.1)
+
+    leg, reports = await run_playout(script)
+    span = leg.sent[-1] - leg.sent[0]
+    assert span > 0.8  # 50 frames spread over about a second
+    events = [(r.utterance_id, r.event) for r in reports.reports]
+    assert events == [(1, "started"), (1, "finished")]
+    assert reports.reports[-1].played_text == "one two three four"
+
+
+async def test_barge_in_clears_the_carrier_and_reports_only_what_was_played():
+    async def script(worker, leg, reports):
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=7, text="a b c d e f g h i j", pcm=ONE_SECOND * 2))
+        await asyncio.sleep(0.6)
+        await worker.queue_frame(InterruptionFrame())
+        await asyncio.sleep(0.3)
+
+    leg, reports = await run_playout(script)
+    assert leg.cleared == 1
+    assert len(leg.sent) < 60  # it stopped well before the 100 frames of the utterance
+    interrupted = [r for r in reports.reports if r.event == "interrupted"]
+    assert len(interrupted) == 1
+    heard = interrupted[0].played_text.split()
+    assert 0 < len(heard) < 10 and heard == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][: len(heard)]
+    assert leg.marks == []

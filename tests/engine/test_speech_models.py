@@ -1,0 +1,123 @@
+"""The shared speech services on the real bundled models."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from closerr.settings import Settings
+from engine.audio.end_of_turn import SmartTurn
+from engine.audio.g711 import ulaw_decode, ulaw_encode
+from engine.audio.pcm import frames, silence
+from engine.audio.resample import StreamResampler
+from engine.audio.vad import SileroVad, WebRtcVad
+from engine.services import get_services
+from engine.telephony.simulator.voices import synthesize
+from models import ModelMissingError, ModelRegistry, get_registry
+
+
+@pytest.fixture(scope="module")
+def services():
+    return get_services()
+
+
+@pytest.fixture(scope="module")
+def phone_audio() -> dict[str, bytes]:
+    texts = [
+        "Yes, speaking.",
+        "My bill is about five thousand rupees.",
+        "Call me tomorrow at five.",
+        "My bill is about, um",
+    ]
+    # Through the telephone codec, as the engine hears it.
+    return {t: ulaw_decode(ulaw_encode(pcm)) for t, pcm in zip(texts, synthesize("piper", texts), strict=True)}
+
+
+def test_models_load_once_and_are_shared():
+    registry = get_registry()
+    assert registry.whisper() is registry.whisper()
+    assert registry.piper() is get_registry().piper()
+    assert get_services() is get_services()
+
+
+def test_a_missing_model_names_what_is_missing(tmp_path):
+    registry = ModelRegistry(Settings(whisper_model_path=tmp_path / "nope"))
+    with pytest.raises(ModelMissingError, match="nope"):
+        registry.whisper_path()
+
+
+def test_models_check_cli_fails_clearly_for_a_missing_model(tmp_path):
+    env = {"CLOSERR_PIPER_MODEL_PATH": str(tmp_path / "voice.onnx"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "closerr.cli", "models", "check"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 1
+    assert "voice.onnx" in result.stdout + result.stderr
+
+
+def test_models_check_cli_lists_every_model():
+    result = subprocess.run(
+        [sys.executable, "-m", "closerr.cli", "models", "check"], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("whisper", "piper", "silero", "smart_turn"):
+        assert name in result.stdout
+
+
+async def test_speech_to_text_on_telephone_audio(services, phone_audio):
+    prompt = "SunRoof Solar: lakh, crore, rupees."
+    results = await asyncio.gather(*(services.stt.transcribe(pcm, 8000, prompt) for pcm in phone_audio.values()))
+    texts = [r.text.lower() for r in results]
+    assert "speaking" in texts[0]
+    assert "5,000" in texts[1] or "5000" in texts[1] or "five thousand" in texts[1]
+    assert "tomorrow" in texts[2]
+    # Submitted together, they may share a batch; each still gets its own transcript.
+    assert len(set(texts)) == len(texts)
+
+
+def test_speech_to_text_is_safe_from_many_threads(services, phone_audio):
+    pcm = phone_audio["Yes, speaking."]
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(lambda _: services.stt.transcribe_blocking(pcm, 8000).text.lower(), range(6)))
+    assert all("speaking" in t for t in texts), texts
+
+
+def test_smart_turn_tells_a_finished_sentence_from_an_unfinished_one(services, phone_audio):
+    turn = SmartTurn(get_registry().smart_turn())
+    assert turn.predict(phone_audio["My bill is about five thousand rupees."], 8000).complete
+    assert not turn.predict(phone_audio["My bill is about, um"], 8000).complete
+
+
+@pytest.mark.parametrize("make_vad", [lambda: WebRtcVad(8000), lambda: SileroVad(get_registry().silero(), 8000)])
+def test_vad_hears_speech_and_not_silence(make_vad, phone_audio):
+    vad = make_vad()
+    speech = [vad.is_speech(f) for f in frames(phone_audio["My bill is about five thousand rupees."], 8000)]
+    quiet = [vad.is_speech(f) for f in frames(silence(8000, 1.0), 8000)]
+    assert sum(speech) > len(speech) * 0.4
+    assert sum(quiet) == 0
+
+
+async def test_tts_streams_the_first_clause_first_and_caches_fixed_lines(services):
+    text = "Got it, about five thousand rupees a month. Do you own the house you live in?"
+    pieces = [piece async for piece in services.tts.stream(text)]
+    assert [p for p, _ in pieces][0] == "Got it,"
+    assert all(len(pcm) > 1600 for _, pcm in pieces)  # every piece is real audio at 8 kHz
+    assert services.tts.cached("Is this a good time?") is None
+    await services.tts.prewarm(["Is this a good time?"])
+    cached = services.tts.cached("Is this a good time?")
+    assert cached is not None and len(cached) > 8000
+
+
+def test_stream_resampler_keeps_duration():
+    up = StreamResampler(8000, 48000)
+    down = StreamResampler(48000, 8000)
+    tone = (np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440) * 8000).astype("<i2").tobytes()
+    out = b"".join(up.process(c) for c in frames(tone, 8000)) + up.process(b"", last=True)
+    assert abs(len(out) / 2 - 48000) < 480
+    back = b"".join(down.process(c) for c in frames(out, 48000)) + down.process(b"", last=True)
+    assert abs(len(back) / 2 - 8000) < 160
