@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     )
     vad_stop_s: float = Field(default=0.2, gt=0, description="pause that starts speculative speech-to-text")
     max_turn_silence_s: float = Field(
-        default=0.8, gt=0, description="silence that ends a turn Smart-Turn calls unfinished"
+        default=0.8, gt=0, description="silence ending a turn Smart-Turn calls unfinished"
     )
     barge_in_min_speech_s: float = Field(default=0.2, gt=0, description="voiced speech over the bot that interrupts it")
     lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")

@@ -40,9 +40,10 @@ def when(value: datetime | str | None) -> str:
         return "–"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
+        return parsed.strftime("%d %b %Y, %H:%M UTC")
     return value.strftime("%d %b %Y, %H:%M UTC")
 
 

@@ -46,7 +46,7 @@ class OutboundAudioTrack(MediaStreamTrack):
         self._samples = sample_rate * FRAME_MS // 1000
         self._silence = bytes(self._samples * 2)
         self._queue: deque[bytes | _Mark] = deque()
-        self._events = on_mark
+        self._played = on_mark  # not ``_events``: that name is the event emitter's own, on every track
         self._started_at: float | None = None
         self._pts = 0
 
@@ -66,7 +66,7 @@ class OutboundAudioTrack(MediaStreamTrack):
         while self._queue:
             item = self._queue.popleft()
             if isinstance(item, _Mark):
-                self._events.put_nowait(MarkPlayed(str(item)))
+                self._played.put_nowait(MarkPlayed(str(item)))
                 continue
             return item
         return self._silence
@@ -89,7 +89,7 @@ class OutboundAudioTrack(MediaStreamTrack):
             pcm = pcm + self._silence[len(pcm) :]
         # Marks right after the last frame of an utterance fire now: that frame has just been handed over.
         while self._queue and isinstance(self._queue[0], _Mark):
-            self._events.put_nowait(MarkPlayed(str(self._queue.popleft())))
+            self._played.put_nowait(MarkPlayed(str(self._queue.popleft())))
         frame = av.AudioFrame(format="s16", layout="mono", samples=self._samples)
         frame.planes[0].update(pcm[: len(self._silence)])
         frame.sample_rate = self.sample_rate
@@ -122,7 +122,8 @@ class WebRtcLeg:
         self._events: asyncio.Queue[LegEvent] = asyncio.Queue()
         self.outbound = OutboundAudioTrack(sample_rate, self._events)
         self._closed = False
-        self._reader: asyncio.Task[None] | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._watcher: asyncio.Future[None] | None = None
         self._frame = frame_bytes(sample_rate)
         self.frames_in = 0
 
@@ -154,7 +155,7 @@ class WebRtcLeg:
         except Exception:
             await pc.close()
             raise
-        asyncio.ensure_future(leg._watch_connect())
+        leg._watcher = asyncio.ensure_future(leg._watch_connect())
         return leg, pc.localDescription.sdp
 
     async def _watch_connect(self) -> None:

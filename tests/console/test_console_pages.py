@@ -243,7 +243,7 @@ def test_upload_reports_bad_rows_and_the_report_downloads_as_csv(
         page.click("#download-report")
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
-    report = list(csv.DictReader(io.StringIO(open(download.path()).read())))
+    report = list(csv.DictReader(io.StringIO(download.path().read_text())))
     assert [int(r["line"]) for r in report] == [6, 10, 18]
     assert all(r["reason"] for r in report)
     leads = console_server.api("GET", f"/v1/campaigns/{campaign_id}/leads?limit=100", tenant.api_key).json()
@@ -330,7 +330,7 @@ def test_data_rights_search_export_withdraw_and_erase(
         page.click("#export-button")
     download = download_info.value
     assert "9876500001" not in download.suggested_filename
-    exported = open(download.path()).read()
+    exported = download.path().read_text()
     assert "Kavya Iyer" in exported and "+919876500001" in exported
 
     # Destructive actions need the confirmation box ticked (the browser enforces it; so does the server).

@@ -1,0 +1,92 @@
+"""The pure rules: retry decisions, the calling window in the lead's local time, record -> disposition, billing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from control_api.credits.ledger import billed_seconds
+from control_api.dispatch import retry, window
+from control_api.dispatch.dispositions import Disposition, from_record
+
+POLICY = {"dispositions": ["no_answer", "busy", "callback_requested"], "spacing_minutes": [30, 60], "max_attempts": 3}
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # Monday 11:30 IST
+PHONE = 919876543210
+
+
+def test_retryable_disposition_waits_the_spacing_of_its_attempt() -> None:
+    first = retry.decide(
+        POLICY, attempts=1, errors=0, disposition=Disposition.NO_ANSWER, outcome=None, callback_at=None, now=NOW
+    )
+    second = retry.decide(
+        POLICY, attempts=2, errors=0, disposition=Disposition.BUSY, outcome=None, callback_at=None, now=NOW
+    )
+    assert (first.status, first.next_attempt_at) == ("retry", NOW + timedelta(minutes=30))
+    assert (second.status, second.next_attempt_at) == ("retry", NOW + timedelta(minutes=60))
+
+
+def test_max_attempts_and_unlisted_dispositions_are_final() -> None:
+    last = retry.decide(
+        POLICY, attempts=3, errors=0, disposition=Disposition.NO_ANSWER, outcome=None, callback_at=None, now=NOW
+    )
+    failed = retry.decide(
+        POLICY, attempts=1, errors=0, disposition=Disposition.FAILED, outcome=None, callback_at=None, now=NOW
+    )
+    voicemail = retry.decide(
+        POLICY, attempts=1, errors=0, disposition=Disposition.VOICEMAIL, outcome="voicemail", callback_at=None, now=NOW
+    )
+    assert (last.status, failed.status, voicemail.status) == ("no_answer", "failed", "voicemail")
+
+
+def test_opt_out_is_never_retried_even_when_listed() -> None:
+    policy = {**POLICY, "dispositions": ["completed", "opted_out"]}
+    d = retry.decide(
+        policy, attempts=1, errors=0, disposition=Disposition.COMPLETED, outcome="opted_out", callback_at=None, now=NOW
+    )
+    assert d.status == "completed" and d.next_attempt_at is None
+
+
+def test_error_is_retried_once_then_quarantined() -> None:
+    once = retry.decide(
+        POLICY, attempts=1, errors=1, disposition=Disposition.ERROR, outcome=None, callback_at=None, now=NOW
+    )
+    twice = retry.decide(
+        POLICY, attempts=2, errors=2, disposition=Disposition.ERROR, outcome=None, callback_at=None, now=NOW
+    )
+    assert once.status == "retry" and twice.status == "error"
+
+
+def test_callback_uses_the_time_the_lead_asked_for() -> None:
+    asked = NOW + timedelta(days=1)
+    d = retry.decide(
+        POLICY,
+        attempts=1,
+        errors=0,
+        disposition=Disposition.COMPLETED,
+        outcome="callback_requested",
+        callback_at=asked.isoformat(),
+        now=NOW,
+    )
+    assert d == retry.Decision("retry", asked)
+
+
+def test_window_is_the_leads_local_time_and_days() -> None:
+    days = ["mon", "tue", "wed", "thu", "fri"]
+    assert window.inside(PHONE, NOW, "09:00", "21:00", days)
+    late = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 21:30 IST: closed
+    assert not window.inside(PHONE, late, "09:00", "21:00", days)
+    # Next opening: Tuesday 09:00 IST = 03:30 UTC.
+    assert window.next_opening(PHONE, late, "09:00", "21:00", days) == datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
+    friday_night = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    assert window.next_opening(PHONE, friday_night, "09:00", "21:00", days) == datetime(2026, 12, 7, 3, 30, tzinfo=UTC)
+
+
+def test_engine_record_maps_to_dispositions() -> None:
+    assert from_record({"outcome": "qualified"}) == (Disposition.COMPLETED, "qualified")
+    assert from_record({"outcome": "voicemail"}) == (Disposition.VOICEMAIL, "voicemail")
+    assert from_record({"outcome": "hung_up"}) == (Disposition.HUNG_UP, "hung_up")
+    assert from_record({"outcome": "error", "error": "engine error"}) == (Disposition.ERROR, "error")
+
+
+def test_billing_is_per_started_second_capped_at_the_maximum() -> None:
+    assert [billed_seconds(d, 300) for d in (0, 0.2, 1.0, 1.01, 59.5)] == [0, 1, 1, 2, 60]
+    assert billed_seconds(301.2, 300) == 300
