@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,3 +62,7 @@ async def require_sign_in(connection: ASGIConnection[Any, Any, Any, Any], _: Bas
 
 def provide_console_principal(request: Request[Any, Any, Any]) -> Principal:
     return cast(Principal, request.state.console_principal)
+
+
+ConsolePrincipal = NamedDependency[Principal]
+"""Marker of the ``principal`` parameter of console handlers (the session's, not a Bearer header's)."""

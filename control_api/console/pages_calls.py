@@ -11,10 +11,9 @@ from litestar.response import File, Template
 from litestar.types import ControllerRouterHandler
 
 from closerr.settings import Settings
-from control_api.accounts.service import Principal
 from control_api.calls import service as calls_service
 from control_api.campaigns import service as campaigns_service
-from control_api.console.auth import require_sign_in
+from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
 from control_api.console.latency_chart import build_chart
 from control_api.console.live import LIVE_CALLS
@@ -34,7 +33,7 @@ class CallPages(Controller):
 
     @get("/{call_id:str}")
     async def detail(
-        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session
+        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
     ) -> Template:
         call = await calls_service.get_call(session, principal, call_id)
         campaign = await campaigns_service.get_owned(session, principal, call.campaign_id)
@@ -54,7 +53,7 @@ class CallPages(Controller):
 
     @get("/{call_id:str}/audio")
     async def audio(
-        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session
+        self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
     ) -> File:
         await calls_service.get_call(session, principal, call_id)  # ownership check (404 otherwise)
         paths = audio_paths(_data_dir(request), call_id)
@@ -69,16 +68,16 @@ class LivePages(Controller):
     guards = [require_sign_in]
 
     @get("/")
-    async def live_page(self, request: Request[Any, Any, Any], principal: Principal) -> Template:
+    async def live_page(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         calls = [c.view() for c in LIVE_CALLS.running(principal.account_id)]
         return page(request, "live.html", principal=principal, section="live", calls=calls)
 
     @get("/calls.json")
-    async def live_calls(self, principal: Principal) -> dict[str, Any]:
+    async def live_calls(self, principal: ConsolePrincipal) -> dict[str, Any]:
         return {"calls": [c.view() for c in LIVE_CALLS.running(principal.account_id)]}
 
     @get("/calls/{call_id:str}")
-    async def live_call(self, call_id: FromPath[str], principal: Principal) -> dict[str, Any]:
+    async def live_call(self, call_id: FromPath[str], principal: ConsolePrincipal) -> dict[str, Any]:
         call = LIVE_CALLS.get(principal.account_id, call_id)
         if call is None:
             raise NotFoundException("no call in progress with that id")

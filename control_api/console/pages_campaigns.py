@@ -16,14 +16,13 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from closerr.settings import Settings
-from control_api.accounts.service import Principal
 from control_api.auth import client_ip
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import CampaignCreate
-from control_api.console.auth import require_sign_in
+from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import flash, page
 from control_api.console.progress import Progress, campaign_progress
 from control_api.deps import Db, Session
@@ -32,7 +31,6 @@ from control_api.leads import service as leads_service
 from control_api.leads.schemas import UploadReport
 from control_api.streaming import check_content_length
 
-Caller = Principal  # the console's principal comes from the session cookie (see console.auth)
 ACTIONS = ("start", "pause", "resume", "cancel")
 
 
@@ -65,7 +63,9 @@ class CampaignPages(Controller):
     guards = [require_sign_in]
 
     @get("/")
-    async def list_page(self, request: Request[Any, Any, Any], principal: Caller, session: Session) -> Template:
+    async def list_page(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+    ) -> Template:
         campaigns = (await campaigns_service.list_campaigns(session, principal, 200, None, None)).items
         progress = await campaign_progress(session, principal.account_id, [c.id for c in campaigns])
         return page(
@@ -80,13 +80,15 @@ class CampaignPages(Controller):
         )
 
     @get("/new")
-    async def new_form(self, request: Request[Any, Any, Any], principal: Caller) -> Template:
+    async def new_form(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         values = {"name": "", "script": example_script(), "window_start": "09:00", "window_end": "21:00"}
         values["concurrency"] = "5"
         return page(request, "campaign_new.html", principal=principal, section="campaigns", values=values, errors={})
 
     @post("/new")
-    async def create(self, request: Request[Any, Any, Any], principal: Caller, session: Session) -> Template | Redirect:
+    async def create(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+    ) -> Template | Redirect:
         form = await request.form()
         values = {k: str(form.get(k) or "") for k in ("name", "script", "window_start", "window_end", "concurrency")}
         try:
@@ -140,7 +142,7 @@ class CampaignPages(Controller):
 
     @get("/{campaign_id:str}")
     async def detail(
-        self, campaign_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, session: Session
+        self, campaign_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
     ) -> Template:
         campaign = campaigns_service.view(await campaigns_service.get_owned(session, principal, campaign_id))
         progress = (await campaign_progress(session, principal.account_id, [campaign_id]))[campaign_id]
@@ -163,7 +165,7 @@ class CampaignPages(Controller):
         campaign_id: FromPath[str],
         action: FromPath[str],
         request: Request[Any, Any, Any],
-        principal: Caller,
+        principal: ConsolePrincipal,
         session: Session,
     ) -> Redirect:
         back = str((await request.form()).get("next") or f"/console/campaigns/{campaign_id}")
@@ -194,7 +196,7 @@ class LeadUpload(Controller):
         self,
         campaign_id: FromPath[str],
         request: Request[Any, Any, Any],
-        principal: Caller,
+        principal: ConsolePrincipal,
         db: Db,
         no_minors_attested: FromQuery[bool] = False,
         consent_source: FromQuery[str | None] = None,

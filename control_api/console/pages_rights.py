@@ -14,9 +14,8 @@ from litestar.response import Response, Template
 from litestar.types import ControllerRouterHandler
 
 from closerr.settings import Settings
-from control_api.accounts.service import Principal
 from control_api.audit import context_from_request
-from control_api.console.auth import require_sign_in
+from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
 from control_api.deps import Db, Session
 from control_api.dnd import service as dnd_service
@@ -38,7 +37,9 @@ class RightsPages(Controller):
     path = "/rights"
     guards = [require_sign_in]
 
-    def _render(self, request: Request[Any, Any, Any], principal: Principal, status: int = 200, **ctx: Any) -> Template:
+    def _render(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, status: int = 200, **ctx: Any
+    ) -> Template:
         ctx.setdefault("phone", "")
         ctx.setdefault("errors", {})
         ctx.setdefault("doc", None)
@@ -46,11 +47,11 @@ class RightsPages(Controller):
         return page(request, "rights.html", principal=principal, section="rights", status_code=status, **ctx)
 
     @get("/")
-    async def form(self, request: Request[Any, Any, Any], principal: Principal) -> Template:
+    async def form(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         return self._render(request, principal)
 
     @post("/search")
-    async def search(self, request: Request[Any, Any, Any], principal: Principal, session: Session) -> Template:
+    async def search(self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session) -> Template:
         phone, _ = await _phone_and_confirm(request)
         ctx = context_from_request(request, account_id=principal.account_id, key_prefix=principal.key_prefix)
         try:
@@ -60,7 +61,9 @@ class RightsPages(Controller):
         return self._render(request, principal, phone=phone, doc=doc)
 
     @post("/export")
-    async def export(self, request: Request[Any, Any, Any], principal: Principal, session: Session) -> Response[bytes]:
+    async def export(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+    ) -> Response[bytes]:
         phone, _ = await _phone_and_confirm(request)
         ctx = context_from_request(request, account_id=principal.account_id, key_prefix=principal.key_prefix)
         doc = await subjects.access(session, ctx, phone, _settings(request).data_dir)
@@ -72,7 +75,9 @@ class RightsPages(Controller):
         )
 
     @post("/erase")
-    async def erase(self, request: Request[Any, Any, Any], principal: Principal, session: Session, db: Db) -> Template:
+    async def erase(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session, db: Db
+    ) -> Template:
         phone, confirmed = await _phone_and_confirm(request)
         if not confirmed:
             return self._render(
@@ -93,7 +98,9 @@ class RightsPages(Controller):
         return self._render(request, principal, done=done)
 
     @post("/withdraw")
-    async def withdraw(self, request: Request[Any, Any, Any], principal: Principal, session: Session) -> Template:
+    async def withdraw(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+    ) -> Template:
         phone, confirmed = await _phone_and_confirm(request)
         if not confirmed:
             return self._render(

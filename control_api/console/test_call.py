@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 from loguru import logger
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
 from control_api.campaigns import service as campaigns_service
-from control_api.console.auth import require_sign_in
+from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
 from control_api.console.live import LIVE_CALLS, LiveCall
 from control_api.deps import Session
@@ -117,14 +117,14 @@ class TestCallPages(Controller):
 
     @get("/campaigns/{campaign_id:str}/test-call")
     async def test_call_page(
-        self, campaign_id: FromPath[str], request: Request[Any, Any, Any], principal: Principal, session: Session
+        self, campaign_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
     ) -> Template:
         campaign = await _campaign(session, principal, campaign_id)
         return page(request, "test_call.html", principal=principal, section="campaigns", campaign=campaign)
 
     @post("/test-call/offer", status_code=200)
     async def offer(
-        self, data: Offer, request: Request[Any, Any, Any], principal: Principal, session: Session
+        self, data: JSONBody[Offer], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
     ) -> Answer:
         if data.type != "offer" or not data.sdp.startswith("v=0") or len(data.sdp) > MAX_SDP_BYTES:
             raise InvalidField("sdp", "not a WebRTC session offer")
@@ -160,7 +160,7 @@ class TestCallPages(Controller):
         return Answer(call_id=call_id, sdp=answer_sdp)
 
     @post("/test-call/{call_id:str}/hangup", status_code=200)
-    async def hangup(self, call_id: FromPath[str], principal: Principal) -> dict[str, Any]:
+    async def hangup(self, call_id: FromPath[str], principal: ConsolePrincipal) -> dict[str, Any]:
         entry = RUNNING.legs.get(call_id)
         if entry is None or entry[0] != principal.account_id:
             raise NotFoundException("no test call in progress with that id")

@@ -24,7 +24,7 @@ from control_api.pagination import decode_cursor, encode_cursor
 from control_api.phones import to_e164
 from control_api.storage.db import Database
 from control_api.storage.repositories import leads as repo
-from control_api.storage.repositories.leads import LeadStager
+from control_api.storage.repositories.leads import LeadWriter, UploadContext, make_lead_writer
 from control_api.storage.tables import Lead, LeadUpload
 from control_api.storage.types import utcnow
 from control_api.streaming import byte_batches
@@ -68,16 +68,16 @@ def attestation_of(params: UploadParams, now: datetime) -> Attestation | None:
     return Attestation(source=source, purpose=purpose, at=at)
 
 
-async def _check_campaign(db: Database, principal: Principal, campaign_id: str) -> None:
-    async with db.sessions() as session:
-        campaign = await campaigns.get_owned(session, principal, campaign_id)
-        state = State(campaign.state)
+async def _uploadable_campaign(session: AsyncSession, principal: Principal, campaign_id: str) -> tuple[str, int]:
+    campaign = await campaigns.get_owned(session, principal, campaign_id)
+    state = State(campaign.state)
     if state not in _UPLOADABLE:
         raise Conflict(
             f"leads cannot be added to a {state} campaign",
             state=str(state),
             allowed_actions=lifecycle.allowed_actions(state),
         )
+    return campaign.state, campaign.category
 
 
 async def upload(
@@ -87,25 +87,38 @@ async def upload(
     body: AsyncIterator[bytes],
     params: UploadParams,
 ) -> UploadReport:
-    """Stream, check, stage, scrub and insert one upload; all of it or nothing."""
+    """Stream, check, scrub and insert one upload; all of it or nothing."""
     now = utcnow()
     attestation = attestation_of(params, now)
-    await _check_campaign(db, principal, campaign_id)
+    async with db.sessions() as session:  # a short read, before the long upload transaction
+        _state, category = await _uploadable_campaign(session, principal, campaign_id)
     upload_id = str(uuid.uuid4())
+    ctx = UploadContext(
+        account_id=principal.account_id,
+        campaign_id=campaign_id,
+        upload_id=upload_id,
+        category=category,
+        attested_by=principal.key_prefix,
+        attestation=None if attestation is None else (attestation.source, attestation.at, attestation.purpose),
+        now=now,
+    )
+    timings = Timings()
     async with db.sessions() as session:
-        stager = LeadStager(session)
+        writer = make_lead_writer(session, ctx)
         options = UploadOptions(
-            no_minors_attested=params.no_minors_attested, attestation=attestation, stage_time=stager.stage_time
+            no_minors_attested=params.no_minors_attested, attestation=attestation, stage_time=writer.stage_time
         )
         parser = make_parser(params.content_type, options)
+
+        async def still_uploadable() -> None:
+            # The campaign may have been cancelled, or its script's category changed, while the file streamed.
+            _, now_category = await _uploadable_campaign(session, principal, campaign_id)
+            if now_category != category:
+                raise Conflict("the campaign's category changed during the upload; upload again", field="script")
+
         try:
-            await stager.start()
-            timings = Timings()
-            await _stream_into(parser, body, params.max_bytes, stager, timings)
-            # Re-read under lock: the campaign may have been cancelled while the file streamed in.
-            campaign = await campaigns.get_owned(session, principal, campaign_id, for_update=True)
-            if State(campaign.state) not in _UPLOADABLE:
-                raise Conflict(f"the campaign became {campaign.state} during the upload", state=campaign.state)
+            await writer.start()
+            await _stream_into(parser, body, params.max_bytes, writer, timings)
             record = LeadUpload(
                 id=upload_id,
                 account_id=principal.account_id,
@@ -120,12 +133,7 @@ async def upload(
                 created_at=now,
             )
             t_finish = time.perf_counter()
-            accepted, db_rejected = await stager.finish(
-                upload=record,
-                category=campaign.category,
-                attestation=None if attestation is None else (attestation.source, attestation.at, attestation.purpose),
-                now=now,
-            )
+            accepted, db_rejected = await writer.finish(record, still_uploadable)
             timings.finish_s = time.perf_counter() - t_finish
             rejected = _merge(parser, db_rejected)
             by_reason = dict(Counter(r.reason for r in rejected))
@@ -137,15 +145,15 @@ async def upload(
             await session.rollback()
             raise
         finally:
-            await stager.drop()
+            await writer.drop()
     log.info(
-        "lead upload %s: rows=%d accepted=%d receive_s=%.2f parse_s=%.2f stage_s=%.2f finish_s=%.2f",
+        "lead upload %s: rows=%d accepted=%d receive_s=%.2f parse_s=%.2f write_s=%.2f finish_s=%.2f",
         upload_id,
         parser.rows_seen,
         accepted,
         timings.receive_s,
         timings.parse_s,
-        timings.stage_s,
+        timings.write_s,
         timings.finish_s,
     )
     return UploadReport(
@@ -163,12 +171,12 @@ class Timings:
 
     receive_s: float = 0.0
     parse_s: float = 0.0
-    stage_s: float = 0.0
+    write_s: float = 0.0
     finish_s: float = 0.0
 
 
 async def _stream_into(
-    parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, stager: LeadStager, timings: Timings
+    parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, writer: LeadWriter, timings: Timings
 ) -> None:
     # Parsing is CPU work: it runs in a thread so the event loop keeps serving other requests meanwhile.
     batches = byte_batches(body, max_bytes)
@@ -178,11 +186,11 @@ async def _stream_into(
         t1 = time.perf_counter()
         rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
         t2 = time.perf_counter()
-        await stager.add(rows)
+        await writer.add(rows)
         t3 = time.perf_counter()
         timings.receive_s += t1 - t0
         timings.parse_s += t2 - t1
-        timings.stage_s += t3 - t2
+        timings.write_s += t3 - t2
         if blob is None:
             return
 

@@ -7,6 +7,7 @@ Playwright never downloads a browser here: it launches /usr/bin/chromium with a 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 import socket
@@ -62,10 +63,13 @@ class ConsoleServer:
             finally:
                 await db.dispose()
 
-        return asyncio.run(main())
+        # Playwright's sync API keeps an event loop running in this thread: the work gets a thread of its own.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, main()).result(timeout=60)
 
     def api(self, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers.update(kwargs.pop("headers", {}))
         return httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
 
@@ -104,7 +108,15 @@ class Tenant:
 
 def register(server: ConsoleServer, name: str = "Acme Solar") -> Tenant:
     email = f"ops+{time.monotonic_ns()}@acme.example"
-    response = server.api("POST", "/v1/accounts", json={"name": name, "email": email})
+    response = server.api(
+        "POST",
+        "/v1/accounts",
+        json={
+            "name": name,
+            "email": email,
+            "billing": {"legal_name": f"{name} Private Limited", "address": "MG Road, Pune", "country": "IN"},
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     return Tenant(account_id=body["account_id"], api_key=body["api_key"])

@@ -29,7 +29,7 @@ def upload_csv(server: ConsoleServer, tenant: Tenant, campaign_id: str, body: st
         f"/v1/campaigns/{campaign_id}/leads?no_minors_attested=true&consent_source=web+form&consent_purpose=solar+call",
         tenant.api_key,
         content=body.encode(),
-        headers={"Content-Type": "text/csv", "Authorization": f"Bearer {tenant.api_key}"},
+        headers={"Content-Type": "text/csv"},
     )
     assert response.status_code == 200, response.text
     return dict(response.json())

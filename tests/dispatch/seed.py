@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from closerr.settings import Settings
 from control_api.app import create_app
 from control_api.credits import ledger
-from control_api.storage.db import Database, session_scope
+from control_api.storage.db import create_database, session_scope
 
 ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -30,6 +30,20 @@ def demo_script() -> dict[str, Any]:
 
 def phone(i: int) -> str:
     return f"+9198{i:08d}"
+
+
+async def _register(client: AsyncTestClient[Any], email: str) -> dict[str, Any]:
+    r = await client.post(
+        "/v1/accounts",
+        json={
+            "name": "Acme Pvt Ltd",
+            "email": email,
+            "billing": {"legal_name": "Acme Private Limited", "address": "MG Road, Pune", "country": "IN"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
 
 
 @dataclass
@@ -51,21 +65,19 @@ async def seed(
     credits: int = 1_000_000,
     start: bool = True,
     email: str = "ops@acme.example.in",
+    api_key: str | None = None,
     **campaign: Any,
 ) -> Seeded:
+    """A new account (or the one of ``api_key``), a campaign with ``leads`` (NDJSON rows), credits, started."""
     settings = Settings(data_dir=data_dir, database_url=database_url, retention_scheduler=False)
     app = create_app(settings, include_engine=False)
     async with AsyncTestClient(app=app, timeout=60) as client:
-        r = await client.post(
-            "/v1/accounts",
-            json={
-                "name": "Acme Pvt Ltd",
-                "email": email,
-                "billing": {"legal_name": "Acme Private Limited", "address": "MG Road, Pune", "country": "IN"},
-            },
-        )
-        assert r.status_code == 201, r.text
-        account = r.json()
+        if api_key is not None:
+            r = await client.get("/v1/accounts/me", headers={"Authorization": f"Bearer {api_key}"})
+            assert r.status_code == 200, r.text
+            account = {"account_id": r.json()["account_id"], "api_key": api_key}
+        else:
+            account = await _register(client, email)
         headers = {"Authorization": f"Bearer {account['api_key']}"}
         body: dict[str, Any] = {
             "name": "Solar Pune",
@@ -86,9 +98,13 @@ async def seed(
         assert r.status_code in (200, 201), r.text
         assert r.json()["accepted"] == len(leads), r.text
         if credits:
-            db: Database = app.state.db
-            async with session_scope(db) as s:
-                await ledger.top_up(s, account["account_id"], credits)
+            # The test client runs the app on its own loop: the top-up uses an engine of this loop.
+            db = create_database(database_url)
+            try:
+                async with session_scope(db) as s:
+                    await ledger.top_up(s, account["account_id"], credits)
+            finally:
+                await db.dispose()
         if start:
             r = await client.post(f"/v1/campaigns/{campaign_id}/start", headers=headers)
             assert r.status_code == 200, r.text

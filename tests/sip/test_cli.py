@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 
@@ -32,8 +31,10 @@ def test_call_without_a_trunk_is_a_clear_error() -> None:
     from closerr.settings import get_settings
 
     get_settings.cache_clear()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSERR_SIP_TRUNK")}
-    result = runner.invoke(app, ["sip", "call", "+919876543210"], env=env)
+    try:
+        result = runner.invoke(app, ["sip", "call", "+919876543210"], env={"CLOSERR_SIP_TRUNK_HOST": ""})
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 2 and "CLOSERR_SIP_TRUNK_HOST" in result.output
 
 
@@ -78,3 +79,16 @@ def test_serve_rejects_a_bad_rtp_range() -> None:
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 2 and "CLOSERR_SIP_RTP_PORT_MIN" in result.output
+
+
+def test_call_rejects_an_undialable_number() -> None:
+    from closerr.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(
+            app, ["sip", "call", "12 34"], env={"CLOSERR_SIP_TRUNK_HOST": "127.0.0.1", "CLOSERR_SIP_TRUNK_PORT": "9"}
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "to_number" in result.output

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.storage.bulk import driver_connection
-from control_api.storage.repositories.leads import StagedRow, UploadContext
+from control_api.storage.repositories.leads import Check, StagedRow, UploadContext
 from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 _LEAD_COLUMNS = [
@@ -101,7 +101,8 @@ class PgLeadWriter:
             await d.copy_records_to_table("leads", records=records, columns=_LEAD_COLUMNS)
             self._accepted += len(records)
 
-    async def finish(self, upload: LeadUpload) -> tuple[int, list[tuple[int, str]]]:
+    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
+        await check()
         self.session.add(upload)
         await self.session.flush()
         rejected = [(ln, "duplicate") for ln in self._dup_lines]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.storage.bulk import driver_connection, sqlite_ts
-from control_api.storage.repositories.leads import StagedRow, UploadContext
+from control_api.storage.repositories.leads import Check, StagedRow, UploadContext
 from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 
@@ -46,10 +46,11 @@ class SqliteLeadWriter:
                 rows,
             )
 
-    async def finish(self, upload: LeadUpload) -> tuple[int, list[tuple[int, str]]]:
+    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
         ctx, d, t = self.ctx, self._driver, self.table
         self.session.add(upload)
         await self.session.flush()
+        await check()
         await d.execute(
             f"UPDATE {t} SET reason = 'duplicate' WHERE EXISTS "
             f"(SELECT 1 FROM leads l WHERE l.campaign_id = ? AND l.phone = {t}.phone)",

@@ -6,6 +6,7 @@ committed unless the whole file was read and checked.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from control_api.storage.tables import Lead, LeadUpload
 
 # line, phone (E.164 digits), name, metadata JSON, consent source, consent time, consent purpose
 StagedRow = tuple[int, int, str | None, str | None, str | None, Any, str | None]
+Check = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class LeadWriter(Protocol):
 
     async def add(self, rows: list[StagedRow]) -> None: ...
 
-    async def finish(self, upload: LeadUpload) -> tuple[int, list[tuple[int, str]]]:
-        """Writes the upload row and the leads; answers (accepted, [(line, reason)] of the rows refused here)."""
+    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
+        """Writes the upload row and the leads, calling ``check`` (which may raise) once the write lock is held;
+        answers (accepted, [(line, reason)] of the rows refused here)."""
         ...
 
     async def drop(self) -> None: ...

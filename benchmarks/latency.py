@@ -1,0 +1,143 @@
+"""Latency benchmark (issue 2): caller-side voice-to-voice of Closerr and of the plain pipecat baseline, one call
+at a time, measured side by side in one run.
+
+Both servers run at once (idle between their calls); calls alternate between them (Closerr, baseline, Closerr,
+...) over the benchmark personas, so drifting background load hits both alike. Each system gets one unmeasured
+warm-up call first. Voice-to-voice is measured by the simulated caller: last voiced frame sent -> first voiced
+bot frame received; the stage breakdown comes from each call's record.
+
+Writes ``benchmarks/results/latency.json`` and ``latency.md``. Target (Closerr): median <= 0.5 s, p95 <= 0.8 s.
+
+    .venv/bin/python -m benchmarks.latency              # 4 calls per system, 22 turns each
+    .venv/bin/python -m benchmarks.latency --calls 1    # a quick check
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONA, call_spec, run_batch, summarize
+from benchmarks.call_fleet import CallFleet
+from benchmarks.report import RESULTS, fmt, machine, table, write_json, write_text
+from benchmarks.servers import SYSTEMS, Server, start_server
+
+TARGET_P50_S = 0.5
+TARGET_P95_S = 0.8
+
+
+def build_results(
+    per_system: dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any] | None]]],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """``latency.json``: one summary per system, the baseline/Closerr ratios, the target verdict."""
+    results: dict[str, Any] = {}
+    for system, (calls, records) in per_system.items():
+        results[system] = summarize(calls, records)
+    closerr, baseline = results.get("closerr"), results.get("pipecat_baseline")
+    ratios: dict[str, float | None] = {}
+    if closerr and baseline:
+        for key in ("v2v_p50_s", "v2v_p95_s"):
+            a, b = closerr.get(key), baseline.get(key)
+            ratios[key.removesuffix("_s")] = round(b / a, 2) if a and b else None
+    results["baseline_over_closerr"] = ratios
+    results["target"] = {"v2v_p50_s": TARGET_P50_S, "v2v_p95_s": TARGET_P95_S}
+    results["closerr_meets_target"] = bool(
+        closerr
+        and closerr.get("v2v_p50_s") is not None
+        and closerr["v2v_p50_s"] <= TARGET_P50_S
+        and closerr["v2v_p95_s"] <= TARGET_P95_S
+    )
+    results["meta"] = meta
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    systems = [s for s in SYSTEMS if s in results]
+    rows = []
+    fields = [
+        ("turns (caller v2v samples)", "turns"),
+        ("v2v p50 (s)", "v2v_p50_s"),
+        ("v2v p95 (s)", "v2v_p95_s"),
+        ("v2v max (s)", "v2v_max_s"),
+        ("engine-side v2v p50 (s)", "engine_v2v_p50_s"),
+        ("endpoint p50: last voice -> turn decided + transcribed (s)", "endpoint_p50_s"),
+        ("VAD stop p50 (s)", "vad_stop_p50_s"),
+        ("STT p50 (s)", "stt_p50_s"),
+        ("STT queue wait p50 (s)", "stt_queue_p50_s"),
+        ("policy p50 (s)", "policy_p50_s"),
+        ("TTS first audio p50 (s)", "tts_p50_s"),
+        ("engine underruns", "underruns"),
+        ("caller-side gaps", "caller_gaps"),
+        ("failed calls", "failed_calls"),
+    ]
+    for label, key in fields:
+        rows.append([label, *[results[s].get(key) for s in systems]])
+    meta = results.get("meta", {})
+    ratio = results.get("baseline_over_closerr", {})
+    verdict = "meets" if results.get("closerr_meets_target") else "does NOT meet"
+    return (
+        "# Latency: caller-side voice-to-voice, one call at a time\n\n"
+        f"Run {meta.get('date_utc')} at {meta.get('git_rev')}, {meta.get('cpus')} CPUs, "
+        f"load average before {meta.get('load_before')} / after {meta.get('load_after')}. "
+        f"Calls alternate between the systems; {meta.get('calls_per_system')} calls each.\n\n"
+        + table(["", *systems], rows)
+        + f"\nBaseline / Closerr: p50 x{fmt(ratio.get('v2v_p50'), 2)}, p95 x{fmt(ratio.get('v2v_p95'), 2)}. "
+        f"Closerr {verdict} the target (p50 <= {TARGET_P50_S} s, p95 <= {TARGET_P95_S} s).\n\n"
+        "Stages are medians of each call record's per-turn values (Closerr: `TurnLatency`; baseline: frames "
+        "stamped by an observer). Closerr's endpoint includes the speculative STT that runs during the VAD pause; "
+        "the baseline's is Silero's 0.6 s stop plus a full Whisper pass.\n"
+    )
+
+
+def run(calls_per_system: int, systems: list[str], results_dir: Path) -> dict[str, Any]:
+    meta = machine()
+    servers: dict[str, Server] = {}
+    collected: dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any] | None]]] = {s: ([], {}) for s in systems}
+    try:
+        for system in systems:
+            servers[system] = start_server(system)
+        with CallFleet([*BENCH_PERSONAS, WARMUP_PERSONA]) as fleet:
+            meta.update(fleet.info)
+            for system in systems:
+                run_batch(fleet, servers[system], [[call_spec(system, WARMUP_PERSONA)]])
+            meta["load_before"] = machine()["load_average"]
+            for i in range(calls_per_system):
+                persona = BENCH_PERSONAS[i % len(BENCH_PERSONAS)]
+                for system in systems:
+                    _, calls, records = run_batch(fleet, servers[system], [[call_spec(system, persona)]])
+                    collected[system][0].extend(calls)
+                    collected[system][1].update(records)
+                    print(f"latency: {system} call {i + 1}/{calls_per_system}: v2v {calls[0]['v2v_s'] if calls else []}")
+            meta["load_after"] = machine()["load_average"]
+    finally:
+        for server in servers.values():
+            server.stop()
+    meta["calls_per_system"] = calls_per_system
+    results = build_results(collected, meta)
+    write_json("latency.json", results, results_dir)
+    write_text("latency.md", markdown(results), results_dir)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=4, help="measured calls per system (personas alternate)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: closerr,pipecat_baseline")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    systems = [s for s in args.systems.split(",") if s]
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown:
+        parser.error(f"unknown system(s): {', '.join(sorted(unknown))}")
+    results = run(args.calls, systems, args.results)
+    for system in systems:
+        r = results[system]
+        print(f"{system}: v2v p50 {fmt(r['v2v_p50_s'])} s, p95 {fmt(r['v2v_p95_s'])} s over {r['turns']} turns")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The dispatcher on SQLite and PostgreSQL: pre-dial checks in order, leases, caps, the ledger, the fraud guard,
+completion, the audit trail. The simulated carrier answers no_answer/busy/failed (no audio)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text, update
+
+from closerr.settings import Settings
+from control_api.audit import pseudonymize_phone
+from control_api.audit.tables import AuditEntry
+from control_api.carriers.simulated import SimulatedCarrier
+from control_api.credits import fraud, ledger
+from control_api.credits.tables import CreditEntry
+from control_api.dispatch import service
+from control_api.dispatch.dispositions import Disposition
+from control_api.dispatch.service import CallResult, DispatchConfig
+from control_api.dispatch.tables import CampaignDispatch, DispatchLease
+from control_api.dispatch.worker import Worker
+from control_api.dnd import service as dnd
+from control_api.storage.db import Database, session_scope
+from control_api.storage.tables import Call, Campaign, Lead
+from control_api.storage.types import utcnow
+from engine.telephony.directory import CallDirectory
+from tests.dispatch.seed import phone, seed
+
+CFG = DispatchConfig(worker_id="test-worker", lease_ttl_s=30, account_concurrency=20, rate_per_second=1)
+
+
+async def leads_by_phone(db: Database, campaign_id: str) -> dict[int, Lead]:
+    async with db.sessions() as s:
+        rows = (await s.execute(select(Lead).where(Lead.campaign_id == campaign_id))).scalars()
+        return {lead.phone: lead for lead in rows}
+
+
+async def advance(db: Database) -> None:
+    await service.advance_campaigns(db)
+
+
+async def test_pre_dial_checks_run_in_order_and_record_dispositions(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    leads = [{"phone": phone(i), "name": f"Lead {i}"} for i in range(6)]
+    sd = await seed(database_url, tmp_path, leads, concurrency=10, credits=300 * 2)  # two holds of 300
+    async with session_scope(db) as s:
+        # 0: an invalid number that ALSO lacks consent: invalid_number wins (first check).
+        await s.execute(update(Lead).where(Lead.phone == int(phone(0)[1:])).values(phone=91123, consent_source=""))
+        await s.execute(update(Lead).where(Lead.phone == int(phone(1)[1:])).values(consent_source=""))
+        # 2: on the national registry, fully blocked (and without consent it would be consent_missing first).
+        await dnd.add_entry(s, phone(2), "registry_import", account_id=None)
+    await advance(db)
+    result = await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=10)
+    by_phone = await leads_by_phone(db, sd.campaign_id)
+    assert by_phone[91123].status == "invalid_number"
+    assert by_phone[int(phone(1)[1:])].status == "consent_missing"
+    assert by_phone[int(phone(2)[1:])].status == "dnd_blocked"
+    # Three callable leads, credits for two: two dialed, then balance_low pauses the campaign.
+    assert len(result.jobs) == 2
+    assert result.skipped["balance_low"] == 1 and result.paused_reason == "balance_low"
+    async with db.sessions() as s:
+        c = await s.get(Campaign, sd.campaign_id)
+        assert c is not None and c.state == "paused"
+        row = await s.get(CampaignDispatch, sd.campaign_id)
+        assert row is not None and row.paused_reason == "balance_low"
+        assert await ledger.balance(s, sd.account_id) == 0
+        statuses = sorted(lead.status for lead in by_phone.values())
+        assert statuses.count("pending") == 1 and statuses.count("dialing") == 2  # balance_low waits, not dropped
+        skips = (
+            (await s.execute(select(AuditEntry).where(AuditEntry.action.in_(("call.skip", "call.dispatch")))))
+            .scalars()
+            .all()
+        )
+    assert len(skips) == 6
+    by_disposition = {json.loads(e.details)["disposition"]: e for e in skips}
+    assert set(by_disposition) == {"invalid_number", "consent_missing", "dnd_blocked", "balance_low", "dialed"}
+    dnd_entry = json.loads(by_disposition["dnd_blocked"].details)
+    assert dnd_entry["consent_ok"] is True and dnd_entry["dnd_allowed"] is False
+    assert (
+        dnd_entry["started_by"].startswith("key:") and dnd_entry["window"] == "00:00-23:59 mon,tue,wed,thu,fri,sat,sun"
+    )
+    assert by_disposition["dnd_blocked"].subject_ref == pseudonymize_phone(phone(2))
+    for entry in skips:  # no raw number anywhere in the entry
+        assert phone(2)[3:] not in entry.details and phone(3)[3:] not in entry.details
+
+
+async def test_outside_window_waits_for_the_next_opening(db: Database, database_url: str, tmp_path: Path) -> None:
+    sd = await seed(
+        database_url, tmp_path, [{"phone": phone(1)}], days=["mon"], calling_window={"start": "09:00", "end": "09:01"}
+    )
+    await advance(db)
+    result = await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=5)
+    assert result.jobs == [] and result.skipped == {"outside_window": 1}
+    lead = next(iter((await leads_by_phone(db, sd.campaign_id)).values()))
+    assert lead.status == "pending" and lead.next_attempt_at is not None and lead.next_attempt_at > utcnow()
+    # It is not picked again before that.
+    assert (await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=5)).skipped == {}
+
+
+async def test_caps_leases_settlement_and_completion(db: Database, database_url: str, tmp_path: Path) -> None:
+    leads = [{"phone": phone(i), "metadata": {"sim": "no_answer"}} for i in range(5)]
+    sd = await seed(
+        database_url,
+        tmp_path,
+        leads,
+        concurrency=2,
+        max_call_seconds=60,
+        retry={"max_attempts": 1, "spacing_minutes": []},
+    )
+    await advance(db)
+    first = await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=10)
+    assert len(first.jobs) == 2  # the campaign cap
+    assert (await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=10)).jobs == []
+    other = DispatchConfig(worker_id="other", account_concurrency=2)
+    assert (await service.claim(db, other, sd.campaign_id, sd.account_id, slots=10)).jobs == []
+    job = first.jobs[0]
+    record = {"outcome": "qualified", "duration_s": 12.2, "slots": {"x": 1}, "started_at": utcnow().isoformat()}
+    closed = await service.finish(
+        db, CFG, job.call_id, job.lead_id, job.account_id, CallResult(Disposition.COMPLETED, "qualified", record)
+    )
+    assert closed is not None and closed.charged == 13
+    # A retried settlement of the same call charges nothing more.
+    again = await service.finish(
+        db, CFG, job.call_id, job.lead_id, job.account_id, CallResult(Disposition.COMPLETED, "qualified", record)
+    )
+    assert again is None
+    async with db.sessions() as s:
+        assert await ledger.balance(s, sd.account_id) == 1_000_000 - 60 - 13  # one hold open, one charge
+        charges = await s.scalar(select(func.count()).where(CreditEntry.kind == "charge"))
+        assert charges == 1
+    # The rest through a worker with the simulated carrier.
+    settings = Settings(sim_ring_s=0.01)
+    worker = Worker(
+        db=db,
+        settings=settings,
+        carrier=SimulatedCarrier(settings),
+        media_base_url="ws://127.0.0.1:9",
+        directory=CallDirectory(),
+    )
+    await service.finish(
+        db, CFG, first.jobs[1].call_id, first.jobs[1].lead_id, sd.account_id, CallResult(Disposition.NO_ANSWER)
+    )
+    import asyncio
+
+    for _ in range(40):
+        await worker.tick()
+        await asyncio.sleep(0.05)
+        async with db.sessions() as s:
+            c = await s.get(Campaign, sd.campaign_id)
+            if c is not None and c.state == "completed":
+                break
+    async with db.sessions() as s:
+        c = await s.get(Campaign, sd.campaign_id)
+        assert c is not None and c.state == "completed"
+        assert await ledger.held(s, sd.account_id) == 0
+        assert await ledger.balance(s, sd.account_id) == 1_000_000 - 13
+        assert await s.scalar(select(func.count()).select_from(DispatchLease)) == 0
+        statuses = sorted((await s.execute(select(Lead.status))).scalars())
+    assert statuses == ["completed"] + ["no_answer"] * 4
+
+
+async def test_expired_lease_returns_the_lead_as_error_without_charging(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    sd = await seed(
+        database_url,
+        tmp_path,
+        [{"phone": phone(1)}],
+        retry={"dispositions": ["no_answer"], "spacing_minutes": [1], "max_attempts": 3},
+    )
+    await advance(db)
+    job = (await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=1)).jobs[0]
+    assert await service.reap_expired(db, CFG) == 0  # not expired yet
+    assert await service.reap_expired(db, CFG, now=utcnow() + timedelta(seconds=31)) == 1
+    # The lost worker comes back and tries to settle: refused, nothing charged twice.
+    late = await service.finish(
+        db,
+        CFG,
+        job.call_id,
+        job.lead_id,
+        job.account_id,
+        CallResult(Disposition.COMPLETED, "qualified", {"duration_s": 30.0}),
+    )
+    assert late is None
+    async with db.sessions() as s:
+        lead = await s.get(Lead, job.lead_id)
+        call = await s.get(Call, job.call_id)
+        assert lead is not None and lead.status == "retry" and lead.attempts == 1
+        assert call is not None and call.status == "error" and "lease expired" in (call.error or "")
+        assert await ledger.balance(s, sd.account_id) == 1_000_000
+        assert await s.scalar(select(func.count()).where(CreditEntry.kind == "charge")) == 0
+
+
+async def test_fraud_guard_pauses_the_campaign_with_a_reason(db: Database, database_url: str, tmp_path: Path) -> None:
+    sd = await seed(database_url, tmp_path, [{"phone": phone(i)} for i in range(4)], concurrency=10)
+    await advance(db)
+    cfg = DispatchConfig(worker_id="w", limits=fraud.Limits(max_calls_per_hour=1000, max_spend_per_day=700))
+    first = await service.claim(db, cfg, sd.campaign_id, sd.account_id, slots=1)
+    assert len(first.jobs) == 1  # 300 held: 300 + 300 <= 700
+    second = await service.claim(db, cfg, sd.campaign_id, sd.account_id, slots=1)
+    assert len(second.jobs) == 1
+    third = await service.claim(db, cfg, sd.campaign_id, sd.account_id, slots=1)
+    assert third.jobs == [] and third.paused_reason == fraud.SPEND_PER_DAY
+    async with db.sessions() as s:
+        c = await s.get(Campaign, sd.campaign_id)
+        row = await s.get(CampaignDispatch, sd.campaign_id)
+        assert c is not None and c.state == "paused"
+        assert row is not None and row.paused_reason == "fraud_spend_per_day"
+    # Calls per hour.
+    async with session_scope(db) as s:
+        await s.execute(text("UPDATE campaigns SET state = 'running'"))
+    hourly = DispatchConfig(worker_id="w", limits=fraud.Limits(max_calls_per_hour=2, max_spend_per_day=10**9))
+    assert (
+        await service.claim(db, hourly, sd.campaign_id, sd.account_id, slots=1)
+    ).paused_reason == "fraud_calls_per_hour"
