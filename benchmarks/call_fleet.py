@@ -10,6 +10,7 @@ engine is saturated; it also reports its own event-loop lag, so a run whose meas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import multiprocessing as mp
 import os
@@ -172,10 +173,8 @@ class CallFleet:
 
     def close(self) -> None:
         if self.process.is_alive():
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 self._conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
             self.process.join(timeout=10)
         if self.process.is_alive():
             self.process.terminate()

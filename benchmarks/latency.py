@@ -110,7 +110,8 @@ def run(calls_per_system: int, systems: list[str], results_dir: Path) -> dict[st
                     _, calls, records = run_batch(fleet, servers[system], [[call_spec(system, persona)]])
                     collected[system][0].extend(calls)
                     collected[system][1].update(records)
-                    print(f"latency: {system} call {i + 1}/{calls_per_system}: v2v {calls[0]['v2v_s'] if calls else []}")
+                    v2v = calls[0]["v2v_s"] if calls else []
+                    print(f"latency: {system} call {i + 1}/{calls_per_system}: v2v {v2v}", flush=True)
             meta["load_after"] = machine()["load_average"]
     finally:
         for server in servers.values():

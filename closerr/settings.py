@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="interface the server listens on")
     port: int = Field(default=8000, description="HTTP port of the server")
+    log_level: str = Field(default="INFO", description="DEBUG also shows pipecat's per-frame traffic")
 
     # Models: unset means "the bundled one".
     whisper_model_path: Path | None = Field(default=None, description="a CTranslate2 Whisper model directory")
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
     barge_in_min_speech_s: float = Field(default=0.2, gt=0, description="voiced speech over the bot that interrupts it")
     lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")
     max_call_s: float = Field(default=600.0, gt=0, description="hard limit on one call's length")
+    max_concurrent_calls: int = Field(
+        default=16,
+        ge=1,
+        description="admission limit: media streams beyond this many live calls are refused (close code 1013); "
+        "default from benchmarks/results/capacity.md on the 2-core reference machine",
+    )
 
     # SIP trunk endpoint (engine/telephony/sip). sip_port 0 disables the listener.
     sip_port: int = 0

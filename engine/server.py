@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -18,7 +19,10 @@ from litestar import Litestar, WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
+from closerr.settings import get_settings
+from engine.agent.policy import Lead
 from engine.call import run_call
+from engine.logs import configure_logging
 from engine.records import CallRecord, CallRequest
 from engine.services import get_services
 from engine.telephony.carriers import PROTOCOLS, ProtocolError
@@ -42,6 +46,8 @@ async def media_stream(socket: WebSocket, carrier: str) -> None:
     if protocol_cls is None:
         await socket.close(code=1008, reason="unknown carrier")
         return
+    if await _refused_at_capacity(socket, carrier):
+        return
 
     async def receive() -> str | bytes | None:
         try:
@@ -55,12 +61,27 @@ async def media_stream(socket: WebSocket, carrier: str) -> None:
     leg = WebSocketLeg(protocol_cls(), receive, socket.send_text, close)
     try:
         started = await asyncio.wait_for(leg.wait_started(), timeout=15)
+        # Checked again with no await before serve_call marks the call started: streams that were admitted
+        # together while waiting for their start message cannot overshoot the limit.
+        if await _refused_at_capacity(socket, carrier):
+            return
         request, result = _directory.claim(started.custom)
     except (ProtocolError, UnknownCall, ValueError, TimeoutError) as exc:
         logger.warning("{} stream rejected: {}", carrier, exc)
         await leg.hangup()
         return
     await serve_call(request, leg, result)
+
+
+async def _refused_at_capacity(socket: WebSocket, carrier: str) -> bool:
+    """Admission limit (``CLOSERR_MAX_CONCURRENT_CALLS``): beyond it a call would stutter for everyone, so the
+    stream is refused with 1013 "try again later" and the dispatcher retries it later."""
+    limit = get_settings().max_concurrent_calls
+    if _directory.active_calls < limit:
+        return False
+    logger.warning("{} stream refused: {} calls active, limit {}", carrier, _directory.active_calls, limit)
+    await socket.close(code=1013, reason="engine at capacity")
+    return True
 
 
 async def serve_call(
@@ -89,6 +110,32 @@ async def serve_call(
         record.duration_s,
     )
     return record
+
+
+ScriptResolver = Callable[[str], Awaitable[tuple[dict[str, Any] | None, str | None]]]
+
+
+def sip_call_handler(resolve: ScriptResolver | None = None) -> Callable[[Any, Any], Awaitable[CallRecord]]:
+    """What the SIP listener runs per inbound call: the campaign mapped to the dialed number (``resolve`` returns its
+    agent script and id), or the demo script when none is mapped. The same pipeline and record as a WebSocket call."""
+
+    async def on_call(info: Any, leg: Any) -> CallRecord:
+        script: dict[str, Any] | None = None
+        campaign_id: str | None = None
+        if resolve is not None:
+            try:
+                script, campaign_id = await resolve(info.dialed)
+            except Exception as exc:  # a lookup failure must not drop the caller: fall back to the demo script
+                logger.warning("campaign lookup for an inbound SIP call failed: {}", type(exc).__name__)
+        request = CallRequest(
+            call_id=f"sip-{uuid.uuid4().hex[:16]}",
+            lead=Lead(name="there", phone=info.remote_user or ""),
+            script=script,
+            campaign_id=campaign_id,
+        )
+        return await serve_call(request, leg, None)
+
+    return on_call
 
 
 @get("/engine/calls/{call_id:str}", include_in_schema=False)
@@ -135,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
+    configure_logging()
     uvicorn.run(create_engine_app(), host=args.host, port=args.port, log_level="warning", ws="websockets")
 
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import signal
@@ -13,30 +12,15 @@ from typing import Any
 import typer
 
 
-async def _run_demo_call(info: Any, leg: Any) -> Any:
-    from engine.agent.policy import Lead
-    from engine.call import run_call
-    from engine.records import CallRequest
-
-    # The lead's name is unknown on an inbound call; the phone number stays in the request, never in logs.
-    request = CallRequest(call_id=info.call_id, lead=Lead(name="there", phone=info.remote_user))
-    record = await run_call(request, leg)
-    # A hash of the SIP Call-ID correlates log lines without copying the peer's identifiers into them.
-    ref = hashlib.sha256(info.call_id.encode()).hexdigest()[:10]
-    logging.getLogger("closerr.sip").info(
-        "call %s ended: outcome=%s duration=%.1fs", ref, record.outcome, record.duration_s
-    )
-    return record
-
-
 async def _serve(host: str, port: int, advertise: str | None) -> None:
     from closerr.settings import get_settings
+    from engine.server import sip_call_handler
     from engine.services import get_services
     from engine.telephony.sip import SipServer
 
     settings = get_settings()
     rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
-    server = SipServer(host, port, _run_demo_call, advertise_host=advertise, rtp_port_range=rtp_range)
+    server = SipServer(host, port, sip_call_handler(), advertise_host=advertise, rtp_port_range=rtp_range)
     get_services()  # load the models before the first caller waits for them
     await server.start()
     typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")
@@ -51,10 +35,11 @@ async def _serve(host: str, port: int, advertise: str | None) -> None:
 
 
 async def _call(number: str, ring_timeout_s: float | None) -> dict[str, Any]:
+    from engine.server import sip_call_handler
     from engine.telephony.sip import SipTrunkConfig, place_call
 
     trunk = SipTrunkConfig.from_settings()
-    result = await place_call(trunk, number, _run_demo_call, ring_timeout_s=ring_timeout_s)
+    result = await place_call(trunk, number, sip_call_handler(), ring_timeout_s=ring_timeout_s)
     record = result.value
     return {
         "disposition": result.disposition,

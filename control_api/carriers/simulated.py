@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import uuid
+from collections import OrderedDict
 from importlib import resources
 from typing import Any
 
@@ -21,9 +22,11 @@ from loguru import logger
 
 from closerr.settings import Settings
 from control_api.carriers.base import CarrierError, Dial, Origination
+from engine.telephony.simulator.caller import CallerResult
 from engine.telephony.simulator.persona import Persona, parse_persona
 
 FATES = ("answer", "no_answer", "busy", "failed")
+KEEP_RESULTS = 500  # caller-side measurements kept per process (the demo reads them)
 DEFAULT_MIX = ("qualified", "not_qualified", "callback", "voicemail", "opt_out")
 _PLACEHOLDER_LEAD = {"name": "Simulated Lead", "phone": "+919800000000"}
 
@@ -63,6 +66,8 @@ class SimulatedCarrier:
         }
         self.ring_s = settings.sim_ring_s
         self._calls: dict[str, asyncio.Task[None]] = {}
+        # What the simulated lead measured at its side of the transport (voice-to-voice), by our call id.
+        self.results: OrderedDict[str, CallerResult] = OrderedDict()
 
     def fate(self, dial: Dial) -> str:
         forced = dial.metadata.get("sim")
@@ -102,7 +107,10 @@ class SimulatedCarrier:
         try:
             # Synthesis is CPU work: off the event loop the engine's calls share.
             utterances = await asyncio.to_thread(synthesize, persona.voice, lead_lines(persona))
-            await SimulatedCaller(persona, utterances, dial.media_url).run({"call_id": dial.call_id})
+            result = await SimulatedCaller(persona, utterances, dial.media_url).run({"call_id": dial.call_id})
+            self.results[dial.call_id] = result
+            while len(self.results) > KEEP_RESULTS:
+                self.results.popitem(last=False)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

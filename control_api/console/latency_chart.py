@@ -57,7 +57,7 @@ def _num(value: Any) -> float:
 def build_chart(turns: list[dict[str, Any]] | None, *, width: int = 720, row: int = 30) -> Chart | None:
     if not turns:
         return None
-    left, right = 70, 90
+    left, right = 70, 190  # room for the totals printed after each bar
     plot = width - left - right
     totals = [sum(_num(t.get(key)) for key, _, _ in STAGES) for t in turns]
     scale_max = max([*totals, *(_num(t.get("v2v_s")) for t in turns), 0.1])

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.dispatch.dispositions import OPEN_STATUSES, PRE_DIAL_ORDER, WAITING_SKIPS, Disposition
 from control_api.storage.tables import Call, Lead
 
-# Lead statuses that still await a dial (the dispatcher owns the values; these are the not-yet-final ones).
-_OPEN_LEAD_STATUSES = ("pending", "queued", "scheduled", "retry", "dialing", "in_progress", "rescheduled")
-# Call statuses meaning nobody picked up (everything else with a start time counts as answered).
-_UNANSWERED = ("queued", "initiated", "ringing", "no_answer", "busy", "failed", "error", "canceled", "skipped")
+# The dispatcher owns the statuses: a lead is still to be dialed while open or waiting (next window, a top-up).
+_REMAINING = sorted({*OPEN_STATUSES, *(str(d) for d in WAITING_SKIPS)})
+# Pre-dial skips are filed as calls too, but nothing was dialed.
+_NOT_DIALED = [str(d) for d in PRE_DIAL_ORDER]
+# A person picked up: the conversation ran (to its end, or until they hung up).
+_ANSWERED = [str(Disposition.COMPLETED), str(Disposition.HUNG_UP)]
 
 
 @dataclass(frozen=True)
@@ -39,35 +42,35 @@ async def campaign_progress(session: AsyncSession, account_id: str, campaign_ids
         select(
             Lead.campaign_id,
             func.count(),
-            func.count().filter(Lead.status.in_(_OPEN_LEAD_STATUSES)),
-            func.count().filter(Lead.status == "opted_out"),
+            func.count().filter(Lead.status.in_(_REMAINING)),
         )
         .where(Lead.account_id == account_id, Lead.campaign_id.in_(campaign_ids))
         .group_by(Lead.campaign_id)
     )
-    leads = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in lead_rows}
+    leads = {row[0]: (int(row[1]), int(row[2])) for row in lead_rows}
     call_rows = await session.execute(
         select(
             Call.campaign_id,
-            func.count(distinct(Call.lead_id)).filter(Call.lead_id.is_not(None)),
-            func.count(distinct(Call.lead_id)).filter(Call.started_at.is_not(None), Call.status.not_in(_UNANSWERED)),
+            func.count(distinct(Call.lead_id)).filter(Call.status.not_in(_NOT_DIALED)),
+            func.count(distinct(Call.lead_id)).filter(Call.status.in_(_ANSWERED)),
             func.count(distinct(Call.lead_id)).filter(Call.outcome == "qualified"),
             func.count(distinct(Call.lead_id)).filter(Call.outcome == "opted_out"),
         )
-        .where(Call.account_id == account_id, Call.campaign_id.in_(campaign_ids))
+        # Test calls from the console have no lead: they are not campaign progress.
+        .where(Call.account_id == account_id, Call.campaign_id.in_(campaign_ids), Call.lead_id.is_not(None))
         .group_by(Call.campaign_id)
     )
     calls = {row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in call_rows}
     out: dict[str, Progress] = {}
     for cid in campaign_ids:
-        total, remaining, lead_opted = leads.get(cid, (0, 0, 0))
-        dialed, answered, qualified, call_opted = calls.get(cid, (0, 0, 0, 0))
+        total, remaining = leads.get(cid, (0, 0))
+        dialed, answered, qualified, opted_out = calls.get(cid, (0, 0, 0, 0))
         out[cid] = Progress(
             leads=total,
             dialed=dialed,
             answered=answered,
             qualified=qualified,
-            opted_out=max(lead_opted, call_opted),
+            opted_out=opted_out,
             remaining=remaining,
         )
     return out

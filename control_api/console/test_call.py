@@ -164,7 +164,7 @@ class TestCallPages(Controller):
         entry = RUNNING.legs.get(call_id)
         if entry is None or entry[0] != principal.account_id:
             raise NotFoundException("no test call in progress with that id")
-        await entry[1].hangup()
+        entry[1].remote_hangup()  # the pipeline ends the call and closes the connection itself
         return {"call_id": call_id, "hung_up": True}
 
 

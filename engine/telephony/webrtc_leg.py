@@ -220,6 +220,10 @@ class WebRtcLeg:
     async def clear(self) -> None:
         self.outbound.clear()
 
+    def remote_hangup(self) -> None:
+        """The browser's user ended the call (the hang-up button): for the pipeline, the far end hung up."""
+        self._close_events("the caller hung up", by_remote=True)
+
     async def hangup(self) -> None:
         self._close_events("hung up", by_remote=False)
         if self._reader is not None and not self._reader.done():

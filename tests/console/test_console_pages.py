@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from control_api.console.pages_campaigns import example_script
 from control_api.storage.db import Database
-from control_api.storage.tables import Call
+from control_api.storage.tables import Call, Lead
 from tests.console.conftest import ConsoleServer, Tenant, register, screenshot, sign_in
 
 
@@ -235,6 +236,7 @@ def test_upload_reports_bad_rows_and_the_report_downloads_as_csv(
     expect(page.locator("#upload-bar")).to_have_attribute("style", "width: 100%;")
     expect(page.locator("#accepted-count")).to_have_text("37 accepted")
     expect(page.locator("#rejected-count")).to_have_text("3 rejected")
+    expect(page.locator('[data-stat="leads"]')).to_have_text("37")
     lines = page.locator("#rejections tbody tr td.num").all_inner_texts()
     assert lines == ["6", "10", "18"]
     screenshot(page, "05-upload-report")
@@ -264,6 +266,53 @@ def test_upload_without_the_minors_attestation_is_refused_with_the_reason(
     page.click("#upload-button")
     expect(page.locator("#upload-error")).to_be_visible()
     expect(page.locator("#upload-report")).to_be_hidden()
+
+
+def test_progress_counts_follow_the_dispatchers_records(
+    page: Page, console_server: ConsoleServer, tenant: Tenant
+) -> None:
+    campaign_id = create_campaign(console_server, tenant, "Progress check")
+    phones = ["9876511001", "9876511002", "9876511003", "9876511004", "9876511005"]
+    upload_csv(console_server, tenant, campaign_id, "phone\n" + "\n".join(phones) + "\n")
+    # What the dispatcher leaves behind: lead statuses and one call row per attempt (skips included).
+    plan = [  # (lead status, call status, outcome)
+        ("completed", "completed", "qualified"),
+        ("completed", "completed", "opted_out"),
+        ("retry", "no_answer", None),
+        ("dnd_blocked", "dnd_blocked", None),
+        ("pending", None, None),
+    ]
+
+    async def work(db: Database) -> None:
+        async with db.sessions() as session:
+            leads = (
+                await session.scalars(select(Lead).where(Lead.campaign_id == campaign_id).order_by(Lead.line))
+            ).all()
+            for lead, (lead_status, call_status, outcome) in zip(leads, plan, strict=True):
+                lead.status = lead_status
+                if call_status is not None:
+                    session.add(
+                        Call(
+                            id=str(uuid.uuid4()),
+                            account_id=tenant.account_id,
+                            campaign_id=campaign_id,
+                            lead_id=lead.id,
+                            status=call_status,
+                            outcome=outcome,
+                        )
+                    )
+            await session.commit()
+
+    console_server.run_db(work)
+    insert_finished_call(console_server, tenant, campaign_id)  # a test call (no lead) is not progress
+    sign_in(page, console_server, tenant)
+    row = page.locator(f'tr[data-campaign="{campaign_id}"]')
+    counts = {
+        k: row.locator(f'[data-k="{k}"]').inner_text()
+        for k in ("dialed", "answered", "qualified", "opted_out", "remaining")
+    }
+    assert counts == {"dialed": "3", "answered": "2", "qualified": "1", "opted_out": "1", "remaining": "2"}
+    expect(row.locator(".progress-cell")).to_contain_text("3 / 5 leads")
 
 
 # -- a finished call ---------------------------------------------------------------------------------------

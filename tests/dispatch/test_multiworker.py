@@ -25,7 +25,7 @@ from control_api.dispatch.tables import DispatchLease
 from control_api.storage.db import create_database, session_scope
 from control_api.storage.tables import Call, Campaign, DndEntry, Lead
 from tests.dispatch.seed import phone, seed
-from tests.dispatch.workers import start_worker, stop
+from tests.dispatch.workers import start_workers, stop
 
 pytestmark = pytest.mark.postgres
 
@@ -91,7 +91,7 @@ async def test_three_workers_200_leads_with_a_sigkill(pg_url: str, tmp_path: Pat
         "CLOSERR_ACCOUNT_CONCURRENCY": str(ACCOUNT_CAP),
         "CLOSERR_WORKER_MAX_CALLS": "5",
     }
-    workers = [start_worker(f"w{n}", env, tmp_path) for n in range(3)]
+    workers = start_workers(["w0", "w1", "w2"], env, tmp_path)
     try:
         # SIGKILL w0 while it holds leases (calls in progress).
         deadline = time.monotonic() + 60

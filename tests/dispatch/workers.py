@@ -10,7 +10,15 @@ from pathlib import Path
 from engine.telephony.simulator.run import free_port, wait_healthy
 
 
-def start_worker(name: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_workers(names: list[str], env: dict[str, str], log_dir: Path) -> list[tuple[subprocess.Popen[bytes], str]]:
+    """Start them all at once (their imports and model loads overlap), then wait until each is healthy."""
+    started = [spawn_worker(name, env, log_dir) for name in names]
+    for process, base in started:
+        wait_healthy(base, timeout_s=180, process=process)
+    return started
+
+
+def spawn_worker(name: str, env: dict[str, str], log_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = (log_dir / f"{name}.log").open("wb")
     process = subprocess.Popen(
@@ -19,9 +27,7 @@ def start_worker(name: str, env: dict[str, str], log_dir: Path) -> tuple[subproc
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, timeout_s=120, process=process)
-    return process, base
+    return process, f"http://127.0.0.1:{port}"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -189,3 +189,19 @@ async def test_every_persona_ends_with_its_expected_outcome_and_slots(engine_url
     await asyncio.gather(*(run(p) for p in PERSONAS))
     assert len(PERSONAS) >= 8
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("carrier", ["exotel", "plivo"])
+async def test_exotel_and_plivo_streams_carry_a_whole_call(engine_url, carrier):
+    result = await call(
+        engine_url,
+        f"""
+carrier: {carrier}
+lead: {{name: Ravi Kumar, phone: "+919812345678"}}
+turns:
+  - say: "Wrong number."
+""",
+    )
+    assert result["outcome"] == "wrong_person", result["transcript"]
+    assert result["ended_by"] == "bot"
+    assert result["turns"][0]["v2v_s"] is not None

@@ -78,6 +78,11 @@ function setupUpload() {
       percent.textContent = "done";
       lastReport = body;
       showReport(body);
+      // The new leads await their first dial: both counters grow by what was accepted.
+      for (const key of ["leads", "remaining"]) {
+        const stat = document.querySelector(`[data-stat="${key}"]`);
+        if (stat) stat.textContent = String(Number(stat.textContent) + body.accepted);
+      }
     };
     xhr.onerror = () => {
       error.textContent = "The upload was interrupted. Check the connection and try again.";

@@ -1,16 +1,15 @@
 """The simulated lead on the far end of a carrier media stream.
 
-It behaves like the carrier plus the phone: it streams the lead's microphone as 20 ms mu-law frames in real time
-(silence between utterances), plays the bot's audio through a real-time playout buffer, echoes ``mark``s when
-playback reaches them and drops its buffer on ``clear``, exactly as Twilio documents. Timing is measured from what
-crosses the socket: voice-to-voice runs from the last voiced frame the lead sent to the first voiced bot frame
-received.
+It behaves like the carrier plus the phone: it streams the lead's microphone as 20 ms frames in real time (silence
+between utterances), plays the bot's audio through a real-time playout buffer, echoes marks when playback reaches
+them and drops its buffer on ``clear``, as Twilio, Exotel and Plivo document (``far_end.py`` holds the formats).
+Timing is measured from what crosses the socket: voice-to-voice runs from the last voiced frame the lead sent to
+the first voiced bot frame received.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 import uuid
@@ -20,8 +19,8 @@ from typing import Any
 
 import websockets
 
-from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.audio.pcm import frames, rms_dbfs
+from engine.telephony.simulator.far_end import FAR_ENDS
 from engine.telephony.simulator.persona import Persona
 from engine.telephony.simulator.voices import beep
 
@@ -61,33 +60,15 @@ class SimulatedCaller:
         self._speech_end: float | None = None
         self._closed = asyncio.Event()
         self._ws: Any = None
-        self._seq = 0
+        self._far = FAR_ENDS[persona.carrier](self.stream_sid, self.call_id)
 
     # -- messages --------------------------------------------------------------------------------------------
-    def _next_seq(self) -> str:
-        self._seq += 1
-        return str(self._seq)
-
     async def _send(self, message: dict[str, Any]) -> None:
         await self._ws.send(json.dumps(message))
 
     async def _start(self, custom: dict[str, str]) -> None:
-        await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        await self._send(
-            {
-                "event": "start",
-                "sequenceNumber": self._next_seq(),
-                "streamSid": self.stream_sid,
-                "start": {
-                    "accountSid": "ACsimulator",
-                    "streamSid": self.stream_sid,
-                    "callSid": f"CA{self.call_id}",
-                    "tracks": ["inbound", "outbound"],
-                    "customParameters": custom,
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                },
-            }
-        )
+        for message in self._far.opening(custom):
+            await self._send(message)
 
     # -- the two real-time loops -----------------------------------------------------------------------------
     async def _clock(self) -> None:
@@ -102,19 +83,7 @@ class SimulatedCaller:
                 self._heard_since_speaking = False
             chunk += 1
             try:
-                await self._send(
-                    {
-                        "event": "media",
-                        "sequenceNumber": self._next_seq(),
-                        "streamSid": self.stream_sid,
-                        "media": {
-                            "track": "inbound",
-                            "chunk": str(chunk),
-                            "timestamp": str(chunk * 20),
-                            "payload": base64.b64encode(ulaw_encode(pcm)).decode(),
-                        },
-                    }
-                )
+                await self._send(self._far.media(pcm, chunk))
             except websockets.ConnectionClosed:
                 self._closed.set()
                 return
@@ -134,17 +103,14 @@ class SimulatedCaller:
             await self._send_mark(str(self._playback.popleft()))
 
     async def _send_mark(self, name: str) -> None:
-        await self._send(
-            {"event": "mark", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "mark": {"name": name}}
-        )
+        await self._send(self._far.mark_played(name))
 
     async def _receive(self) -> None:
         try:
             async for raw in self._ws:
-                message = json.loads(raw)
-                event = message.get("event")
-                if event == "media":
-                    pcm = ulaw_decode(base64.b64decode(message["media"]["payload"]))
+                inbound = self._far.read(json.loads(raw))
+                if inbound.kind == "media":
+                    pcm = inbound.pcm
                     self.result.bot_audio_s += len(pcm) / 16000
                     if _voiced(pcm) and not self._mic:
                         now = time.monotonic()
@@ -155,11 +121,13 @@ class SimulatedCaller:
                             self._bot_utterance_started = now
                         self._heard_since_speaking = True
                     self._playback.extend(frames(pcm, 8000))
-                elif event == "mark":
-                    self._playback.append(message["mark"]["name"])
-                elif event == "clear":
+                elif inbound.kind == "mark":
+                    self._playback.append(inbound.name)
+                elif inbound.kind == "clear":
                     marks = [m for m in self._playback if isinstance(m, str)]
                     self._playback.clear()
+                    for message in self._far.cleared():
+                        await self._send(message)
                     for name in marks:
                         await self._send_mark(name)
         except websockets.ConnectionClosed:
@@ -206,9 +174,7 @@ class SimulatedCaller:
             if turn.hangup:
                 await self._wait_bot_quiet()
                 self.result.hung_up_by_lead = True
-                await self._send(
-                    {"event": "stop", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid, "stop": {}}
-                )
+                await self._send(self._far.stop())
                 await self._ws.close()
                 self._closed.set()
                 return

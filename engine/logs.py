@@ -1,0 +1,26 @@
+"""Logging for every Closerr process: one configuration for loguru (ours and pipecat's) and the stdlib loggers.
+
+Two rules from the privacy policy shape it: tracebacks never print local variables (loguru's ``diagnose`` would
+show a lead's name or transcript), and pipecat's per-frame DEBUG chatter is off unless asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from loguru import logger
+
+from closerr.settings import get_settings
+
+_configured = False
+
+
+def configure_logging(level: str | None = None) -> None:
+    global _configured
+    level = (level or get_settings().log_level).upper()
+    logger.remove()
+    logger.add(sys.stderr, level=level, diagnose=False, backtrace=False, colorize=False)
+    if not _configured:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configured = True

@@ -1,0 +1,123 @@
+"""A browser test call over WebRTC in a real headless Chromium: Chromium's fake microphone plays a WAV of a
+spoken answer (synthesized here with the bundled Piper voice), the call runs through the engine's real pipeline
+(Whisper STT, script policy, Piper TTS) over aiortc, and the stored call record shows the transcribed answer and
+the agent's reply."""
+
+from __future__ import annotations
+
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Playwright, expect
+
+from control_api.console.pages_campaigns import example_script
+from engine.audio.pcm import to_pcm16
+from engine.audio.resample import resample
+from tests.console.conftest import ConsoleServer, Tenant, launch, screenshot, sign_in
+
+WAV_RATE = 48_000
+GREETING = (
+    "Hello there, this is Priya, an AI assistant calling from SunRoof Solar about rooftop solar. Is this a good time?"
+)
+ANSWER = "Yes, speaking."
+
+
+def synthesize(text: str) -> np.ndarray:
+    from models import get_registry
+
+    voice = get_registry().piper()
+    audio = np.concatenate([chunk.audio_float_array for chunk in voice.synthesize(text)]).astype(np.float32)
+    return resample(audio, voice.config.sample_rate, WAV_RATE)
+
+
+def answer_wav(path: Path) -> float:
+    """The lead's side of the call: silence while the agent greets, then the answer, then silence (Chromium loops
+    the file, so the tail keeps the answer from repeating during the test). Returns when the answer starts, s."""
+    greeting_s = len(synthesize(GREETING)) / WAV_RATE
+    lead_in_s = greeting_s + 2.5  # the greeting starts ~1 s after the microphone opens (connect, first audio)
+    answer = synthesize(ANSWER)
+    audio = np.concatenate(
+        [np.zeros(int(lead_in_s * WAV_RATE), np.float32), answer, np.zeros(40 * WAV_RATE, np.float32)]
+    )
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(WAV_RATE)
+        wav.writeframes(to_pcm16(audio))
+    return lead_in_s
+
+
+@pytest.mark.e2e
+def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
+    playwright: Playwright, console_server: ConsoleServer, tenant: Tenant, tmp_path: Path
+) -> None:
+    wav = tmp_path / "yes-speaking.wav"
+    answer_wav(wav)
+    created = console_server.api(
+        "POST", "/v1/campaigns", tenant.api_key, json={"name": "Rooftop solar, Pune", "script": example_script()}
+    )
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+
+    context = launch(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+        "--autoplay-policy=no-user-gesture-required",
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        sign_in(page, console_server, tenant)
+        page.goto(f"{console_server.base_url}/console/campaigns/{campaign_id}")
+        page.click("text=Test call")
+        expect(page.locator("h1")).to_have_text("Test call")
+        page.click("#start-call")
+
+        transcript = page.locator("#live-transcript")
+        # The agent greets first, the fake microphone answers, and the agent moves on to its first question.
+        expect(transcript.locator("li[data-role=bot]").first).to_contain_text("Priya", timeout=60_000)
+        expect(page.locator("#call-status")).to_contain_text("Connected")
+        lead_turn = transcript.locator("li[data-role=lead]").first
+        expect(lead_turn).to_contain_text(re.compile("yes", re.I), timeout=45_000)
+        expect(transcript.locator("li[data-role=bot]").nth(1)).to_contain_text(
+            re.compile("electricity bill", re.I), timeout=30_000
+        )
+
+        # The live page shows the same call in progress, without a reload.
+        live = context.new_page()
+        live.goto(f"{console_server.base_url}/console/live")
+        call_id = page.locator("#test-call").get_attribute("data-call-id")
+        assert call_id
+        expect(live.locator(f'tr[data-call="{call_id}"]')).to_contain_text("Rooftop solar, Pune")
+        screenshot(live, "10-live-calls")
+        live.close()
+        screenshot(page, "09-test-call")
+
+        page.click("#hangup-call")
+        expect(page.locator("#call-status")).to_have_text("Call ended", timeout=20_000)
+        page.click("#call-record-link", timeout=20_000)
+
+        # The record is the engine's, stored like any other call of the campaign.
+        expect(page.locator("h1")).to_contain_text(call_id[:8])
+        expect(page.locator("#call-outcome")).to_have_text("Hung up")  # the browser hung up: the lead's side
+        turns = page.locator("#transcript li")
+        lead_texts = [t.lower() for t in turns.locator("xpath=self::li[@data-role='lead']").all_inner_texts()]
+        assert any("yes" in t for t in lead_texts), lead_texts
+        bot_texts = turns.locator("xpath=self::li[@data-role='bot']").all_inner_texts()
+        assert any("electricity bill" in t for t in bot_texts), bot_texts
+        expect(page.locator("#latency-chart rect[data-stage=stt_s]").first).to_be_visible()
+        screenshot(page, "11-test-call-record")
+    finally:
+        context.close()
+
+    record = console_server.api("GET", f"/v1/calls/{call_id}", tenant.api_key).json()
+    assert record["campaign_id"] == campaign_id and record["lead_id"] is None
+    assert (record["status"], record["outcome"], record["ended_by"]) == ("completed", "hung_up", "lead")
+    lead_lines = [t["text"].lower() for t in record["transcript"] if t["role"] == "lead"]
+    assert any("yes" in line for line in lead_lines)
+    assert record["turns"] and record["turns"][0]["stt_s"] > 0
