@@ -135,8 +135,6 @@ class Worker:
 
     async def _webhook_loop(self) -> None:
         secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
-        if secret is None:
-            logger.warning("CLOSERR_WEBHOOK_SECRET is not set: webhooks are sent unsigned")
         deliverer = Deliverer(
             self.db, secret, max_attempts=self.settings.webhook_max_attempts, backoff_s=self.settings.webhook_backoff_s
         )

@@ -5,6 +5,7 @@ always reads the table."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -212,13 +213,24 @@ async def import_registry(
         writer = RegistryWriter(session, target, source.value, utcnow())
         try:
             await writer.start()
-            async for blob in byte_batches(body, max_bytes):
-                rows = await asyncio.to_thread(parser.feed, blob)
-                await writer.add(rows)
-                imported += len(rows)
-            rows = await asyncio.to_thread(parser.feed, b"", True)
-            await writer.add(rows)
-            imported += len(rows)
+            # Pipelined like lead uploads: batch N is written while batch N+1 is parsed in a worker thread.
+            batches = byte_batches(body, max_bytes)
+            pending: asyncio.Task[None] | None = None
+            try:
+                while True:
+                    blob = await anext(batches, None)
+                    rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.create_task(writer.add(rows))
+                    imported += len(rows)
+                    if blob is None:
+                        break
+                await pending
+            finally:
+                if pending is not None and not pending.done():
+                    with contextlib.suppress(BaseException):
+                        await pending
             await writer.finish()
             await audit_event(  # issue 6: opt-out lists and registry imports are audited (counts only)
                 session, principal, "dnd.import", object_type="dnd", details={"scope": scope, "imported": imported}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -171,28 +172,41 @@ class Timings:
 
     receive_s: float = 0.0
     parse_s: float = 0.0
-    write_s: float = 0.0
+    write_s: float = 0.0  # waiting for writes that parsing did not hide
     finish_s: float = 0.0
 
 
 async def _stream_into(
     parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, writer: LeadWriter, timings: Timings
 ) -> None:
-    # Parsing is CPU work: it runs in a thread so the event loop keeps serving other requests meanwhile.
+    """Read, parse and write in a pipeline: batch N is written (database work, mostly in the database server
+    or the driver's thread) while batch N+1 is parsed in a worker thread, so both cores are busy. Batches are
+    written strictly in order; a failure anywhere waits for the write in flight before the rollback."""
     batches = byte_batches(body, max_bytes)
-    while True:
-        t0 = time.perf_counter()
-        blob = await anext(batches, None)
-        t1 = time.perf_counter()
-        rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
-        t2 = time.perf_counter()
-        await writer.add(rows)
-        t3 = time.perf_counter()
-        timings.receive_s += t1 - t0
-        timings.parse_s += t2 - t1
-        timings.write_s += t3 - t2
-        if blob is None:
-            return
+    pending: asyncio.Task[None] | None = None
+    try:
+        while True:
+            t0 = time.perf_counter()
+            blob = await anext(batches, None)
+            t1 = time.perf_counter()
+            rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
+            t2 = time.perf_counter()
+            if pending is not None:
+                await pending
+            t3 = time.perf_counter()
+            timings.receive_s += t1 - t0
+            timings.parse_s += t2 - t1
+            timings.write_s += t3 - t2
+            pending = asyncio.create_task(writer.add(rows))
+            if blob is None:
+                break
+        t4 = time.perf_counter()
+        await pending
+        timings.write_s += time.perf_counter() - t4
+    finally:
+        if pending is not None and not pending.done():
+            with contextlib.suppress(BaseException):
+                await pending
 
 
 def _merge(parser: LeadParser, db_rejected: list[tuple[int, str]]) -> list[RejectedRow]:

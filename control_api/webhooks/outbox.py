@@ -54,6 +54,7 @@ class Deliverer:
     max_attempts: int = 8
     backoff_s: float = 2.0
     batch: int = 20
+    _warned: bool = False
 
     async def run_once(self, http: httpx.AsyncClient, now: datetime | None = None) -> int:
         """Send the due deliveries once; answers how many were delivered."""
@@ -106,6 +107,9 @@ class Deliverer:
         headers = {"Content-Type": "application/json", "X-Closerr-Event": event, "X-Closerr-Delivery": str(delivery_id)}
         if self.secret:
             headers[HEADER] = sign(self.secret, body)
+        elif not self._warned:
+            self._warned = True
+            logger.warning("CLOSERR_WEBHOOK_SECRET is not set: webhooks are sent unsigned")
         try:
             response = await http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

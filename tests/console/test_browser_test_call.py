@@ -73,6 +73,10 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
         page = context.new_page()
         page.set_default_timeout(20_000)
         sign_in(page, console_server, tenant)
+        # The live page is open before the call starts: the call must appear there without a reload.
+        live = context.new_page()
+        live.goto(f"{console_server.base_url}/console/live")
+        expect(live.locator("#live-empty")).to_be_visible()
         page.goto(f"{console_server.base_url}/console/campaigns/{campaign_id}")
         page.click("text=Test call")
         expect(page.locator("h1")).to_have_text("Test call")
@@ -88,12 +92,13 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
             re.compile("electricity bill", re.I), timeout=30_000
         )
 
-        # The live page shows the same call in progress, without a reload.
-        live = context.new_page()
-        live.goto(f"{console_server.base_url}/console/live")
+        # The live page (loaded before the call) now shows it with its current turn.
         call_id = page.locator("#test-call").get_attribute("data-call-id")
         assert call_id
-        expect(live.locator(f'tr[data-call="{call_id}"]')).to_contain_text("Rooftop solar, Pune")
+        live_row = live.locator(f'tr[data-call="{call_id}"]')
+        expect(live_row).to_contain_text("Rooftop solar, Pune")
+        expect(live_row).to_contain_text(re.compile("electricity bill|yes", re.I))
+        expect(live.locator("#live-empty")).to_be_hidden()
         screenshot(live, "10-live-calls")
         live.close()
         screenshot(page, "09-test-call")

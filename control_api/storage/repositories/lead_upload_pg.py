@@ -45,6 +45,7 @@ class PgLeadWriter:
         self._accepted = 0
         self._dup_lines = array("q")
         self._dnd_lines = array("q")
+        self._campaign_has_leads = True
 
     def stage_time(self, value: datetime) -> Any:
         return value
@@ -52,18 +53,29 @@ class PgLeadWriter:
     async def start(self) -> None:
         self._driver = await driver_connection(self.session)
         await self._driver.execute("SELECT pg_advisory_xact_lock(hashtext($1))", "lead-upload:" + self.ctx.campaign_id)
+        # A campaign's first upload (the common case) needs no duplicate probes against the campaign, and the
+        # advisory lock keeps it first until this transaction ends.
+        self._campaign_has_leads = bool(
+            await self._driver.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM leads WHERE campaign_id = $1)", self.ctx.campaign_id
+            )
+        )
 
     async def add(self, rows: list[StagedRow]) -> None:
         if not rows:
             return
         ctx, d = self.ctx, self._driver
         phones = [r[1] for r in rows]
-        dup = {
-            r[0]
-            for r in await d.fetch(
-                "SELECT phone FROM leads WHERE campaign_id = $1 AND phone = ANY($2::bigint[])", ctx.campaign_id, phones
-            )
-        }
+        dup: set[int] = set()
+        if self._campaign_has_leads:
+            dup = {
+                r[0]
+                for r in await d.fetch(
+                    "SELECT phone FROM leads WHERE campaign_id = $1 AND phone = ANY($2::bigint[])",
+                    ctx.campaign_id,
+                    phones,
+                )
+            }
         blocked = {
             r[0]
             for r in await d.fetch(
