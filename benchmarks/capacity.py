@@ -1,12 +1,13 @@
 """Capacity benchmark (issue 10): N simultaneous simulated calls, N = 1, 2, 4, 8, 16, 24, 32, ..., for Closerr
 and the plain pipecat baseline in the same run.
 
-Each step starts N call lines (starts spread over a few seconds, as real traffic is not in lockstep; steps with
-one or two lines place two calls per line, for enough samples) and records caller-side voice-to-voice p50/p95/p99,
+Each step places N calls at once (starts spread over a few seconds, as real traffic is not in lockstep; the
+single-call view with more samples is the latency benchmark's) and records caller-side voice-to-voice p50/p95/p99,
 the stage breakdown from the call records, engine underruns and caller-side gaps, server CPU and resident memory,
 and the STT queue wait. Steps alternate between the systems; a system's sweep stops after the first step that
-misses its limit (p95 > 1.0 s, underruns or failed calls; the baseline, which misses 1.0 s with one call, stops
-at twice its own one-call p95) or when the time budget would be exceeded.
+misses its limit (p95 > 1.0 s, underruns or failed calls) or when the time budget would be exceeded. The
+baseline misses 1.0 s with one call and keeps no underrun count, so its sweep goes on until its p95 exceeds twice
+its own one-call p95 or calls fail: that shows how it degrades, side by side.
 
 Writes ``benchmarks/results/capacity.json``, ``capacity.md`` and the plots ``capacity_latency.png`` and
 ``capacity_memory.png``. Targets: >= 24 calls at p95 <= 1.0 s with zero underruns; <= 25 MB per extra call;
@@ -40,23 +41,17 @@ START_SPREAD_S = 4.0
 
 
 def plan(system: str, calls: int, spread_s: float = START_SPREAD_S) -> list[list[CallSpec]]:
-    """``calls`` lines, alternating personas, starts spread evenly over ``spread_s``."""
-    rounds = 2 if calls <= 2 else 1
-    lines = []
-    for i in range(calls):
-        persona = BENCH_PERSONAS[i % len(BENCH_PERSONAS)]
-        first = call_spec(system, persona, spread_s * i / calls)
-        lines.append([first] + [call_spec(system, persona)] * (rounds - 1))
-    return lines
+    """``calls`` lines of one call each, alternating personas, starts spread evenly over ``spread_s``."""
+    return [
+        [call_spec(system, BENCH_PERSONAS[i % len(BENCH_PERSONAS)], spread_s * i / calls)] for i in range(calls)
+    ]
 
 
 def step_ok(step: dict[str, Any], limit_s: float) -> bool:
-    """Within the limit: p95 at most ``limit_s``, no underruns (engine count, else the caller's), no failures."""
+    """Within the limit: p95 at most ``limit_s``, no engine underruns, no failed calls. A system that keeps no
+    underrun count (the baseline: None) is judged on latency and failures only."""
     p95 = step.get("v2v_p95_s")
-    underruns = step.get("underruns")
-    if underruns is None:
-        underruns = step.get("caller_gaps", 0)
-    return p95 is not None and p95 <= limit_s and not underruns and not step.get("failed_calls")
+    return p95 is not None and p95 <= limit_s and not step.get("underruns") and not step.get("failed_calls")
 
 
 def largest_passing(steps: list[dict[str, Any]], limit_s: float) -> int | None:
@@ -156,7 +151,7 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"\n## {system}\n",
             table(header, rows),
-            f"\nLargest N within the limit (p95 <= {fmt(summary['limit_s'], 2)} s, no underruns/gaps, no failed "
+            f"\nLargest N within the limit (p95 <= {fmt(summary['limit_s'], 2)} s, no engine underruns, no failed "
             f"calls): **{summary['largest_passing_calls']}**"
             + (
                 f" (target >= {TARGET_CALLS}: {'met' if summary['meets_target'] else 'NOT met'})"
@@ -208,7 +203,7 @@ def run(max_calls: int, budget_s: float, systems: list[str], results_dir: Path) 
                     if stopped[system]:
                         continue
                     steps = results[system]
-                    estimate = 1.3 * steps[-1]["wall_s"] if steps else 90.0
+                    estimate = 1.2 * steps[-1]["wall_s"] if steps else 60.0
                     if time.monotonic() - started + estimate > budget_s:
                         stopped[system] = f"time budget ({budget_s:.0f} s) before {calls} calls"
                         continue
@@ -261,7 +256,7 @@ def run(max_calls: int, budget_s: float, systems: list[str], results_dir: Path) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-calls", type=int, default=SWEEP[-1], help="largest N of the sweep")
-    parser.add_argument("--budget-s", type=float, default=660.0, help="stop starting steps after this long")
+    parser.add_argument("--budget-s", type=float, default=600.0, help="start no step that would end after this")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: closerr,pipecat_baseline")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=1 << 30, gt=0, description="lead uploads (CSV / NDJSON)")
     registry_import_max_bytes: int = Field(default=4 << 30, gt=0, description="DND registry imports")
     sql_echo: bool = False
+    warm_phone_cache: bool = Field(default=True, description="classify mobile prefixes at `closerr serve` start")
 
     # Web console (issue 9): signs and encrypts the session cookie; unset: a random key per process (sign-ins end
     # on restart). 32+ random bytes, e.g. ``openssl rand -hex 32``.
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
     lease_ttl_s: float = Field(default=30.0, gt=0, description="a lease not heartbeated for this long expires")
     heartbeat_s: float = Field(default=5.0, gt=0)
     worker_max_calls: int = Field(default=10, ge=1, description="calls one worker runs at once")
+    worker_drain_s: float = Field(default=600.0, ge=0, description="on shutdown, wait this long for calls to end")
     account_concurrency: int = Field(default=20, ge=1, description="calls at once per account, across workers")
     ring_timeout_s: float = Field(default=45.0, gt=0)
     credit_rate_per_second: int = Field(default=1, ge=0, description="credits per started second of a call")

@@ -52,8 +52,28 @@ def _indian_national(digits: str) -> str | None:
     return national if national[0] in "6789" else None
 
 
+def _cached_verdict(national: str) -> PhoneRejection | None:
+    prefix = national[:_PREFIX_LEN]
+    try:
+        return _in_prefix_cache[prefix]
+    except KeyError:
+        verdict = _classify(phonenumbers.parse("+91" + national))
+        _in_prefix_cache[prefix] = verdict
+        return verdict
+
+
+def warm_cache() -> None:
+    """Classify every Indian mobile prefix once (~40,000 ``phonenumbers`` calls, a few seconds of CPU), so the
+    first big upload after a start does not pay for it; ``closerr serve`` runs this in a background thread."""
+    for prefix in range(60_000, 100_000):
+        _cached_verdict(f"{prefix}00000")
+
+
 def normalise(raw: str) -> int | PhoneRejection:
     """E.164 digits of a mobile number, or why the number cannot be called."""
+    if len(raw) == 10 and raw.isdigit() and raw.isascii() and raw[0] in "6789":  # the most common form
+        verdict = _cached_verdict(raw)
+        return verdict if verdict is not None else 910000000000 + int(raw)
     s = raw.strip().translate(_STRIP)
     plus = s.startswith("+")
     digits = s[1:] if plus else s
@@ -65,11 +85,7 @@ def normalise(raw: str) -> int | PhoneRejection:
         else:
             national = _indian_national(digits)
         if national is not None:
-            prefix = national[:_PREFIX_LEN]
-            verdict = _in_prefix_cache.get(prefix, False)
-            if verdict is False:
-                verdict = _classify(phonenumbers.parse("+91" + national))
-                _in_prefix_cache[prefix] = verdict
+            verdict = _cached_verdict(national)
             return verdict if verdict is not None else 910000000000 + int(national)
     return _slow_path(raw)
 

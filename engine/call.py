@@ -23,6 +23,7 @@ from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
 from engine.records import CallRecord, CallRequest, TurnLatency
 from engine.services import EngineServices, get_services
+from engine.speech.tts import LIVE
 from engine.telephony.leg import MediaLeg
 
 
@@ -73,7 +74,7 @@ async def run_call(
     # The greeting is needed at once; the other fixed lines are synthesized while the greeting plays.
     fixed = policy.fixed_lines(request.lead)
     if fixed:
-        await services.tts.prewarm(fixed[:1])
+        await services.tts.prewarm(fixed[:1], priority=LIVE)
     prewarm = asyncio.create_task(services.tts.prewarm(fixed[1:]))
 
     done = asyncio.Event()

@@ -35,6 +35,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         data_dir.mkdir(parents=True, exist_ok=True)
         settings = Settings(data_dir=data_dir, host=host, port=port)
+        if settings.warm_phone_cache:
+            import threading
+
+            from control_api.phones import warm_cache
+
+            threading.Thread(target=warm_cache, name="phone-prefix-cache", daemon=True).start()
         certfile, keyfile = ssl_certfile or settings.tls_cert, ssl_keyfile or settings.tls_key
         if (certfile is None) != (keyfile is None):
             typer.echo("error: TLS needs both --ssl-certfile and --ssl-keyfile", err=True)

@@ -80,8 +80,13 @@ class Worker:
         logger.info("worker {} started (carrier {})", self.worker_id, self.carrier.name)
 
     async def stop(self) -> None:
-        """Stop dialing; calls in progress end as ``error`` and are settled now (their hold released)."""
+        """Stop dialing, let calls in progress end (up to ``worker_drain_s``); calls still running after that end
+        as ``error`` and are settled now (their hold released)."""
         self._stopping = True
+        if self._tasks:
+            self._tasks[0].cancel()  # no new calls; heartbeats go on while the others drain
+        if self._calls:
+            await asyncio.wait(list(self._calls), timeout=self.settings.worker_drain_s)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -3,17 +3,23 @@
 Speech leaves in small pieces so the first audio is ready early: the text is split into sentences and a long first
 sentence into its first clause, each synthesized on a worker thread as the previous one plays. Fixed script lines
 (greeting, questions, closings) are synthesized once and cached, so they start playing at once.
+
+All calls share a few synthesis threads fed by one priority queue: a live reply always goes before the background
+pre-synthesis of script lines, and a line already being synthesized for one call is not synthesized again for
+another (its result is shared).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import queue
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -22,6 +28,9 @@ from engine.audio.resample import resample
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+
+LIVE = 0
+BACKGROUND = 1
 
 
 def split_for_speech(text: str, min_words_to_split: int = 6) -> list[str]:
@@ -47,12 +56,18 @@ class PiperService:
         self._config = SynthesisConfig()
         self._in_rate = voice.config.sample_rate
         self.out_rate = out_rate
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="piper")
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self.on_synthesis: list = []  # callbacks(seconds) for metrics
+        self._jobs: queue.PriorityQueue[tuple[int, int, str, bool]] = queue.PriorityQueue()
+        self._pending: dict[str, Future[bytes]] = {}
+        self._store_when_done: set[str] = set()
+        self._order = itertools.count()
+        self.on_synthesis: list[Callable[[float], None]] = []  # callbacks(seconds) for metrics
+        for index in range(workers):
+            threading.Thread(target=self._serve, name=f"piper-{index}", daemon=True).start()
 
+    # -- the synthesis threads ----------------------------------------------------------------------------------
     def _synthesize_blocking(self, text: str) -> bytes:
         started = time.perf_counter()
         chunks = [c.audio_float_array for c in self._voice.synthesize(text, syn_config=self._config)]
@@ -62,6 +77,43 @@ class PiperService:
             callback(time.perf_counter() - started)
         return pcm
 
+    def _serve(self) -> None:
+        while True:
+            _, _, text, _ = self._jobs.get()
+            with self._lock:
+                future = self._pending.get(text)
+                # Several queue entries may point at one job (a live request raised its priority): run it once.
+                if future is None or future.running() or not future.set_running_or_notify_cancel():
+                    continue
+            try:
+                pcm = self._synthesize_blocking(text)
+            except Exception as exc:  # a bad line must not kill the thread every call shares
+                with self._lock:
+                    self._pending.pop(text, None)
+                    self._store_when_done.discard(text)
+                future.set_exception(exc)
+                continue
+            with self._lock:
+                self._pending.pop(text, None)
+                if text in self._store_when_done:
+                    self._store_when_done.discard(text)
+                    self._store_locked(text, pcm)
+            future.set_result(pcm)
+
+    def _submit(self, text: str, priority: int, cache: bool) -> Future[bytes]:
+        with self._lock:
+            if cache:
+                self._store_when_done.add(text)
+            future = self._pending.get(text)
+            if future is None:
+                future = Future()
+                self._pending[text] = future
+            elif future.running() or priority == BACKGROUND:
+                return future
+            self._jobs.put((priority, next(self._order), text, cache))
+            return future
+
+    # -- cache ---------------------------------------------------------------------------------------------------
     def cached(self, text: str) -> bytes | None:
         with self._lock:
             pcm = self._cache.get(text)
@@ -69,21 +121,18 @@ class PiperService:
                 self._cache.move_to_end(text)
             return pcm
 
-    def _store(self, text: str, pcm: bytes) -> None:
-        with self._lock:
-            self._cache[text] = pcm
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+    def _store_locked(self, text: str, pcm: bytes) -> None:
+        self._cache[text] = pcm
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
 
-    async def synthesize(self, text: str, cache: bool = False) -> bytes:
+    # -- async API -----------------------------------------------------------------------------------------------
+    async def synthesize(self, text: str, cache: bool = False, priority: int = LIVE) -> bytes:
         """The whole text as one piece of PCM16 at ``out_rate``."""
         pcm = self.cached(text)
         if pcm is not None:
             return pcm
-        pcm = await asyncio.get_running_loop().run_in_executor(self._executor, self._synthesize_blocking, text)
-        if cache:
-            self._store(text, pcm)
-        return pcm
+        return await asyncio.wrap_future(self._submit(text, priority, cache))
 
     async def stream(self, text: str, cache: bool = False) -> AsyncIterator[tuple[str, bytes]]:
         """(piece of text, its audio) in speaking order; the next piece is synthesized while this one is used."""
@@ -91,23 +140,32 @@ class PiperService:
         if whole is not None:
             yield text, whole
             return
+        if cache:
+            # A fixed line being pre-synthesized right now: wait for it rather than synthesizing it twice.
+            with self._lock:
+                in_flight = self._pending.get(text)
+            if in_flight is not None:
+                self._submit(text, LIVE, cache)
+                yield text, await asyncio.wrap_future(in_flight)
+                return
         pieces = split_for_speech(text)
-        loop = asyncio.get_running_loop()
-        futures = [loop.run_in_executor(self._executor, self._synthesize_blocking, p) for p in pieces[:1]]
+        futures = [self._submit(piece, LIVE, False) for piece in pieces[:2]]
         collected: list[bytes] = []
         for index, piece in enumerate(pieces):
-            if index + 1 < len(pieces):
-                futures.append(loop.run_in_executor(self._executor, self._synthesize_blocking, pieces[index + 1]))
-            pcm = await futures[index]
+            if index + 2 < len(pieces):
+                futures.append(self._submit(pieces[index + 2], LIVE, False))
+            pcm = await asyncio.wrap_future(futures[index])
             collected.append(pcm)
             yield piece, pcm
         if cache:
-            self._store(text, b"".join(collected))
+            with self._lock:
+                self._store_locked(text, b"".join(collected))
 
-    async def prewarm(self, texts: list[str]) -> None:
-        for text in texts:
-            if self.cached(text) is None:
-                await self.synthesize(text, cache=True)
+    async def prewarm(self, texts: list[str], priority: int = BACKGROUND) -> None:
+        """Synthesize and cache ``texts``; background priority yields to every live reply."""
+        futures = [self._submit(t, priority, True) for t in texts if self.cached(t) is None]
+        for future in futures:
+            await asyncio.wrap_future(future)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        pass

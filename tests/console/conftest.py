@@ -2,6 +2,8 @@
 thread of this process, so tests can also reach the storage layer), and Debian's Chromium driven by Playwright.
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium with a fresh profile directory.
+The fixtures are package-scoped: Playwright's sync API runs an event loop on the main thread while it is open, which
+the async tests of other directories must not find still running.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class ConsoleServer:
         return httpx.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     data_dir = tmp_path_factory.mktemp("console-data")
     database_url = f"sqlite+aiosqlite:///{data_dir / 'closerr.sqlite3'}"
@@ -148,7 +150,7 @@ def launch(playwright: Playwright, *extra_args: str) -> BrowserContext:
     return context
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is not installed (apt-get install chromium; see scripts/apt-packages.txt)")
@@ -156,7 +158,7 @@ def playwright() -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context(playwright: Playwright) -> Iterator[BrowserContext]:
     context = launch(playwright)
     try:

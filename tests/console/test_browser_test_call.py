@@ -19,8 +19,10 @@ from engine.audio.resample import resample
 from tests.console.conftest import ConsoleServer, Tenant, launch, screenshot, sign_in
 
 WAV_RATE = 48_000
+# The campaign's own script, with its own agent name: the test call must speak this script, not the demo's.
+SCRIPT = example_script().replace("agent_name: Priya", "agent_name: Meera")
 GREETING = (
-    "Hello there, this is Priya, an AI assistant calling from SunRoof Solar about rooftop solar. Is this a good time?"
+    "Hello there, this is Meera, an AI assistant calling from SunRoof Solar about rooftop solar. Is this a good time?"
 )
 ANSWER = "Yes, speaking."
 
@@ -57,7 +59,7 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
     wav = tmp_path / "yes-speaking.wav"
     answer_wav(wav)
     created = console_server.api(
-        "POST", "/v1/campaigns", tenant.api_key, json={"name": "Rooftop solar, Pune", "script": example_script()}
+        "POST", "/v1/campaigns", tenant.api_key, json={"name": "Rooftop solar, Pune", "script": SCRIPT}
     )
     assert created.status_code == 201, created.text
     campaign_id = created.json()["id"]
@@ -84,7 +86,7 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
 
         transcript = page.locator("#live-transcript")
         # The agent greets first, the fake microphone answers, and the agent moves on to its first question.
-        expect(transcript.locator("li[data-role=bot]").first).to_contain_text("Priya", timeout=60_000)
+        expect(transcript.locator("li[data-role=bot]").first).to_contain_text("Meera", timeout=60_000)
         expect(page.locator("#call-status")).to_contain_text("Connected")
         lead_turn = transcript.locator("li[data-role=lead]").first
         expect(lead_turn).to_contain_text(re.compile("yes", re.I), timeout=45_000)

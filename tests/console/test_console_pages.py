@@ -6,15 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import wave
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from control_api.campaigns import service as campaigns_service
+from control_api.campaigns.lifecycle import State
 from control_api.console.pages_campaigns import example_script
+from control_api.privacy.audio_files import audio_dir
 from control_api.storage.db import Database
-from control_api.storage.tables import Call, Lead
+from control_api.storage.tables import Call, Campaign, Lead
 from tests.console.conftest import ConsoleServer, Tenant, register, screenshot, sign_in
 
 
@@ -209,6 +214,21 @@ def test_campaign_list_shows_state_progress_and_drives_the_lifecycle(
     screenshot(page, "04-campaigns-list")
     # The lifecycle is the service's: pause is not offered for a scheduled campaign, cancel is.
     expect(row.locator("button:has-text('Pause')")).to_have_count(0)
+
+    async def dispatcher_starts_it(db: Database) -> None:
+        async with db.sessions() as session:
+            campaign = await session.get(Campaign, campaign_id)
+            assert campaign is not None
+            await campaigns_service.transition(session, campaign, State.RUNNING)
+            await session.commit()
+
+    console_server.run_db(dispatcher_starts_it)
+    page.reload()
+    expect(row.locator(".badge")).to_have_text("running")
+    row.locator("button:has-text('Pause')").click()
+    expect(row.locator(".badge")).to_have_text("paused")
+    row.locator("button:has-text('Resume')").click()
+    expect(row.locator(".badge")).to_have_text("running")
     row.locator("button:has-text('Cancel')").click()
     expect(row.locator(".badge")).to_have_text("cancelled")
     assert console_server.api("GET", f"/v1/campaigns/{campaign_id}", tenant.api_key).json()["state"] == "cancelled"
@@ -344,6 +364,33 @@ def test_call_detail_shows_the_conversation_slots_outcome_and_latency_chart(
     expect(chart).to_contain_text("v2v 2350 ms")
     expect(page.locator("audio")).to_have_count(0)  # no recording kept for this call
     screenshot(page, "06-call-detail")
+
+
+def test_a_recorded_call_has_an_audio_player_serving_its_recording(
+    page: Page, console_server: ConsoleServer, tenant: Tenant
+) -> None:
+    campaign_id = create_campaign(console_server, tenant)
+    call_id = insert_finished_call(console_server, tenant, campaign_id)
+    recording = audio_dir(console_server.settings.data_dir) / f"{call_id}.wav"
+    recording.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(recording), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x10" * 8000)
+    sign_in(page, console_server, tenant)
+    page.goto(f"{console_server.base_url}/console/calls/{call_id}")
+    player = page.locator("audio.player")
+    expect(player).to_have_attribute("src", f"/console/calls/{call_id}/audio")
+    # The browser can load and decode it: one second of audio.
+    duration = player.evaluate(
+        "a => new Promise(r => { a.addEventListener('loadedmetadata', () => r(a.duration)); a.load(); })"
+    )
+    assert abs(float(duration) - 1.0) < 0.05
+    response = page.request.get(f"{console_server.base_url}/console/calls/{call_id}/audio")
+    assert response.status == 200 and response.headers["content-type"].startswith("audio/wav")
+    # Signed out, the recording is not served.
+    assert httpx.get(f"{console_server.base_url}/console/calls/{call_id}/audio").status_code in (303, 401)
 
 
 def test_another_tenants_call_is_not_found(page: Page, console_server: ConsoleServer, tenant: Tenant) -> None:

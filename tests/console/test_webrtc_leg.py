@@ -1,10 +1,17 @@
-"""The WebRTC media leg without a browser: an aiortc peer plays the caller's side over real UDP on localhost."""
+"""The WebRTC media leg without a browser: an aiortc peer plays the caller's side over real UDP on localhost.
+
+The tests are plain functions running their coroutine on a loop of their own thread: the browser tests of this
+directory keep Playwright's sync API (and its event loop) alive on the main thread for the whole session.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import fractions
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import av
 import numpy as np
@@ -12,6 +19,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 
 from engine.telephony.leg import AudioIn, LegClosed, MarkPlayed, MediaLeg
 from engine.telephony.webrtc_leg import OutboundAudioTrack, WebRtcLeg, to_mono_pcm16
+
+
+def run_in_thread(coro: Coroutine[Any, Any, None]) -> None:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coro).result(timeout=60)
 
 
 class ToneTrack(MediaStreamTrack):
@@ -51,9 +63,11 @@ async def _connect() -> tuple[RTCPeerConnection, WebRtcLeg, asyncio.Queue[av.Aud
         async def pump() -> None:
             while True:
                 try:
-                    heard.put_nowait(await track.recv())
+                    frame = await track.recv()
                 except Exception:
                     return
+                if isinstance(frame, av.AudioFrame):
+                    heard.put_nowait(frame)
 
         pumps.add(asyncio.ensure_future(pump()))
 
@@ -63,7 +77,7 @@ async def _connect() -> tuple[RTCPeerConnection, WebRtcLeg, asyncio.Queue[av.Aud
     return caller, leg, heard
 
 
-async def test_leg_delivers_16k_frames_plays_agent_audio_and_reports_marks() -> None:
+async def _test_leg_delivers_16k_frames_plays_agent_audio_and_reports_marks() -> None:
     caller, leg, heard = await _connect()
     try:
         assert isinstance(leg, MediaLeg)
@@ -117,7 +131,7 @@ async def test_leg_delivers_16k_frames_plays_agent_audio_and_reports_marks() -> 
         await leg.hangup()
 
 
-async def test_outbound_track_paces_frames_and_clear_keeps_marks() -> None:
+async def _test_outbound_track_paces_frames_and_clear_keeps_marks() -> None:
     played: asyncio.Queue = asyncio.Queue()
     track = OutboundAudioTrack(8000, played)
     for _ in range(5):
@@ -136,7 +150,7 @@ async def test_outbound_track_paces_frames_and_clear_keeps_marks() -> None:
     track.stop()
 
 
-async def test_an_offer_without_audio_is_refused() -> None:
+async def _test_an_offer_without_audio_is_refused() -> None:
     caller = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     caller.createDataChannel("chat")
     await caller.setLocalDescription(await caller.createOffer())
@@ -149,3 +163,15 @@ async def test_an_offer_without_audio_is_refused() -> None:
             raise AssertionError("an offer without audio was accepted")
     finally:
         await caller.close()
+
+
+def test_leg_delivers_16k_frames_plays_agent_audio_and_reports_marks() -> None:
+    run_in_thread(_test_leg_delivers_16k_frames_plays_agent_audio_and_reports_marks())
+
+
+def test_outbound_track_paces_frames_and_clear_keeps_marks() -> None:
+    run_in_thread(_test_outbound_track_paces_frames_and_clear_keeps_marks())
+
+
+def test_an_offer_without_audio_is_refused() -> None:
+    run_in_thread(_test_an_offer_without_audio_is_refused())

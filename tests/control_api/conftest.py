@@ -94,6 +94,7 @@ async def live_api(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
         "CLOSERR_DATABASE_URL": database_url,
         "CLOSERR_UPLOAD_MAX_BYTES": "5000000",
         "CLOSERR_REGISTRY_IMPORT_MAX_BYTES": "5000000",
+        "CLOSERR_WARM_PHONE_CACHE": "false",  # keeps the many short-lived test servers cheap
     }
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(

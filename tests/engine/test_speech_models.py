@@ -121,3 +121,25 @@ def test_stream_resampler_keeps_duration():
     assert abs(len(out) / 2 - 48000) < 480
     back = b"".join(down.process(c) for c in frames(out, 48000)) + down.process(b"", last=True)
     assert abs(len(back) / 2 - 8000) < 160
+
+
+async def test_live_speech_goes_before_background_presynthesis_and_is_not_duplicated(services):
+    tts = services.tts
+    background = [f"This is background line number {n}, which is long enough to take a while." for n in range(6)]
+    warming = asyncio.create_task(tts.prewarm(background))
+    await asyncio.sleep(0.05)
+    runs: list[float] = []
+    tts.on_synthesis.append(runs.append)
+    try:
+        live_text = "A live reply that must not wait."
+        first, second = await asyncio.gather(tts.synthesize(live_text), tts.synthesize(live_text))
+        done_before_live = sum(tts.cached(t) is not None for t in background)
+        assert first == second and len(first) > 8000
+        # One worker: at most the background line already being synthesized finished before the live one.
+        assert done_before_live <= 1
+        await warming
+        assert all(tts.cached(t) is not None for t in background)
+        # Six background lines and one live line (asked for twice) were synthesized: seven runs, not eight.
+        assert len(runs) == 7
+    finally:
+        tts.on_synthesis.remove(runs.append)

@@ -1,0 +1,192 @@
+"""The benchmark harness's arithmetic and result files, on made-up measurements (no servers, no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import __main__ as bench_main
+from benchmarks import capacity, latency
+from benchmarks.call_batch import BENCH_PERSONAS, call_spec, summarize
+from benchmarks.pipecat_baseline import TurnTimes
+from benchmarks.report import table, write_json
+from benchmarks.script_replies import reply_lines
+from benchmarks.stats import distribution, fit_slope, stage_medians
+from engine.telephony.simulator.persona import load_persona
+from engine.telephony.simulator.run import lead_lines
+
+
+def _turn(v2v: float, stt_queue: float = 0.0) -> dict[str, Any]:
+    return {"endpoint_s": v2v - 0.05, "stt_s": 0.3, "policy_s": 0.001, "tts_s": 0.01, "v2v_s": v2v,
+            "stt_queue_s": stt_queue}  # fmt: skip
+
+
+def _calls_and_records(v2vs: list[list[float]], underruns: int | None = 0) -> tuple[list[dict[str, Any]], dict]:
+    calls = [{"call_id": f"c{i}", "v2v_s": v, "gaps": 0, "error": None} for i, v in enumerate(v2vs)]
+    records = {
+        f"c{i}": {"call_id": f"c{i}", "outcome": "qualified", "turns": [_turn(x) for x in v], "underruns": underruns}
+        for i, v in enumerate(v2vs)
+    }
+    return calls, records
+
+
+def test_distribution_interpolates_between_ranks() -> None:
+    values = [float(x) for x in range(1, 101)]  # 1..100
+    d = distribution(values, "v2v")
+    assert d["v2v_p50_s"] == 50.5
+    assert d["v2v_p95_s"] == pytest.approx(95.05)
+    assert d["v2v_p99_s"] == pytest.approx(99.01)
+    assert d["v2v_max_s"] == 100.0
+    assert distribution([], "v2v") == {"v2v_p50_s": None, "v2v_p95_s": None, "v2v_p99_s": None, "v2v_max_s": None}
+    assert distribution([0.4], "v2v")["v2v_p95_s"] == 0.4
+
+
+def test_stage_medians_skip_missing_values() -> None:
+    turns = [_turn(0.4, 0.0), _turn(0.6, 0.2), {"v2v_s": 0.5, "stt_queue_s": None}]
+    medians = stage_medians(turns)
+    assert medians["engine_v2v_p50_s"] == 0.5
+    assert medians["stt_p50_s"] == 0.3
+    assert medians["stt_queue_p50_s"] == 0.1
+    assert medians["vad_stop_p50_s"] is None
+
+
+def test_fit_slope() -> None:
+    assert fit_slope([1, 2, 4, 8], [500, 510, 530, 570]) == pytest.approx(10.0)
+    assert fit_slope([1], [500]) is None
+    assert fit_slope([2, 2], [1, 3]) is None
+
+
+def test_summarize_counts_turns_failures_and_underruns() -> None:
+    calls, records = _calls_and_records([[0.4, 0.5], [0.45]], underruns=1)
+    calls.append({"call_id": "lost", "v2v_s": [], "gaps": 2, "error": "ConnectionClosed: 1013"})
+    summary = summarize(calls, {**records, "lost": None})
+    assert summary["calls"] == 3
+    assert summary["turns"] == 3
+    assert summary["v2v_p50_s"] == 0.45
+    assert summary["underruns"] == 2
+    assert summary["caller_gaps"] == 2
+    assert summary["failed_calls"] == 1
+    assert summary["errors"] == ["ConnectionClosed: 1013"]
+    assert summary["outcomes"] == {"qualified": 2, "no_record": 1}
+
+
+def test_summarize_baseline_without_underrun_count() -> None:
+    calls, records = _calls_and_records([[1.5]], underruns=None)
+    assert summarize(calls, records)["underruns"] is None
+
+
+def test_latency_results_and_markdown(tmp_path: Path) -> None:
+    fast = _calls_and_records([[0.4, 0.45, 0.5] * 7])
+    slow = _calls_and_records([[1.4, 1.5, 1.6] * 7], underruns=None)
+    results = latency.build_results({"closerr": fast, "pipecat_baseline": slow}, {"cpus": 2, "git_rev": "abc"})
+    assert results["closerr"]["turns"] == 21
+    assert results["closerr"]["v2v_p50_s"] == 0.45
+    assert results["pipecat_baseline"]["v2v_p50_s"] == 1.5
+    assert results["baseline_over_closerr"]["v2v_p50"] == pytest.approx(3.33)
+    assert results["closerr_meets_target"] is True
+    path = write_json("latency.json", results, tmp_path)
+    assert json.loads(path.read_text())["pipecat_baseline"]["turns"] == 21
+    text = latency.markdown(results)
+    assert "| v2v p50 (s) | 0.450 | 1.500 |" in text
+    assert "meets the target" in text
+
+
+def _step(calls: int, p95: float, rss: float, underruns: int | None = 0, **extra: Any) -> dict[str, Any]:
+    return {"calls": calls, "turns": 6 * calls, "v2v_p50_s": p95 / 2, "v2v_p95_s": p95, "v2v_p99_s": p95 * 1.1,
+            "underruns": underruns, "caller_gaps": 0, "failed_calls": 0, "rss_mb": rss, "rss_after_mb": rss - 5,
+            "engine_cpu_cores": calls / 16, "stt_queue_p50_s": 0.01 * calls, "stt_p50_s": 0.3, "tts_p50_s": 0.01,
+            "endpoint_p50_s": 0.5, **extra}  # fmt: skip
+
+
+def test_capacity_limit_memory_and_saturation() -> None:
+    steps = [_step(1, 0.6, 500), _step(2, 0.65, 510), _step(4, 0.7, 530), _step(8, 1.3, 570)]
+    assert capacity.largest_passing(steps, 1.0) == 4
+    assert capacity.largest_passing([_step(1, 0.6, 500, underruns=3)], 1.0) is None
+    assert capacity.step_ok(_step(1, 0.6, 500, underruns=None), 1.0)  # baseline: no engine count
+    memory = capacity.memory_summary(steps, idle_mb=490.0, final_mb=500.0)
+    assert memory["mb_per_extra_call"] == pytest.approx(10.0)
+    assert memory["meets_mb_per_call"] is True
+    assert memory["final_over_idle"] == pytest.approx(0.0204, abs=1e-4)
+    assert memory["returns_to_idle"] is True
+    notes = capacity.saturation(steps, 1.0, cores=2)
+    assert notes[0].startswith("server CPU at 8 calls: 0.50 of 2")
+    assert notes[1].startswith("STT queue wait p50 0.010 s -> 0.080 s")
+
+
+def test_capacity_files(tmp_path: Path) -> None:
+    steps = [_step(1, 0.6, 500), _step(2, 0.65, 510)]
+    base = [_step(1, 2.0, 700, underruns=None), _step(2, 5.0, 1400, underruns=None)]
+    results: dict[str, Any] = {"closerr": steps, "pipecat_baseline": base}
+    results["summary"] = {
+        system: {
+            "limit_s": limit,
+            "largest_passing_calls": capacity.largest_passing(results[system], limit),
+            "stopped": "sweep end",
+            "memory": capacity.memory_summary(results[system], 480.0, 490.0),
+            "saturation": capacity.saturation(results[system], limit, 2),
+            "meets_target": False,
+        }
+        for system, limit in (("closerr", 1.0), ("pipecat_baseline", 4.0))
+    }
+    results["meta"] = {"cpus": 2}
+    text = capacity.markdown(results)
+    assert "**2**" in text and "**1**" in text
+    latency_png = capacity.plot_latency(results, 1.0, tmp_path / "lat.png")
+    memory_png = capacity.plot_memory(results, tmp_path / "mem.png")
+    assert latency_png.read_bytes()[:4] == b"\x89PNG"
+    assert memory_png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_capacity_plan_spreads_starts_and_alternates_personas() -> None:
+    lines = capacity.plan("closerr", 4, spread_s=4.0)
+    assert [line[0].start_delay_s for line in lines] == [0.0, 1.0, 2.0, 3.0]
+    assert [line[0].persona for line in lines] == [*BENCH_PERSONAS, *BENCH_PERSONAS]
+    assert all(len(line) == 1 for line in lines)
+
+
+def test_baseline_gets_the_script_policys_lines() -> None:
+    persona = load_persona(BENCH_PERSONAS[1])
+    lines = reply_lines(persona)
+    assert len(lines) == len(lead_lines(persona)) + 1
+    assert lines[0].startswith("Hello Ravi Kumar")
+    assert lines[-1].endswith("Goodbye.")
+    spec = call_spec("pipecat_baseline", BENCH_PERSONAS[1])
+    assert json.loads(spec.custom["bench_replies"]) == lines
+    assert "bench_replies" not in call_spec("closerr", BENCH_PERSONAS[1]).custom
+
+
+def test_baseline_turn_stages() -> None:
+    turn = TurnTimes(last_voiced=10.0, vad_stop=10.7, transcript=11.5, reply=11.5, tts_first_audio=11.9)
+    turn.out_first_audio = 11.95
+    stages = turn.latency()
+    assert stages["vad_stop_s"] == 0.7
+    assert stages["stt_s"] == 0.8
+    assert stages["endpoint_s"] == 1.5
+    assert stages["tts_s"] == 0.4
+    assert stages["v2v_s"] == 1.95
+    assert TurnTimes(last_voiced=1.0).latency()["v2v_s"] is None
+
+
+def test_table_formats_missing_values() -> None:
+    assert table(["a", "b"], [[1, None], [0.12345, "x"]]) == "| a | b |\n|---|---|\n| 1 | – |\n| 0.123 | x |\n"
+
+
+def test_main_lists_and_rejects_unknown_benchmarks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert {"latency", "capacity"} <= set(bench_main.available())
+    assert bench_main.main(["no_such_benchmark"]) == 2
+    assert "unknown or missing" in capsys.readouterr().out
+
+
+def test_main_goes_on_after_a_failing_benchmark(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+
+    def fake_run(name: str) -> tuple[int, float]:
+        ran.append(name)
+        return (1 if name == "latency" else 0), 0.1
+
+    monkeypatch.setattr(bench_main, "run_one", fake_run)
+    assert bench_main.main(["latency", "capacity"]) == 1
+    assert ran == ["latency", "capacity"]
