@@ -42,9 +42,7 @@ START_SPREAD_S = 4.0
 
 def plan(system: str, calls: int, spread_s: float = START_SPREAD_S) -> list[list[CallSpec]]:
     """``calls`` lines of one call each, alternating personas, starts spread evenly over ``spread_s``."""
-    return [
-        [call_spec(system, BENCH_PERSONAS[i % len(BENCH_PERSONAS)], spread_s * i / calls)] for i in range(calls)
-    ]
+    return [[call_spec(system, BENCH_PERSONAS[i % len(BENCH_PERSONAS)], spread_s * i / calls)] for i in range(calls)]
 
 
 def step_ok(step: dict[str, Any], limit_s: float) -> bool:

@@ -36,6 +36,11 @@ def build_results(
     results: dict[str, Any] = {}
     for system, (calls, records) in per_system.items():
         results[system] = summarize(calls, records)
+        # The raw samples, for a reader who wants more than two percentiles.
+        results[system]["samples"] = {
+            "v2v_s": [v for c in calls for v in c.get("v2v_s", [])],
+            "engine_turns": [t for r in records.values() if r for t in r.get("turns", [])],
+        }
     closerr, baseline = results.get("closerr"), results.get("pipecat_baseline")
     ratios: dict[str, float | None] = {}
     if closerr and baseline:

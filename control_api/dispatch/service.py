@@ -175,10 +175,11 @@ async def claim(
     db: Database, cfg: DispatchConfig, campaign_id: str, account_id: str, slots: int, now: datetime | None = None
 ) -> ClaimResult:
     """Lease up to ``slots`` due leads of one campaign for this worker, running the pre-dial checks in order."""
-    now = now or utcnow()
     result = ClaimResult()
     async with session_scope(db) as s:
         await ledger.lock_account(s, account_id)
+        # The clock is read once the lock is held: a dial's recorded start is never before the slot it took freed.
+        now = now or utcnow()
         c = await s.get(Campaign, campaign_id, populate_existing=True)
         if c is None or c.state != State.RUNNING.value:
             return result
@@ -328,9 +329,9 @@ async def finish(
 ) -> Closed | None:
     """Settle a call this worker ran. None when the lease is gone (expired and reaped): the reaper already
     closed the call, and closing it again would charge twice."""
-    now = now or utcnow()
     async with session_scope(db) as s:
         await ledger.lock_account(s, account_id)
+        now = now or utcnow()
         lease = await repo.lease_for_update(s, lead_id)
         if lease is None or lease.call_id != job_call_id:
             return None
@@ -433,13 +434,14 @@ async def _close(
 
 async def reap_expired(db: Database, cfg: DispatchConfig, now: datetime | None = None, limit: int = 50) -> int:
     """Return the leads of lost workers (lease not heartbeated in time) as ``error`` for the retry policy."""
-    now = now or utcnow()
+    given = now
     async with db.sessions() as s:
-        expired = await repo.expired_leases(s, now, limit)
+        expired = await repo.expired_leases(s, given or utcnow(), limit)
     reaped = 0
     for lead_id, call_id, account_id in expired:
         async with session_scope(db) as s:
             await ledger.lock_account(s, account_id)
+            now = given or utcnow()
             lease = await repo.lease_for_update(s, lead_id)
             if lease is None or lease.call_id != call_id or lease.expires_at >= now:
                 continue  # finished or heartbeated meanwhile
