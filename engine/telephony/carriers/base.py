@@ -83,8 +83,36 @@ class CarrierProtocol(ABC):
             raise ProtocolError("missing 'event'")
         return self._dispatch(event, message)
 
+    def _dispatch(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]:
+        if event == "start":
+            return self._on_start(message)
+        if event == "connected" and self.state is State.CONNECTING:
+            return []
+        self._require_streaming(event)
+        if event == "media":
+            return [Audio(self._decode(self._payload(message.get("media"))))]
+        if event == "dtmf":
+            dtmf = message.get("dtmf")
+            return self._digit(dtmf.get("digit") if isinstance(dtmf, dict) else None)
+        if event == "stop":
+            return self._stop()
+        return self._on_other(event, message)
+
     @abstractmethod
-    def _dispatch(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]: ...
+    def _on_start(self, message: dict[str, Any]) -> list[ProtocolEvent]: ...
+
+    @abstractmethod
+    def _decode(self, payload: bytes) -> bytes:
+        """Inbound media payload -> 16-bit PCM."""
+
+    def _on_other(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]:
+        """Carrier-specific events; the default knows Twilio/Exotel's ``mark``."""
+        if event == "mark":
+            mark = message.get("mark")
+            if not isinstance(mark, dict) or not isinstance(mark.get("name"), str):
+                raise ProtocolError("'mark' without a name")
+            return [Mark(mark["name"])]
+        raise ProtocolError(f"unknown event {event!r}")
 
     def _require_streaming(self, event: str) -> None:
         if self.state is not State.STREAMING:
