@@ -347,9 +347,9 @@ async def _close(
     s: AsyncSession, cfg: DispatchConfig, lease: DispatchLease, result: CallResult, now: datetime
 ) -> Closed:
     c = await s.get(Campaign, lease.campaign_id)
+    assert c is not None  # campaigns cascade to their leases
     lead = await s.get(Lead, lease.lead_id)
     call = await s.get(Call, lease.call_id)
-    assert c is not None and lead is not None and call is not None
     record = result.record or {}
     answered = result.disposition not in (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED) and bool(record)
     duration = float(record.get("duration_s") or 0.0) if answered else 0.0
@@ -362,6 +362,10 @@ async def _close(
         max_call_s=c.max_call_seconds,
         rate=cfg.rate_per_second,
     )
+    if lead is None or call is None:
+        # Erased (data-principal request) while the call ran: settle the money, keep nothing about the person.
+        await repo.drop_lease(s, lease.lead_id)
+        return Closed(disposition=result.disposition, lead_status="erased", charged=settlement.charged)
     call.status = str(result.disposition)
     call.outcome = result.outcome
     call.ended_at = now

@@ -19,7 +19,9 @@ from control_api.webhooks import tables as _webhook_tables  # noqa: F401  (the o
 class DispatchLease(Base):
     __tablename__ = "dispatch_leases"
 
-    lead_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("leads.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key on purpose: a lead erased mid-call must leave its lease, so the call is still settled and
+    # its credit hold released.
+    lead_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     call_id: Mapped[str] = mapped_column(String(36), unique=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

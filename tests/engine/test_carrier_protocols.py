@@ -1,9 +1,12 @@
 """The carrier media-stream protocols, fed messages alone: no socket, no event loop."""
 
 import base64
+import contextlib
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.audio.g711 import ulaw_encode
 from engine.telephony.carriers import (
@@ -162,3 +165,29 @@ def test_plivo_uses_play_audio_checkpoints_and_clear_audio():
     assert json.loads(p.mark("u1")) == {"event": "checkpoint", "streamId": "P1", "name": "u1"}
     assert p.receive(json.dumps({"event": "playedStream", "name": "u1"})) == [Mark("u1")]
     assert json.loads(p.clear()) == {"event": "clearAudio", "streamId": "P1"}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+EVENTS = st.sampled_from(
+    ["connected", "start", "media", "mark", "dtmf", "stop", "playedStream", "clearedAudio", "nonsense"]
+)
+
+
+@pytest.mark.parametrize("protocol", [TwilioProtocol, ExotelProtocol, PlivoProtocol])
+@settings(max_examples=150, deadline=None)
+@given(messages=st.lists(st.tuples(EVENTS, JSON_VALUES), max_size=8), raw=st.binary(max_size=40))
+def test_any_input_is_an_event_or_a_protocol_error(protocol, messages, raw):
+    """Whatever a peer sends, the protocol answers with events or ProtocolError: never another exception."""
+    p = protocol()
+    for event, body in [*messages, ("raw", raw)]:
+        text = (
+            raw
+            if event == "raw"
+            else json.dumps({"event": event, "start": body, "media": body, "mark": body, "dtmf": body})
+        )
+        with contextlib.suppress(ProtocolError):
+            p.receive(text)

@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("leased_at", UTCDateTime(), nullable=False),
         sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name="fk_dispatch_leases_lead_id_leads", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["campaigns.id"], name="fk_dispatch_leases_campaign_id_campaigns", ondelete="CASCADE"
         ),
