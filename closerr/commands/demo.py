@@ -29,6 +29,7 @@ DEMO_LEADS: list[dict[str, Any]] = [
     {"name": "Arjun Mehta", "phone": "+919812300005", "metadata": {"persona": "voicemail"}},
     {"name": "Farah Khan", "phone": "+919812300006", "metadata": {"sim": "busy"}},
 ]
+DEMO_KINDS = ("qualified", "not_qualified", "opt_out", "callback", "voicemail", "busy")  # DEMO_LEADS' order
 DEMO_CREDITS = 100_000
 TIMEOUT_S = 900.0
 
@@ -58,7 +59,7 @@ def _demo_script() -> dict[str, Any]:
     return data
 
 
-async def _setup(api: Any, db: Any) -> tuple[dict[str, str], str, str]:
+async def _setup(api: Any, db: Any, leads: list[dict[str, Any]]) -> tuple[dict[str, str], str, str]:
     """Account, credits, campaign, leads; answers (auth headers, account id, campaign id)."""
     from control_api.credits import ledger
     from control_api.storage.db import session_scope
@@ -92,7 +93,7 @@ async def _setup(api: Any, db: Any) -> tuple[dict[str, str], str, str]:
     )
     r.raise_for_status()
     campaign_id = r.json()["id"]
-    ndjson = "\n".join(json.dumps(lead) for lead in DEMO_LEADS) + "\n"
+    ndjson = "\n".join(json.dumps(lead) for lead in leads) + "\n"
     r = await api.post(
         f"/v1/campaigns/{campaign_id}/leads",
         params={"no_minors_attested": "true", "consent_source": "demo web form", "consent_purpose": "solar quote"},
@@ -105,10 +106,9 @@ async def _setup(api: Any, db: Any) -> tuple[dict[str, str], str, str]:
     return headers, account["account_id"], campaign_id
 
 
-async def _watch(api: Any, headers: dict[str, str], campaign_id: str) -> dict[str, Any]:
+async def _watch(api: Any, headers: dict[str, str], campaign_id: str, total: int) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    total = len(DEMO_LEADS)
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -186,7 +186,7 @@ def _print_table(rows: list[dict[str, Any]], data_dir: Path, port: int, balance:
     )
 
 
-async def run_demo(data_dir: Path, port: int) -> int:
+async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> int:
     import httpx
     import uvicorn
 
@@ -215,9 +215,9 @@ async def run_demo(data_dir: Path, port: int) -> int:
                 return 1
             await asyncio.sleep(0.1)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
-            headers, account_id, campaign_id = await _setup(api, db)
-            typer.echo(f"Campaign {campaign_id}: {len(DEMO_LEADS)} simulated leads, real calls through the engine")
-            status = await _watch(api, headers, campaign_id)
+            headers, account_id, campaign_id = await _setup(api, db, leads)
+            typer.echo(f"Campaign {campaign_id}: {len(leads)} simulated leads, real calls through the engine")
+            status = await _watch(api, headers, campaign_id, len(leads))
             caller = dict(getattr(app.state.worker.carrier, "results", {}))
             rows = await _results(api, headers, campaign_id, caller)
             transcripts = {
@@ -254,11 +254,22 @@ def register(app: typer.Typer) -> None:
     def demo(
         data_dir: Path = typer.Option(Path("data"), "--data-dir", help="a fresh demo-<time> directory is made here"),
         port: int = typer.Option(0, min=0, max=65535, help="API port; 0 picks a free one"),
+        only: str | None = typer.Option(
+            None, "--only", help=f"comma-separated subset of the demo leads: {', '.join(DEMO_KINDS)}"
+        ),
     ) -> None:
         """Run a demo campaign end to end on embedded defaults and print the results."""
         if data_dir.exists() and not data_dir.is_dir():
             typer.echo(f"error: --data-dir {data_dir} is not a directory", err=True)
             raise typer.Exit(2)
+        leads = DEMO_LEADS
+        if only is not None:
+            wanted = [k.strip() for k in only.split(",") if k.strip()]
+            unknown = sorted(set(wanted) - set(DEMO_KINDS))
+            if unknown or not wanted:
+                typer.echo(f"error: --only {only!r}: choose from {', '.join(DEMO_KINDS)}", err=True)
+                raise typer.Exit(2)
+            leads = [lead for kind, lead in zip(DEMO_KINDS, DEMO_LEADS, strict=True) if kind in wanted]
         _quiet_logs()
-        code = asyncio.run(run_demo(_fresh_dir(data_dir), port))
+        code = asyncio.run(run_demo(_fresh_dir(data_dir), port, leads))
         raise typer.Exit(code)

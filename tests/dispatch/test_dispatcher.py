@@ -3,10 +3,12 @@ completion, the audit trail. The simulated carrier answers no_answer/busy/failed
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text, update
 
 from closerr.settings import Settings
@@ -25,6 +27,7 @@ from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from engine.telephony.directory import CallDirectory
+from tests.dispatch.conftest import open_db
 from tests.dispatch.seed import phone, seed
 
 CFG = DispatchConfig(worker_id="test-worker", lease_ttl_s=30, account_concurrency=20, rate_per_second=1)
@@ -142,8 +145,6 @@ async def test_caps_leases_settlement_and_completion(db: Database, database_url:
     await service.finish(
         db, CFG, first.jobs[1].call_id, first.jobs[1].lead_id, sd.account_id, CallResult(Disposition.NO_ANSWER)
     )
-    import asyncio
-
     for _ in range(40):
         await worker.tick()
         await asyncio.sleep(0.05)
@@ -215,3 +216,84 @@ async def test_fraud_guard_pauses_the_campaign_with_a_reason(db: Database, datab
     assert (
         await service.claim(db, hourly, sd.campaign_id, sd.account_id, slots=1)
     ).paused_reason == "fraud_calls_per_hour"
+
+
+async def test_lead_erased_mid_call_still_releases_the_hold(db: Database, database_url: str, tmp_path: Path) -> None:
+    sd = await seed(database_url, tmp_path, [{"phone": phone(1)}])
+    await advance(db)
+    job = (await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=1)).jobs[0]
+    async with session_scope(db) as s:
+        await s.execute(text("DELETE FROM calls"))
+        await s.execute(text("DELETE FROM leads"))
+    closed = await service.finish(
+        db,
+        CFG,
+        job.call_id,
+        job.lead_id,
+        job.account_id,
+        CallResult(Disposition.COMPLETED, "qualified", {"duration_s": 4.5}),
+    )
+    assert closed is not None and closed.lead_status == "erased" and closed.charged == 5
+    async with db.sessions() as s:
+        assert await ledger.held(s, sd.account_id) == 0
+        assert await ledger.balance(s, sd.account_id) == 1_000_000 - 5
+        assert await s.scalar(select(func.count()).select_from(DispatchLease)) == 0
+
+
+class HangingCarrier(SimulatedCarrier):
+    """A carrier whose API stops answering for some leads (metadata ``hang``)."""
+
+    async def originate(self, dial):  # type: ignore[no-untyped-def]
+        if dial.metadata.get("hang"):
+            await asyncio.Event().wait()
+        return await super().originate(dial)
+
+
+async def test_a_carrier_that_stops_answering_does_not_stall_other_campaigns(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from control_api.dispatch import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "ORIGINATE_TIMEOUT_S", 3.0)
+    once = {"max_attempts": 1, "spacing_minutes": []}
+    stuck = await seed(
+        sqlite_url, tmp_path, [{"phone": phone(i), "metadata": {"hang": True}} for i in range(2)], retry=once
+    )
+    fine = await seed(
+        sqlite_url,
+        tmp_path,
+        [{"phone": phone(i), "metadata": {"sim": "busy"}} for i in range(10, 16)],
+        retry=once,
+        api_key=stuck.api_key,
+        credits=0,
+    )
+    db = await open_db(sqlite_url)
+    settings = Settings(sim_ring_s=0.01)
+    worker = Worker(
+        db=db,
+        settings=settings,
+        carrier=HangingCarrier(settings),
+        media_base_url="ws://127.0.0.1:9",
+        directory=CallDirectory(),
+    )
+    t0 = asyncio.get_running_loop().time()
+    states: dict[str, str] = {}
+    fine_at: float | None = None
+    while asyncio.get_running_loop().time() - t0 < 20:
+        await worker.tick()
+        await asyncio.sleep(0.05)
+        async with db.sessions() as s:
+            states = {c.id: c.state for c in (await s.execute(select(Campaign))).scalars()}
+        if states[fine.campaign_id] == "completed" and fine_at is None:
+            fine_at = asyncio.get_running_loop().time() - t0
+        if states[stuck.campaign_id] == "completed":
+            break
+    await db.dispose()
+    assert fine_at is not None and fine_at < 3.0  # done while the other campaign's dials still hung
+    assert states == {fine.campaign_id: "completed", stuck.campaign_id: "completed"}
+    db = await open_db(sqlite_url)
+    async with db.sessions() as s:
+        stuck_calls = (await s.execute(select(Call).where(Call.campaign_id == stuck.campaign_id))).scalars().all()
+    await db.dispose()
+    assert {c.status for c in stuck_calls} == {"failed"}
+    assert all("did not answer" in (c.error or "") for c in stuck_calls)

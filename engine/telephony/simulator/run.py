@@ -75,6 +75,7 @@ def custom_parameters(persona: Persona) -> dict[str, str]:
         "lead_name": persona.lead.name,
         "lead_phone": persona.lead.phone,
         "lead_metadata": json.dumps(persona.lead.metadata),
+        "policy": persona.policy,
     }
     script_path = persona.script_path()
     if script_path is not None:
