@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 from benchmarks.call_fleet import CallFleet, CallSpec
+from benchmarks.prom_scrape import scrape, step_metrics
 from benchmarks.script_replies import reply_lines
 from benchmarks.servers import ResourceSampler, Server, load_average, settle
 from benchmarks.stats import distribution, rounded, stage_medians
@@ -25,6 +26,8 @@ from engine.telephony.simulator.run import custom_parameters
 PERSONAS = Path(__file__).parent / "personas"
 BENCH_PERSONAS = [str(PERSONAS / "car_short.yaml"), str(PERSONAS / "solar_short.yaml")]
 WARMUP_PERSONA = str(PERSONAS / "warmup.yaml")
+# One short call per script, together: models touched and each script's fixed lines cached, as in steady state.
+WARMUP_PERSONAS = [WARMUP_PERSONA, str(PERSONAS / "warmup_car.yaml")]
 
 
 @cache
@@ -50,10 +53,12 @@ def run_batch(
     cpu_before = server.cpu_s()
     fleet_proc = psutil.Process(fleet.pid)
     fleet_cpu_before = sum(fleet_proc.cpu_times()[:2])
+    metrics_before = scrape(server.base_url)
     started = time.monotonic()
     with ResourceSampler(server.pid) as rss:
         run = fleet.run(server.ws_url, lines)
     wall = time.monotonic() - started
+    engine_metrics = step_metrics(metrics_before, scrape(server.base_url), wall)
     engine_cpu = server.cpu_s() - cpu_before
     fleet_cpu = sum(fleet_proc.cpu_times()[:2]) - fleet_cpu_before
     settle(server)
@@ -73,11 +78,18 @@ def run_batch(
             "caller_loop_lag_max_ms": run.get("caller_loop_lag_max_ms"),
             "load_before": load_before,
             "load_after": load_average(),
+            **engine_metrics,
         }
     )
     if run.get("error"):
         summary["fleet_error"] = run["error"]
     return summary, run["calls"], records
+
+
+def warm_up(fleet: CallFleet, server: Server) -> None:
+    """Unmeasured calls before a measurement (the fleet must know ``WARMUP_PERSONAS``)."""
+    run_batch(fleet, server, [[call_spec(server.system, p)] for p in WARMUP_PERSONAS])
+    settle(server, 3.0)  # the scripts' fixed lines finish synthesizing in the background
 
 
 def summarize(calls: list[dict[str, Any]], records: dict[str, dict[str, Any] | None]) -> dict[str, Any]:

@@ -156,9 +156,11 @@ class CallFleet:
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_fleet_main, args=(child, persona_paths), name="call-fleet", daemon=True)
         self.process.start()
-        if not self._conn.poll(ready_timeout_s):
-            self.close()
-            raise TimeoutError("the caller process did not get ready (persona synthesis)")
+        deadline = time.monotonic() + ready_timeout_s
+        while not self._conn.poll(0.5):
+            if not self.process.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"the caller process did not get ready (exit code {self.process.exitcode})")
         self.info: dict[str, Any] = self._conn.recv()
 
     @property

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONA, call_spec, run_batch
+from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONAS, call_spec, run_batch, warm_up
 from benchmarks.call_fleet import CallFleet, CallSpec
 from benchmarks.capacity_plots import plot_latency, plot_memory
 from benchmarks.report import RESULTS, fmt, machine, table, write_json, write_text
@@ -89,6 +89,16 @@ def saturation(steps: list[dict[str, Any]], limit_s: float, cores: int) -> list[
     cpu = failing.get("engine_cpu_cores")
     if cpu is not None:
         notes.append(f"server CPU at {n} calls: {cpu:.2f} of {cores} usable cores ({100 * cpu / cores:.0f} %)")
+    for key, label in (("stt_thread_busy", "the STT inference thread"), ("tts_busy", "the Piper TTS thread(s)")):
+        busy = failing.get(key)
+        if busy is not None:
+            state = "saturated" if busy >= 0.8 else "not saturated"
+            notes.append(f"{label} busy {100 * busy:.0f} % of the time at {n} calls ({state})")
+    if failing.get("loop_lag_mean_ms") is not None:
+        notes.append(
+            f"server event-loop lag at {n} calls: mean {failing['loop_lag_mean_ms']:.1f} ms, "
+            f"p99 <= {fmt(failing.get('loop_lag_p99_ms_le'), 0)} ms"
+        )
     growth = []
     for key, label in (
         ("stt_queue_p50_s", "STT queue wait"),
@@ -121,7 +131,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average before {meta.get('load_before')} / after {meta.get('load_after')}.\n",
     ]
     header = ["calls", "turns", "p50", "p95", "p99", "STT queue p95", "TTS p50", "underruns", "gaps", "failed"]
-    header += ["CPU cores", "peak RSS MiB", "after MiB"]
+    header += ["CPU cores", "STT busy", "TTS busy", "loop lag mean ms", "peak RSS MiB", "after MiB"]
     for system in SYSTEMS:
         steps = results.get(system) or []
         if not steps:
@@ -140,6 +150,9 @@ def markdown(results: dict[str, Any]) -> str:
                 s.get("caller_gaps"),
                 s.get("failed_calls"),
                 s.get("engine_cpu_cores"),
+                s.get("stt_thread_busy"),
+                s.get("tts_busy"),
+                s.get("loop_lag_mean_ms"),
                 s.get("rss_mb"),
                 s.get("rss_after_mb"),
             ]
@@ -189,10 +202,10 @@ def run(max_calls: int, budget_s: float, systems: list[str], results_dir: Path) 
     try:
         for system in systems:
             servers[system] = start_server(system)
-        with CallFleet([*BENCH_PERSONAS, WARMUP_PERSONA]) as fleet:
+        with CallFleet([*BENCH_PERSONAS, *WARMUP_PERSONAS]) as fleet:
             meta.update(fleet.info)
             for system in systems:
-                run_batch(fleet, servers[system], [[call_spec(system, WARMUP_PERSONA)]])
+                warm_up(fleet, servers[system])
                 settle(servers[system])
                 idle[system] = round(servers[system].rss_mb(), 1)
             meta["load_before"] = machine()["load_average"]

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONA, call_spec, run_batch, summarize
+from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONAS, call_spec, run_batch, summarize, warm_up
 from benchmarks.call_fleet import CallFleet
 from benchmarks.report import RESULTS, fmt, machine, table, write_json, write_text
 from benchmarks.servers import SYSTEMS, Server, start_server
@@ -104,10 +104,10 @@ def run(calls_per_system: int, systems: list[str], results_dir: Path) -> dict[st
     try:
         for system in systems:
             servers[system] = start_server(system)
-        with CallFleet([*BENCH_PERSONAS, WARMUP_PERSONA]) as fleet:
+        with CallFleet([*BENCH_PERSONAS, *WARMUP_PERSONAS]) as fleet:
             meta.update(fleet.info)
             for system in systems:
-                run_batch(fleet, servers[system], [[call_spec(system, WARMUP_PERSONA)]])
+                warm_up(fleet, servers[system])
             meta["load_before"] = machine()["load_average"]
             for i in range(calls_per_system):
                 persona = BENCH_PERSONAS[i % len(BENCH_PERSONAS)]

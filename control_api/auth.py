@@ -10,8 +10,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from control_api.accounts.service import Principal, authenticate
-from control_api.storage.db import Database, session_scope
+from control_api.accounts.service import Principal, authenticate, touch_used_keys
+from control_api.storage.db import Database
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="closerr"'}
 
@@ -22,10 +22,12 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
         if not header:
             raise NotAuthorizedException("missing Authorization: Bearer <api key>", headers=_CHALLENGE)
         db = cast(Database, connection.app.state.db)
-        async with session_scope(db) as session:
+        async with db.sessions() as session:
             principal = await authenticate(session, header)
         if principal is None:
             raise NotAuthorizedException("invalid, malformed or revoked API key", headers=_CHALLENGE)
+        async with db.sessions() as session:
+            await touch_used_keys(session, principal)
         return AuthenticationResult(user=principal, auth=principal.key_prefix)
 
 

@@ -170,6 +170,16 @@ def _database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) ->
             field="body",
             slug="invalid-field",
         )
+    if "database is locked" in text:
+        # SQLite allows one writer; a long bulk import can hold it past the busy timeout.
+        return problem_response(
+            request,
+            503,
+            "Database busy",
+            "the database is busy with a bulk write (e.g. a registry import); retry shortly",
+            slug="database-busy",
+            headers={"Retry-After": "5"},
+        )
     if "out of int64 range" in text or "NumericValueOutOfRange" in type(exc.orig).__name__:
         return problem_response(
             request, 422, "Invalid request", "a number is out of range", field="body", slug="invalid-field"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts import keys
@@ -25,6 +27,8 @@ from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.repositories import accounts as repo
 from control_api.storage.tables import Account, ApiKey
 from control_api.storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 # last_used_at is a convenience, not an audit trail: one write per key per minute at most.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -101,10 +105,28 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
     key, account = found
     if key.revoked_at is not None or not keys.matches(token, key.key_hash):
         return None
+    principal = Principal(account_id=account.id, key_id=key.id, key_prefix=key.prefix)
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
-        await repo.touch_key(session, key.id, now)
-    return Principal(account_id=account.id, key_id=key.id, key_prefix=key.prefix)
+        _stale_keys.add(key.id)
+    return principal
+
+
+# Keys whose last_used_at is due an update; written by ``touch_used_keys`` in its own short transaction.
+_stale_keys: set[str] = set()
+
+
+async def touch_used_keys(session: AsyncSession, principal: Principal) -> None:
+    """Best effort: a busy database (SQLite during a bulk import) must not turn a valid key into an error."""
+    if principal.key_id not in _stale_keys:
+        return
+    _stale_keys.discard(principal.key_id)
+    try:
+        await repo.touch_key(session, principal.key_id, utcnow())
+        await session.commit()
+    except OperationalError:
+        await session.rollback()
+        log.info("api key last_used_at not updated: database busy")
 
 
 def key_view(key: ApiKey) -> ApiKeyView:

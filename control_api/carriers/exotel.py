@@ -1,16 +1,27 @@
 """Exotel "Connect Number to Call Flow": ``POST /v1/Accounts/{sid}/Calls/connect.json`` (basic auth API key:token,
 form fields From, CallerId, Url of the flow, CallType, TimeLimit, TimeOut, CustomField). The flow's Voicebot applet
 streams to the engine's ``/media/exotel`` endpoint; our call id travels as ``CustomField`` and as the stream URL's
-``call_id`` query parameter, which Exotel delivers in ``start.custom_parameters``.
+``call_id`` query parameter, which Exotel delivers in ``start.custom_parameters``: point the applet's dynamic URL
+at the worker's ``/carriers/exotel/stream-url``, which answers that URL from the ``CustomField``.
 
 Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
 hangs up), and ``TimeOut`` bounds the ringing."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from closerr.settings import Settings
 from control_api.carriers import rest
 from control_api.carriers.base import Dial, Origination
+
+STREAM_URL_PATH = "/carriers/exotel/stream-url"
+
+
+def stream_url(media_url: str, call_id: str) -> str:
+    """The Voicebot applet's WebSocket URL for one call: the query parameters reach the engine as the stream's
+    ``start.custom_parameters``."""
+    return f"{media_url}?{urlencode({'call_id': call_id})}"
 
 
 class ExotelCarrier:

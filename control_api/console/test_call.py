@@ -130,9 +130,11 @@ class TestCallPages(Controller):
             raise InvalidField("sdp", "not a WebRTC session offer")
         campaign = await _campaign(session, principal, data.campaign_id)
         # Models load once per process; the first call must not load them on the event loop.
-        await asyncio.to_thread(get_services)
+        services = await asyncio.to_thread(get_services)
+        # The pipeline speaks at the TTS's rate (telephony 8 kHz): the leg runs at that rate, like a phone call.
+        rate = services.tts.out_rate if services.tts.out_rate in (8000, 16000) else 8000
         try:
-            leg, answer_sdp = await WebRtcLeg.accept(data.sdp, sample_rate=16000)
+            leg, answer_sdp = await WebRtcLeg.accept(data.sdp, sample_rate=rate)
         except ValueError as exc:
             raise InvalidField("sdp", f"cannot answer this offer: {exc}") from exc
         call_id = str(uuid.uuid4())

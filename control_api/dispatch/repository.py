@@ -78,13 +78,19 @@ async def expired_leases(session: AsyncSession, now: datetime, limit: int) -> li
     return [(int(a), str(b), str(c)) for a, b, c in (await session.execute(q)).all()]
 
 
-async def heartbeat(session: AsyncSession, worker_id: str, call_ids: list[str], now: datetime, ttl_s: float) -> int:
-    result = await session.execute(
+async def heartbeat(
+    session: AsyncSession, worker_id: str, call_ids: list[str], now: datetime, ttl_s: float
+) -> set[str]:
+    """Extend this worker's leases; answers the call ids it still holds (a missing one was reaped)."""
+    await session.execute(
         update(DispatchLease)
         .where(DispatchLease.worker_id == worker_id, DispatchLease.call_id.in_(call_ids))
         .values(heartbeat_at=now, expires_at=now + timedelta(seconds=ttl_s))
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    held = await session.execute(
+        select(DispatchLease.call_id).where(DispatchLease.worker_id == worker_id, DispatchLease.call_id.in_(call_ids))
+    )
+    return {str(call_id) for call_id in held.scalars()}
 
 
 async def drop_lease(session: AsyncSession, lead_id: int) -> None:

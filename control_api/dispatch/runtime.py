@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Litestar, Response, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
 from closerr.settings import Settings
 from control_api.carriers import registry
+from control_api.carriers.exotel import STREAM_URL_PATH, stream_url
 from control_api.carriers.plivo import ANSWER_PATH, stream_xml
 from control_api.dispatch.worker import Worker
 from control_api.storage.db import Database, _upgrade_heads, create_database
@@ -50,14 +51,20 @@ def build_worker(db: Database, settings: Settings, host: str, port: int) -> Work
     )
 
 
-def _plivo_answer(settings: Settings, host: str, port: int) -> Any:
+def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any]:
+    """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
+    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``)."""
+
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str]) -> Response[str]:
-        """Plivo's answer URL: stream the answered call to this process's engine."""
         url = f"{media_base(settings, host, port)}/media/plivo"
         return Response(stream_xml(url, call_id), media_type="application/xml")
 
-    return plivo_answer
+    @get(STREAM_URL_PATH, include_in_schema=False)
+    async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:
+        return {"url": stream_url(f"{media_base(settings, host, port)}/media/exotel", custom_field)}
+
+    return [plivo_answer, exotel_stream_url]
 
 
 def create_worker_app(settings: Settings, host: str, port: int, *, database: Database | None = None) -> Litestar:
@@ -73,6 +80,8 @@ def create_worker_app(settings: Settings, host: str, port: int, *, database: Dat
             # Load the models now, off the loop, instead of during the first answered call.
             asyncio.get_running_loop().run_in_executor(None, get_services)
         worker = build_worker(db, settings, host, port)
+        # A worker's media endpoint faces the carriers (the internet): only streams of calls it dialed are served.
+        worker.directory.accept_adhoc = False
         app.state.worker = worker
         worker.start()
         try:
@@ -87,7 +96,7 @@ def create_worker_app(settings: Settings, host: str, port: int, *, database: Dat
             *engine_route_handlers(),
             engine_health,
             *metrics_route_handlers,
-            _plivo_answer(settings, host, port),
+            *carrier_route_handlers(settings, host, port),
         ],
         lifespan=[lifespan],
     )
@@ -110,4 +119,5 @@ def attach_worker(app: Litestar, settings: Settings, db: Database, host: str, po
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
-    app.register(_plivo_answer(settings, host, port))
+    for handler in carrier_route_handlers(settings, host, port):
+        app.register(handler)

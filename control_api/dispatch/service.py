@@ -121,6 +121,20 @@ async def _audit_dispatch(
     )
 
 
+_STARTERS: dict[str, str] = {}  # campaign id -> actor that started it (a campaign starts once: never stale)
+
+
+async def _started_by(s: AsyncSession, campaign_id: str) -> str | None:
+    if campaign_id not in _STARTERS:
+        actor = await repo.started_by(s, campaign_id)
+        if actor is None:
+            return None
+        if len(_STARTERS) > 10_000:
+            _STARTERS.clear()
+        _STARTERS[campaign_id] = actor
+    return _STARTERS[campaign_id]
+
+
 # -- pre-dial checks -----------------------------------------------------------------------------------------
 
 
@@ -196,7 +210,7 @@ async def claim(
             await pause(s, c, reason, now)
             result.paused_reason = reason
             return result
-        starter = await repo.started_by(s, c.id)
+        starter = await _started_by(s, c.id)
         for lead in await repo.due_leads(s, c.id, now, limit=free * 4 + 4):
             if len(result.jobs) >= free:
                 break
@@ -455,9 +469,10 @@ async def reap_expired(db: Database, cfg: DispatchConfig, now: datetime | None =
     return reaped
 
 
-async def heartbeat(db: Database, cfg: DispatchConfig, call_ids: list[str], now: datetime | None = None) -> int:
+async def heartbeat(db: Database, cfg: DispatchConfig, call_ids: list[str], now: datetime | None = None) -> set[str]:
+    """Extend the leases of ``call_ids``; answers those this worker still holds."""
     if not call_ids:
-        return 0
+        return set()
     async with session_scope(db) as s:
         return await repo.heartbeat(s, cfg.worker_id, call_ids, now or utcnow(), cfg.lease_ttl_s)
 

@@ -61,6 +61,9 @@ class Worker:
     active: dict[str, DialJob] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _calls: set[asyncio.Task[None]] = field(default_factory=set)
+    _tasks_by_call: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _carrier_ids: dict[str, str] = field(default_factory=dict)
+    _finishing: set[str] = field(default_factory=set)
     _stopping: bool = False
 
     def __post_init__(self) -> None:
@@ -113,6 +116,7 @@ class Worker:
                 self.active[job.call_id] = job
                 task = asyncio.create_task(self._run(job), name=f"call-{job.call_id}")
                 self._calls.add(task)
+                self._tasks_by_call[job.call_id] = task
                 task.add_done_callback(self._calls.discard)
                 started += 1
         return started
@@ -132,11 +136,25 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
-                await service.heartbeat(self.db, self.cfg, list(self.active))
+                calls = [c for c in self.active if c not in self._finishing]
+                held = await service.heartbeat(self.db, self.cfg, calls)
+                for call_id in set(calls) - held:
+                    await self._abandon(call_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("heartbeat failed")
+
+    async def _abandon(self, call_id: str) -> None:
+        """Our lease on this call expired and was reaped (the lead may already be dialed again elsewhere): hang
+        up now rather than talk on in parallel. The reaper settled it; our late settle is refused."""
+        if call_id in self._finishing:
+            return
+        logger.warning("lease of call {} lost: hanging up", call_id)
+        await self._hangup(self._carrier_ids.get(call_id))
+        task = self._tasks_by_call.get(call_id)
+        if task is not None:
+            task.cancel()
 
     async def _webhook_loop(self) -> None:
         secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
@@ -169,12 +187,16 @@ class Worker:
         await self._finish(job, result)
 
     async def _finish(self, job: DialJob, result: CallResult) -> None:
+        self._finishing.add(job.call_id)  # from here on, never cancelled for a lost lease
         try:
             closed = await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
             if closed is None:
                 logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
         finally:
             self.active.pop(job.call_id, None)
+            self._finishing.discard(job.call_id)
+            self._tasks_by_call.pop(job.call_id, None)
+            self._carrier_ids.pop(job.call_id, None)
             self.directory.forget(job.call_id)
 
     async def _call(self, job: DialJob) -> CallResult:
@@ -203,6 +225,8 @@ class Worker:
             return CallResult(Disposition.FAILED, error="carrier did not answer the originate request")
         if origination.disposition is not None:
             return CallResult(Disposition(origination.disposition))
+        if origination.carrier_call_id is not None:
+            self._carrier_ids[job.call_id] = origination.carrier_call_id
         return await self._await_media(job, future, origination.carrier_call_id)
 
     async def _await_media(

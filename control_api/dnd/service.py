@@ -239,6 +239,8 @@ async def import_registry(
         except BaseException:
             await session.rollback()
             raise
+        finally:
+            await writer.drop()
     rejected = sorted([*parser.rejected_lines, *parser.invalid_lines])
     return ImportReport(
         rows=parser.rows_seen,

@@ -190,3 +190,35 @@ def test_main_goes_on_after_a_failing_benchmark(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(bench_main, "run_one", fake_run)
     assert bench_main.main(["latency", "capacity"]) == 1
     assert ran == ["latency", "capacity"]
+
+
+def test_engine_metrics_from_two_scrapes() -> None:
+    from benchmarks.prom_scrape import histogram_quantile, step_metrics
+
+    def hist(name: str, counts: list[float], total: float, **labels: str) -> dict:
+        base = tuple(sorted(labels.items()))
+        out = {(f"{name}_bucket", tuple(sorted({**labels, "le": le}.items()))): c
+               for le, c in zip(["0.01", "0.1", "1.0", "+Inf"], counts, strict=True)}  # fmt: skip
+        out[(f"{name}_sum", base)] = total
+        out[(f"{name}_count", base)] = counts[-1]
+        return out
+
+    before = {
+        **hist("closerr_inference_seconds", [0, 0, 2, 2], 0.6, model="stt"),
+        **hist("closerr_event_loop_lag_seconds", [10, 10, 10, 10], 0.01),
+    }
+    after = {
+        **hist("closerr_inference_seconds", [0, 0, 12, 12], 5.6, model="stt"),
+        **hist("closerr_inference_queue_wait_seconds", [10, 15, 20, 20], 2.0, model="stt"),
+        **hist("closerr_event_loop_lag_seconds", [100, 108, 110, 110], 1.01),
+    }
+    m = step_metrics(before, after, wall_s=10.0)
+    assert m["stt_thread_busy"] == 0.5
+    assert m["stt_batches"] == 10
+    assert m["stt_batch_mean_s"] == 0.5
+    assert m["stt_requests_per_batch"] == 2.0
+    assert m["stt_queue_wait_mean_s"] == 0.1
+    assert m["loop_lag_mean_ms"] == 10.0
+    assert m["loop_lag_p99_ms_le"] == 1000.0
+    assert histogram_quantile(before, after, "closerr_event_loop_lag_seconds", 0.5) == 0.01
+    assert step_metrics({}, {}, 10.0) == {}

@@ -13,6 +13,8 @@ import concurrent.futures
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -100,6 +102,67 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture(scope="package")
+def served_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
+    """``closerr serve`` as its own process: the engine's models and native threads live and die there.
+
+    The test call runs the real pipeline. Run in a thread of this test process, that left the process aborting
+    in native code at interpreter exit ("terminate called without an active exception", exit status 134) although
+    every test passed; as a server process of its own (as in production) it starts and stops cleanly.
+    """
+    data_dir = tmp_path_factory.mktemp("served-console")
+    database_url = f"sqlite+aiosqlite:///{data_dir / 'closerr.sqlite3'}"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CLOSERR_DATABASE_URL": database_url,
+        "CLOSERR_RETENTION_SCHEDULER": "false",
+        "CLOSERR_CONSOLE_SESSION_SECRET": "console-test-secret",
+    }
+    log_path = data_dir / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "closerr.cli",
+                "serve",
+                "--no-worker",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"closerr serve exited: {log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(base + "/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("closerr serve did not come up in 60 s")
+                time.sleep(0.1)
+            yield ConsoleServer(base, database_url, Settings(data_dir=data_dir, database_url=database_url))
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @dataclass

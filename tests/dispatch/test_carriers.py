@@ -192,3 +192,22 @@ async def test_simulated_carrier_fates_and_personas() -> None:
     answering = SimulatedCarrier(Settings(sim_ring_s=0))
     persona = answering.persona_for(dial("twilio", persona={"turns": [{"say": "Yes."}]}))
     assert [t.say for t in persona.turns] == ["Yes."]
+
+
+async def test_worker_answers_the_carriers_callbacks() -> None:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from control_api.dispatch.runtime import carrier_route_handlers
+
+    settings = Settings(media_public_url="wss://worker-1.example.in")
+    app = Litestar(route_handlers=carrier_route_handlers(settings, "127.0.0.1", 8100))
+    async with AsyncTestClient(app=app) as client:
+        plivo = await client.get("/carriers/plivo/answer", params={"call_id": "c-9"})
+        assert plivo.status_code == 200 and plivo.headers["content-type"].startswith("application/xml")
+        stream = ElementTree.fromstring(plivo.text).find("Stream")
+        assert stream is not None and stream.text == f"{MEDIA}/plivo" and stream.get("extraHeaders") == "call_id=c-9"
+        exotel = await client.get("/carriers/exotel/stream-url", params={"CustomField": "c-9", "CallSid": "abc"})
+        assert exotel.json() == {"url": f"{MEDIA}/exotel?call_id=c-9"}
+        missing = await client.get("/carriers/plivo/answer")
+        assert missing.status_code == 400

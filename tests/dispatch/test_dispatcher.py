@@ -297,3 +297,51 @@ async def test_a_carrier_that_stops_answering_does_not_stall_other_campaigns(
     await db.dispose()
     assert {c.status for c in stuck_calls} == {"failed"}
     assert all("did not answer" in (c.error or "") for c in stuck_calls)
+
+
+class RingingCarrier(SimulatedCarrier):
+    """Answers the originate request, then the media never comes (ringing); records hang-ups."""
+
+    hung_up: list[str]
+
+    async def originate(self, dial):  # type: ignore[no-untyped-def]
+        from control_api.carriers.base import Origination
+
+        return Origination(carrier_call_id=f"RING-{dial.call_id}")
+
+    async def hangup(self, carrier_call_id: str) -> None:
+        self.hung_up.append(carrier_call_id)
+
+
+async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: Path) -> None:
+    sd = await seed(sqlite_url, tmp_path, [{"phone": phone(1)}])
+    db = await open_db(sqlite_url)
+    settings = Settings(heartbeat_s=0.1, lease_ttl_s=30, ring_timeout_s=60)
+    carrier = RingingCarrier(settings)
+    carrier.hung_up = []
+    worker = Worker(
+        db=db, settings=settings, carrier=carrier, media_base_url="ws://127.0.0.1:9", directory=CallDirectory()
+    )
+    worker.start()
+    try:
+        for _ in range(100):
+            if worker.active:
+                break
+            await asyncio.sleep(0.05)
+        (call_id,) = list(worker.active)
+        # Another worker decides this one is lost (as after a long stall) and reaps the lease.
+        other = DispatchConfig(worker_id="other")
+        assert await service.reap_expired(db, other, now=utcnow() + timedelta(minutes=5)) == 1
+        for _ in range(100):
+            if not worker.active:
+                break
+            await asyncio.sleep(0.05)
+        assert worker.active == {}
+        assert carrier.hung_up == [f"RING-{call_id}"]
+    finally:
+        await worker.stop()
+    async with db.sessions() as s:
+        call = await s.get(Call, call_id)
+        assert call is not None and call.status == "error" and "lease expired" in (call.error or "")
+        assert await ledger.held(s, sd.account_id) == 0
+    await db.dispose()

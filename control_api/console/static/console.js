@@ -225,6 +225,7 @@ function setupTestCall() {
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true }, video: false });
       pc = new RTCPeerConnection({ iceServers: [] });
+      box.peer = pc; // lets a support engineer (or a test) read the connection's stats from the console
       stream.getTracks().forEach((track) => pc.addTrack(track, stream));
       pc.addEventListener("track", (event) => { document.getElementById("remote-audio").srcObject = event.streams[0] || new MediaStream([event.track]); });
       pc.addEventListener("connectionstatechange", () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -58,7 +59,9 @@ RegistryRow = tuple[int, int, bool, int, list[dict[str, str]] | None]  # line, p
 
 class RegistryWriter:
     """Streams parsed registry rows into ``dnd_entries`` inside the caller's transaction; the last row for a
-    number wins. SQLite: batched upserts. PostgreSQL: COPY into a temp table, then one set-based upsert."""
+    number wins. Rows are staged in a temporary table (no lock on the real tables while the file streams in),
+    then one set-based upsert writes them sorted by number, so the primary-key index fills in order.
+    PostgreSQL stages with COPY."""
 
     def __init__(self, session: AsyncSession, scope: str, source: str, created_at: datetime) -> None:
         self.session = session
@@ -69,44 +72,63 @@ class RegistryWriter:
         self._driver: Any = None
         self._stage = f"dnd_stage_{uuid.uuid4().hex[:12]}"
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
     async def start(self) -> None:
         self._driver = await driver_connection(self.session)
-        if self.dialect == "postgresql":
+        if self.is_postgres:
             await self._driver.execute(
                 f"CREATE TEMP TABLE {self._stage} (line integer, phone bigint, blocked_all boolean, "
                 "categories smallint, time_bands jsonb) ON COMMIT DROP"
+            )
+        else:
+            await self._driver.execute(
+                f"CREATE TEMP TABLE {self._stage} (line INTEGER, phone INTEGER, blocked_all INTEGER, "
+                "categories INTEGER, time_bands TEXT)"
             )
 
     async def add(self, rows: Sequence[RegistryRow]) -> None:
         if not rows:
             return
-        if self.dialect == "postgresql":
+        records = [(ln, p, b, m, None if t is None else json.dumps(t)) for ln, p, b, m, t in rows]
+        if self.is_postgres:
             await self._driver.copy_records_to_table(
-                self._stage,
-                records=[(ln, p, b, m, None if t is None else json.dumps(t)) for ln, p, b, m, t in rows],
-                columns=["line", "phone", "blocked_all", "categories", "time_bands"],
+                self._stage, records=records, columns=["line", "phone", "blocked_all", "categories", "time_bands"]
             )
-            return
-        ts = sqlite_ts(self.created_at)
-        await self._driver.executemany(
-            "INSERT INTO dnd_entries (phone, scope, blocked_all, categories, time_bands, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (phone, scope) DO UPDATE SET "
-            "blocked_all = excluded.blocked_all, categories = excluded.categories, "
-            "time_bands = excluded.time_bands, source = excluded.source, created_at = excluded.created_at",
-            [(p, self.scope, b, m, None if t is None else json.dumps(t), self.source, ts) for _ln, p, b, m, t in rows],
-        )
+        else:
+            await self._driver.executemany(
+                f"INSERT INTO {self._stage} (line, phone, blocked_all, categories, time_bands) VALUES (?, ?, ?, ?, ?)",
+                records,
+            )
 
     async def finish(self) -> None:
-        if self.dialect != "postgresql":
-            return
-        await self._driver.execute(
-            f"INSERT INTO dnd_entries (phone, scope, blocked_all, categories, time_bands, source, created_at) "
-            f"SELECT DISTINCT ON (phone) phone, $1, blocked_all, categories, time_bands, $2, $3 "
-            f"FROM {self._stage} ORDER BY phone, line DESC "
+        update = (
             "ON CONFLICT (phone, scope) DO UPDATE SET blocked_all = excluded.blocked_all, "
             "categories = excluded.categories, time_bands = excluded.time_bands, source = excluded.source, "
-            "created_at = excluded.created_at",
-            self.scope,
-            self.source,
-            self.created_at,
+            "created_at = excluded.created_at"
         )
+        if self.is_postgres:
+            await self._driver.execute(
+                "INSERT INTO dnd_entries (phone, scope, blocked_all, categories, time_bands, source, created_at) "
+                f"SELECT DISTINCT ON (phone) phone, $1, blocked_all, categories, time_bands, $2, $3 "
+                f"FROM {self._stage} ORDER BY phone, line DESC {update}",
+                self.scope,
+                self.source,
+                self.created_at,
+            )
+            return
+        # Sorted by number, then line: a later line for the same number overwrites an earlier one.
+        await self._driver.execute(
+            "INSERT INTO dnd_entries (phone, scope, blocked_all, categories, time_bands, source, created_at) "
+            f"SELECT phone, ?, blocked_all, categories, time_bands, ?, ? FROM {self._stage} WHERE true "
+            f"ORDER BY phone, line {update}",
+            (self.scope, self.source, sqlite_ts(self.created_at)),
+        )
+
+    async def drop(self) -> None:
+        """SQLite keeps temp tables for the life of the pooled connection; PostgreSQL drops them on commit."""
+        if self._driver is not None and not self.is_postgres:
+            with contextlib.suppress(Exception):
+                await self._driver.execute(f"DROP TABLE IF EXISTS {self._stage}")
