@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.report import exit_on_sigterm
+
 HERE = Path(__file__).parent
 # Order: the per-call view first, then the per-machine view, then the other helpers' benchmarks.
 BENCHMARKS = ("latency", "capacity", "rtp_media", "lead_import")
@@ -26,7 +28,16 @@ def available() -> list[str]:
 def run_one(name: str) -> tuple[int, float]:
     started = time.monotonic()
     print(f"== benchmark {name} ==", flush=True)
-    code = subprocess.call([sys.executable, "-m", f"benchmarks.{name}"], cwd=HERE.parent)
+    child = subprocess.Popen([sys.executable, "-m", f"benchmarks.{name}"], cwd=HERE.parent)
+    try:
+        code = child.wait()
+    finally:
+        if child.poll() is None:  # we are being stopped: stop the benchmark (it stops its own servers)
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
     return code, time.monotonic() - started
 
 
@@ -38,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown or missing benchmark(s): {', '.join(unknown)}; available: {', '.join(present)}")
         return 2
+    exit_on_sigterm()
     outcomes: list[tuple[str, int, float]] = []
     for name in chosen:
         try:

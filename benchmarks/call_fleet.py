@@ -71,8 +71,8 @@ def _pin_and_prioritize() -> dict[str, Any]:
         os.sched_setaffinity(0, {cpus[-1]})
         info["caller_cpu"] = cpus[-1]
     try:
-        os.setpriority(os.PRIO_PROCESS, 0, -5)
-        info["caller_nice"] = -5
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+        info["caller_nice"] = -10
     except OSError:
         info["caller_nice"] = os.getpriority(os.PRIO_PROCESS, 0)
     return info

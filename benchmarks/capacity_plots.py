@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 STYLE = {"closerr": "-", "pipecat_baseline": "--"}
+COLOR = {"closerr": "tab:blue", "pipecat_baseline": "tab:orange"}
 LABEL = {"closerr": "Closerr", "pipecat_baseline": "pipecat baseline"}
 
 
@@ -18,6 +19,17 @@ def _plt() -> Any:
     return plt
 
 
+def _plain_ticks(ax: Any, results: dict[str, Any]) -> None:
+    from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+    calls = sorted({s["calls"] for system in STYLE for s in results.get(system, [])})
+    if calls:
+        ax.xaxis.set_major_locator(FixedLocator(calls))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+
+
 def plot_latency(results: dict[str, Any], target_s: float, path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
@@ -28,12 +40,13 @@ def plot_latency(results: dict[str, Any], target_s: float, path: Path) -> Path:
         calls = [s["calls"] for s in steps]
         for key, marker in (("v2v_p50_s", "o"), ("v2v_p95_s", "s"), ("v2v_p99_s", "^")):
             label = f"{LABEL[system]} {key.split('_')[1]}"
-            ax.plot(calls, [s[key] for s in steps], style, marker=marker, label=label)
+            ax.plot(calls, [s[key] for s in steps], style, color=COLOR[system], marker=marker, label=label)
     ax.axhline(target_s, color="red", linewidth=0.8, label=f"target p95 {target_s:g} s")
     ax.set_xlabel("concurrent calls")
     ax.set_ylabel("caller-side voice-to-voice (s)")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    _plain_ticks(ax, results)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("Voice-to-voice vs concurrent calls")
@@ -51,8 +64,10 @@ def plot_memory(results: dict[str, Any], path: Path) -> Path:
         if not steps:
             continue
         calls = [s["calls"] for s in steps]
-        ax.plot(calls, [s["rss_mb"] for s in steps], style, marker="o", label=f"{LABEL[system]} peak RSS")
-        ax.plot(calls, [s["rss_after_mb"] for s in steps], style, marker="x", alpha=0.6, label=f"{LABEL[system]} after")
+        color = COLOR[system]
+        ax.plot(calls, [s["rss_mb"] for s in steps], style, color=color, marker="o", label=f"{LABEL[system]} peak RSS")
+        after = [s["rss_after_mb"] for s in steps]
+        ax.plot(calls, after, ":", color=color, marker="x", alpha=0.7, label=f"{LABEL[system]} after the calls")
     ax.set_xlabel("concurrent calls")
     ax.set_ylabel("server resident memory (MiB)")
     ax.grid(True, alpha=0.3)

@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONAS, call_spec, run_batch, summarize, warm_up
 from benchmarks.call_fleet import CallFleet
-from benchmarks.report import RESULTS, fmt, machine, table, write_json, write_text
+from benchmarks.report import RESULTS, exit_on_sigterm, fmt, machine, table, write_json, write_text
 from benchmarks.servers import SYSTEMS, Server, start_server
 
 TARGET_P50_S = 0.5
@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(systems) - set(SYSTEMS)
     if unknown:
         parser.error(f"unknown system(s): {', '.join(sorted(unknown))}")
+    exit_on_sigterm()
     results = run(args.calls, systems, args.results)
     for system in systems:
         r = results[system]

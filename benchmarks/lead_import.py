@@ -204,7 +204,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
         "",
         f"{result['leads']:,}-row lead CSV scrubbed against a {result['registry']:,}-entry DND registry, end to end "
         f"through `closerr serve` (streamed HTTP uploads). Target: >= {TARGET_LEADS_PER_S:,} leads/s.",
-        f"Machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}.",
+        f"Machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}; 1-minute load average "
+        "before/after each run in the JSON (`load_avg_1m`): other work on a shared machine slows every stage.",
         "",
         "| backend | registry import | rows/s | lead upload | leads/s | target met | accepted | rejected by reason "
         "| server peak RSS |",
@@ -222,7 +223,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="closerr-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="closerr-leadbench-"))
     registry_csv = work / "registry.csv"
     leads_csv = work / "leads.csv"
     t0 = time.perf_counter()
@@ -243,7 +244,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 url = server.create_database("bench")
             else:
                 raise SystemExit(f"unknown backend {backend!r}")
+            load_before = os.getloadavg()[0]
             res = await run_backend(backend, url, work, registry_csv, leads_csv)
+            # The machine is shared: the load average says how much CPU the run really had.
+            res["load_avg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             print(json.dumps(res), flush=True)
             results.append(res)
     finally:

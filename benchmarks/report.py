@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the servers and the caller process a benchmark started are stopped too."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def machine() -> dict[str, Any]:

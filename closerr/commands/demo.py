@@ -43,7 +43,12 @@ def _fresh_dir(base: Path) -> Path:
 
 
 def _quiet_logs() -> None:
+    import warnings
+
     from loguru import logger
+
+    # The engine server uses the same uvicorn WebSocket implementation; its deprecation notice is not the demo's.
+    warnings.filterwarnings("ignore", message="The `websockets` implementation is deprecated")
 
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
@@ -164,7 +169,8 @@ async def _results(api: Any, headers: dict[str, str], campaign_id: str, caller: 
     return rows
 
 
-def _print_table(rows: list[dict[str, Any]], data_dir: Path, port: int, balance: int) -> None:
+def _print_table(rows: list[dict[str, Any]], data_dir: Path, port: int, balance: int, api_key: str) -> None:
+    """The results, and where the transcripts are (the demo account's key is shown here, never written to disk)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -182,9 +188,7 @@ def _print_table(rows: list[dict[str, Any]], data_dir: Path, port: int, balance:
     console.print(f"Credits left: {balance} of {DEMO_CREDITS} (billed per started second).")
     console.print(f"Transcripts: {data_dir / 'demo-results.json'}, and through the API:")
     console.print(f"  closerr serve --data-dir {data_dir} --port {port}")
-    console.print(
-        f"  curl -H 'Authorization: Bearer <key in demo-results.json>' http://127.0.0.1:{port}/v1/calls/<call_id>"
-    )
+    console.print(f"  curl -H 'Authorization: Bearer {api_key}' http://127.0.0.1:{port}/v1/calls/<call_id>")
 
 
 async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> int:
@@ -230,7 +234,6 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
         (data_dir / "demo-results.json").write_text(
             json.dumps(
                 {
-                    "api_key": headers["Authorization"].split()[-1],
                     "campaign_id": campaign_id,
                     "calls": rows,
                     "transcripts": transcripts,
@@ -240,7 +243,7 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
             ),
             encoding="utf-8",
         )
-        _print_table(rows, data_dir, port, balance)
+        _print_table(rows, data_dir, port, balance, headers["Authorization"].split()[-1])
         if status.get("state") != "completed":
             typer.echo(f"error: the campaign did not complete (state {status.get('state')})", err=True)
             return 1

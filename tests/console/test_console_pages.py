@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import uuid
 import wave
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -405,8 +407,9 @@ def test_another_tenants_call_is_not_found(page: Page, console_server: ConsoleSe
 
 # -- data rights -------------------------------------------------------------------------------------------
 def test_data_rights_search_export_withdraw_and_erase(
-    page: Page, console_server: ConsoleServer, tenant: Tenant
+    page: Page, console_server: ConsoleServer, tenant: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     campaign_id = create_campaign(console_server, tenant)
     upload_csv(console_server, tenant, campaign_id, "phone,name\n9876500001,Kavya Iyer\n9876500002,Arjun\n")
     sign_in(page, console_server, tenant)
@@ -446,6 +449,8 @@ def test_data_rights_search_export_withdraw_and_erase(
     screenshot(page, "08-data-rights-erased")
     leads = console_server.api("GET", f"/v1/campaigns/{campaign_id}/leads", tenant.api_key).json()["items"]
     assert [lead["name"] for lead in leads] == ["Arjun"]
+    # The number and the name went through forms and pages, never into the server's logs.
+    assert caplog.records and "9876500001" not in caplog.text and "Kavya" not in caplog.text
 
 
 def test_erase_is_refused_without_confirmation(page: Page, console_server: ConsoleServer, tenant: Tenant) -> None:

@@ -345,3 +345,43 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
         assert call is not None and call.status == "error" and "lease expired" in (call.error or "")
         assert await ledger.held(s, sd.account_id) == 0
     await db.dispose()
+
+
+async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    from engine.agent.policy import Lead as EngineLead
+    from engine.records import CallRequest
+
+    first = await seed(database_url, tmp_path, [{"phone": phone(7)}])
+    second = await seed(database_url, tmp_path, [{"phone": phone(7)}], api_key=first.api_key, credits=0)
+    await advance(db)
+    job = (await service.claim(db, CFG, first.campaign_id, first.account_id, slots=1)).jobs[0]
+    settings = Settings()
+    worker = Worker(
+        db=db,
+        settings=settings,
+        carrier=SimulatedCarrier(settings),
+        media_base_url="ws://127.0.0.1:9",
+        directory=CallDirectory(),
+    )
+    worker.active[job.call_id] = job
+    # What the engine calls (directory.on_opt_out) when the lead opts out, before it closes the call record.
+    await worker._on_opt_out(CallRequest(call_id=job.call_id, lead=EngineLead(name="x", phone=job.phone)))
+    async with db.sessions() as s:
+        verdict = await dnd.check(s, phone(7), 1, account_id=first.account_id)
+        entries = (await s.execute(select(AuditEntry).where(AuditEntry.action == "consent.withdraw"))).scalars().all()
+    assert not verdict.allowed and verdict.entry is not None and verdict.entry.source == "call_opt_out"
+    assert len(entries) == 1 and entries[0].subject_ref == pseudonymize_phone(phone(7))
+    closed = await service.finish(
+        db,
+        CFG,
+        job.call_id,
+        job.lead_id,
+        job.account_id,
+        CallResult(Disposition.COMPLETED, "opted_out", {"duration_s": 9.0}),
+    )
+    assert closed is not None and closed.lead_status == "completed"
+    # The same number in the account's other campaign is refused at dial time.
+    skipped = await service.claim(db, CFG, second.campaign_id, first.account_id, slots=1)
+    assert skipped.jobs == [] and skipped.skipped == {"dnd_blocked": 1}

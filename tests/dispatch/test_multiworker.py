@@ -165,6 +165,7 @@ async def test_three_workers_200_leads_with_a_sigkill(pg_url: str, tmp_path: Pat
     # The real calls.
     hangup = next(lead for lead in leads if lead.phone == int(phone(1000)[1:]))
     opt_out = next(lead for lead in leads if lead.phone == int(phone(1001)[1:]))
+    assert any(c.duration_s for c in dialed), "no real call was answered and billed"
     assert hangup.status in ("hung_up", "error")
     assert opt_out.status in ("completed", "dnd_blocked", "error")
     if any(c.outcome == "opted_out" for c in by_lead[opt_out.id]):
