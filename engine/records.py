@@ -21,6 +21,7 @@ class CallRequest:
     policy: str = "script"  # "script" | "llm"
     max_call_s: float = 600.0
     campaign_id: str | None = None  # bounded metric label; never a phone number
+    account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
 
 
 @dataclass

@@ -89,7 +89,8 @@ async def serve_call(
 ) -> CallRecord:
     """Run one call on an accepted leg and file its record (used by every transport)."""
     directory = _directory
-    directory.started(request.call_id)
+    record = record if record is not None else CallRecord(call_id=request.call_id)
+    directory.started(request, record)
 
     async def opt_out() -> None:
         if directory.on_opt_out is not None:

@@ -1,8 +1,8 @@
 """Calls in progress that the console can show turn by turn.
 
-The engine fills a ``CallRecord`` while a call runs; whoever starts a call (the console's test call, and the
-dispatcher when it wants its calls on the live page) registers that record here, and the live page reads it.
-Only this process's calls are visible: each API process serves the calls it runs.
+The engine fills a ``CallRecord`` while a call runs. Browser test calls are registered here by the console; phone
+calls (the dispatcher's) are read from the engine's call directory, which knows every call this process runs and
+the account it belongs to. Only this process's calls are visible: each API process serves the calls it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.records import CallRecord
+from engine.server import get_directory
 
 
 @dataclass
@@ -69,14 +70,26 @@ class LiveCalls:
                 self._calls.pop(call_id, None)
                 del self._ended_at[call_id]
 
+    def _phone_calls(self, account_id: str) -> list[LiveCall]:
+        calls = []
+        for request, record in get_directory().live(account_id):
+            if request.call_id in self._calls:
+                continue
+            campaign = request.campaign_id or ""
+            calls.append(LiveCall(request.call_id, account_id, campaign, f"campaign {campaign[:8]}", "phone", record))
+        return calls
+
     def get(self, account_id: str, call_id: str) -> LiveCall | None:
         self._expire()
         call = self._calls.get(call_id)
-        return call if call is not None and call.account_id == account_id else None
+        if call is not None:
+            return call if call.account_id == account_id else None
+        return next((c for c in self._phone_calls(account_id) if c.call_id == call_id), None)
 
     def running(self, account_id: str) -> list[LiveCall]:
         self._expire()
-        return [c for c in self._calls.values() if c.account_id == account_id and not c.ended]
+        own = [c for c in self._calls.values() if c.account_id == account_id and not c.ended]
+        return own + self._phone_calls(account_id)
 
 
 LIVE_CALLS = LiveCalls()

@@ -206,6 +206,7 @@ class Worker:
             script=job.script,
             max_call_s=float(job.max_call_s),
             campaign_id=job.campaign_id,
+            account_id=job.account_id,
         )
         future = self.directory.expect(request)
         dial = Dial(

@@ -62,7 +62,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA temp_store=MEMORY")
+    # Temp tables and sorts (upload staging) spill to disk: a 10M-row import must not live in RAM.
+    cur.execute("PRAGMA temp_store=FILE")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 

@@ -42,7 +42,7 @@ class CallDirectory:
     on_opt_out: OptOutHook | None = None
     _expected: dict[str, _Expected] = field(default_factory=dict)
     _records: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
-    _active: set[str] = field(default_factory=set)
+    _active: dict[str, tuple[CallRequest, CallRecord]] = field(default_factory=dict)
 
     def expect(self, request: CallRequest) -> asyncio.Future[CallRecord]:
         future: asyncio.Future[CallRecord] = asyncio.get_running_loop().create_future()
@@ -67,11 +67,16 @@ class CallDirectory:
     def active(self, call_id: str) -> bool:
         return call_id in self._active
 
-    def started(self, call_id: str) -> None:
-        self._active.add(call_id)
+    def started(self, request: CallRequest, record: CallRecord) -> None:
+        """``record`` is filled while the call runs: live views read it."""
+        self._active[request.call_id] = (request, record)
+
+    def live(self, account_id: str | None = None) -> list[tuple[CallRequest, CallRecord]]:
+        """Calls in progress in this process (of one account when ``account_id`` is given)."""
+        return [pair for pair in self._active.values() if account_id is None or pair[0].account_id == account_id]
 
     def finished(self, record: CallRecord, result: asyncio.Future[CallRecord] | None) -> None:
-        self._active.discard(record.call_id)
+        self._active.pop(record.call_id, None)
         if self.keep_records:
             self._records[record.call_id] = record.to_dict()
             while len(self._records) > self.keep_records:
