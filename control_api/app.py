@@ -32,6 +32,7 @@ from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
 from control_api.privacy.lifespan import privacy_lifespan
+from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
 from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
@@ -112,7 +113,8 @@ def create_app(
 
     return Litestar(
         route_handlers=handlers,
-        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan],  # privacy: the retention scheduler (issue 6)
+        # privacy: the retention scheduler (issue 6); SIP: the listener when CLOSERR_SIP_PORT is set (issue 8)
+        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg)],
         middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries (issue 6)
         dependencies={
             "session": Provide(provide_session),

@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         ssl_keyfile: Path | None = typer.Option(
             None, "--ssl-keyfile", help="PEM private key of the certificate (env CLOSERR_TLS_KEY)"
         ),
+        sip_port: int | None = typer.Option(
+            None, "--sip-port", min=0, max=65535, help="SIP listener (UDP and TCP) on this port; 0 disables"
+        ),
         worker: bool = typer.Option(
             True, "--worker/--no-worker", help="run a dispatcher worker in this process (issue 5; embedded default)"
         ),
@@ -34,7 +37,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: --data-dir {data_dir} is not a directory", err=True)
             raise typer.Exit(2)
         data_dir.mkdir(parents=True, exist_ok=True)
-        settings = Settings(data_dir=data_dir, host=host, port=port)
+        overrides: dict[str, object] = {"data_dir": data_dir, "host": host, "port": port}
+        if sip_port is not None:
+            overrides["sip_port"] = sip_port
+        settings = Settings(**overrides)  # type: ignore[arg-type]
         if settings.warm_phone_cache:
             import threading
 

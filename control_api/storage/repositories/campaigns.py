@@ -23,3 +23,9 @@ async def list_for_account(
         query = query.where(Campaign.state == state)
     rows = await session.scalars(query.order_by(Campaign.created_at, Campaign.id).offset(offset).limit(limit))
     return list(rows)
+
+
+async def started_with_caller_ids(session: AsyncSession) -> list[Campaign]:
+    """Started (scheduled or running) campaigns with a caller ID, newest first: inbound calls to that number."""
+    query = select(Campaign).where(Campaign.state.in_(("scheduled", "running")), Campaign.caller_id.is_not(None))
+    return list(await session.scalars(query.order_by(Campaign.created_at.desc())))
