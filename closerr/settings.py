@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
 
     # Dispatch (issue 5): workers, leases, caps, carriers, credits, fraud guard, webhooks.
-    carrier: Literal["simulated", "twilio", "exotel", "plivo"] = "simulated"
+    carrier: Literal["simulated", "twilio", "exotel", "plivo", "sip"] = "simulated"
     media_public_url: str | None = Field(
         default=None, description="wss:// base the carrier's media stream connects back to; default ws://host:port"
     )

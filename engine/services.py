@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,6 +47,11 @@ class EngineServices:
             smart_turn=SmartTurn(registry.smart_turn()),
         )
 
+    def close(self) -> None:
+        self.stt.close()
+        self.tts.close()
+        self.turn_executor.shutdown(wait=True, cancel_futures=True)
+
 
 _services: EngineServices | None = None
 _lock = threading.Lock()
@@ -58,4 +64,6 @@ def get_services() -> EngineServices:
         with _lock:
             if _services is None:
                 _services = EngineServices.create()
+                # Model threads must be idle before the interpreter tears down onnxruntime and CTranslate2.
+                atexit.register(_services.close)
     return _services

@@ -5,7 +5,7 @@ from __future__ import annotations
 from closerr.settings import Settings
 from control_api.carriers.base import Carrier
 
-NAMES = ("simulated", "twilio", "exotel", "plivo")
+NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 
 
 def build(settings: Settings, *, public_url: str) -> Carrier:
@@ -22,6 +22,10 @@ def build(settings: Settings, *, public_url: str) -> Carrier:
         from control_api.carriers.plivo import PlivoCarrier
 
         return PlivoCarrier(settings, public_url)
+    if settings.carrier == "sip":
+        from control_api.carriers.sip import SipCarrier
+
+        return SipCarrier(settings)
     from control_api.carriers.simulated import SimulatedCarrier
 
     return SimulatedCarrier(settings)

@@ -96,8 +96,10 @@ class WhisperService:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the inference thread after the batch in progress (see PiperService.close for why)."""
         self._queue.put(None)
+        self._thread.join(timeout_s)
 
     # -- inference thread ---------------------------------------------------------------------------------------
     def _serve(self) -> None:

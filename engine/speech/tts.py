@@ -64,8 +64,11 @@ class PiperService:
         self._store_when_done: set[str] = set()
         self._order = itertools.count()
         self.on_synthesis: list[Callable[[float], None]] = []  # callbacks(seconds) for metrics
-        for index in range(workers):
-            threading.Thread(target=self._serve, name=f"piper-{index}", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"piper-{index}", daemon=True) for index in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # -- the synthesis threads ----------------------------------------------------------------------------------
     def _synthesize_blocking(self, text: str) -> bytes:
@@ -79,7 +82,9 @@ class PiperService:
 
     def _serve(self) -> None:
         while True:
-            _, _, text, _ = self._jobs.get()
+            _, _, text, stop = self._jobs.get()
+            if stop and not text:
+                return
             with self._lock:
                 future = self._pending.get(text)
                 # Several queue entries may point at one job (a live request raised its priority): run it once.
@@ -167,5 +172,18 @@ class PiperService:
         for future in futures:
             await asyncio.wrap_future(future)
 
-    def close(self) -> None:
-        pass
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the synthesis threads once the line in progress is done. A thread still inside onnxruntime when
+        the interpreter exits aborts the process, so this runs at exit (see engine.services)."""
+        with self._lock:
+            while True:
+                try:
+                    self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            for future in self._pending.values():
+                future.cancel()
+        for _ in self._threads:
+            self._jobs.put((-1, next(self._order), "", True))
+        for thread in self._threads:
+            thread.join(timeout_s)

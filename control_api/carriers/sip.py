@@ -1,0 +1,74 @@
+"""A SIP trunk as a dispatcher carrier (``CLOSERR_CARRIER=sip``; trunk settings ``CLOSERR_SIP_TRUNK_*``).
+
+Unlike the WebSocket carriers, SIP media does not connect back to a URL: the RTP leg comes up inside this process
+when the trunk answers, and the call runs on it through the engine's ``serve_call``, which resolves the same
+expected-call future the worker waits on. ``originate`` returns once the call is answered (or with the
+disposition the trunk gave: 486 busy, 480/408 no answer, other failures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from loguru import logger
+
+from closerr.settings import Settings
+from control_api.carriers.base import CarrierError, Dial, Origination
+from engine.server import get_directory, serve_call
+from engine.telephony.sip import SipTrunkConfig, place_call
+
+
+class SipCarrier:
+    name = "sip"
+    protocol = "sip"  # media is RTP inside this process; the media URL is not used
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.sip_trunk_host:
+            raise CarrierError("CLOSERR_SIP_TRUNK_HOST is not set")
+        self._trunk = SipTrunkConfig.from_settings(settings)
+        self._ring_timeout_s = settings.ring_timeout_s
+        self._calls: dict[str, tuple[asyncio.Task[Any], list[Any]]] = {}
+
+    async def originate(self, dial: Dial) -> Origination:
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        legs: list[Any] = []
+
+        async def on_answer(info: Any, leg: Any) -> Any:
+            legs.append(leg)
+            request, result = get_directory().claim({"call_id": dial.call_id})
+            if not answered.done():
+                answered.set_result(None)
+            return await serve_call(request, leg, result)
+
+        task = asyncio.create_task(
+            place_call(self._trunk, dial.to, on_answer, ring_timeout_s=self._ring_timeout_s), name=f"sip-{dial.call_id}"
+        )
+        waiters: set[asyncio.Future[Any]] = {task, answered}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if answered.done():
+            self._calls[dial.call_id] = (task, legs)
+            task.add_done_callback(lambda _t: self._calls.pop(dial.call_id, None))
+            return Origination(carrier_call_id=dial.call_id)
+        try:
+            outcome = task.result()
+        except Exception as exc:
+            logger.warning("SIP origination failed: {}", type(exc).__name__)
+            return Origination(carrier_call_id=None, disposition="failed")
+        return Origination(carrier_call_id=None, disposition=outcome.disposition)
+
+    async def hangup(self, carrier_call_id: str) -> None:
+        entry = self._calls.pop(carrier_call_id, None)
+        if entry is None:
+            return
+        task, legs = entry
+        for leg in legs:
+            with contextlib.suppress(Exception):
+                await leg.hangup()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(task), 5)
+
+    async def aclose(self) -> None:
+        for call_id in list(self._calls):
+            await self.hangup(call_id)

@@ -1,0 +1,64 @@
+"""The dispatcher's SIP carrier against a real SIP peer (sipp as the trunk and the lead's phone)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from closerr.settings import Settings
+from control_api.carriers.base import Dial
+from control_api.carriers.registry import build
+from engine.agent.policy import Lead
+from engine.records import CallRequest
+from engine.server import get_directory
+from tests.sip.audio import speech_pcm, write_ulaw
+from tests.sip.sipp import Sipp, free_port, scenario, uas_args
+
+pytestmark = pytest.mark.e2e
+
+
+def _dial(call_id: str) -> Dial:
+    request = CallRequest(call_id=call_id, lead=Lead("Ravi Kumar", "+919876543210"), max_call_s=40)
+    return Dial(call_id=call_id, to="+919876543210", caller_id=None, media_url="", request=request, max_call_s=40)
+
+
+async def test_an_answered_sip_call_runs_the_agent_and_files_the_record(tmp_path: Path) -> None:
+    callee = bytes(16000 * 1) + speech_pcm("Stop calling me. Remove my number.")
+    xml = scenario("uas_answer.xml", tmp_path, SPEECH_FILE=str(write_ulaw(tmp_path / "callee.ulaw", callee)))
+    port = free_port()
+    sipp = await Sipp(uas_args(xml, port), tmp_path).start()
+    trunk = {"sip_trunk_host": "127.0.0.1", "sip_trunk_port": port, "sip_trunk_username": "acct"}
+    carrier = build(Settings(carrier="sip", sip_trunk_password="s3cret", **trunk), public_url="")
+    dial = _dial("sip-carrier-1")
+    result = get_directory().expect(dial.request)
+    try:
+        origination = await carrier.originate(dial)
+        assert origination.carrier_call_id == "sip-carrier-1" and origination.disposition is None
+        record = await asyncio.wait_for(result, 60)
+        await sipp.wait(30)
+    finally:
+        await carrier.aclose()
+        await sipp.stop()
+    lead = " ".join(t.text.lower() for t in record.transcript if t.role == "lead")
+    assert "remove" in lead or "stop" in lead, record.transcript
+    assert record.outcome == "opted_out" and record.opted_out and record.ended_by == "bot"
+    assert any("AI assistant" in t.text or t.interrupted for t in record.transcript if t.role == "bot")
+
+
+async def test_a_busy_trunk_answer_is_the_busy_disposition(tmp_path: Path) -> None:
+    xml = scenario("uas_busy.xml", tmp_path, STATUS="486", REASON="Busy Here")
+    port = free_port()
+    sipp = await Sipp(uas_args(xml, port), tmp_path).start()
+    carrier = build(Settings(carrier="sip", sip_trunk_host="127.0.0.1", sip_trunk_port=port), public_url="")
+    dial = _dial("sip-carrier-2")
+    get_directory().expect(dial.request)
+    try:
+        origination = await carrier.originate(dial)
+        await sipp.wait(30)
+    finally:
+        get_directory().forget(dial.call_id)
+        await carrier.aclose()
+        await sipp.stop()
+    assert origination.carrier_call_id is None and origination.disposition == "busy"
