@@ -6,9 +6,8 @@ and runs every Alembic branch up to its head, so a fresh data directory is usabl
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,33 +25,23 @@ from control_api.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.calls.routes import CallController
 from control_api.campaigns.routes import CampaignController
 from control_api.console import ConsolePlugin
+from control_api.credits import routes as credits_routes
 from control_api.deps import provide_db, provide_session
+from control_api.dispatch import routes as dispatch_routes
 from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
+from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
+from engine.server import engine_route_handlers
 from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
-
-# Route modules of other areas, included when they exist (each exposes ``route_handlers() -> list``).
-_OPTIONAL_V1_MODULES = ("control_api.privacy.routes", "control_api.dispatch.routes", "control_api.credits.routes")
-
-
-def _optional_handlers(module_name: str, attr: str) -> list[ControllerRouterHandler]:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module_name.startswith(exc.name):
-            return []
-        raise
-    factory: Callable[[], Sequence[ControllerRouterHandler]] | None = getattr(module, attr, None)
-    return list(factory()) if factory else []
 
 
 def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
@@ -65,8 +54,7 @@ def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
         DndController,
         ConsentController,
     ]
-    for name in _OPTIONAL_V1_MODULES:
-        handlers.extend(_optional_handlers(name, "route_handlers"))
+    handlers += [*privacy_routes.route_handlers(), *dispatch_routes.route_handlers(), *credits_routes.route_handlers()]
     handlers.extend(extra)
     return Router(
         path="/v1",
@@ -109,7 +97,7 @@ def create_app(
     handlers: list[ControllerRouterHandler] = [health, public_v1, v1_router(extra_v1_handlers)]
     handlers.append(metrics_endpoint)  # GET /metrics for Prometheus (issue 7), outside the API-key router
     if include_engine:
-        handlers.extend(_optional_handlers("engine.server", "engine_route_handlers"))
+        handlers.extend(engine_route_handlers())
 
     return Litestar(
         route_handlers=handlers,

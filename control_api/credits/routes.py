@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import get
 from litestar.params import FromQuery, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from control_api.auth import Caller
 from control_api.credits import ledger
@@ -61,5 +62,5 @@ async def get_credits(
     )
 
 
-def route_handlers() -> list[object]:
+def route_handlers() -> list[ControllerRouterHandler]:
     return [get_credits]

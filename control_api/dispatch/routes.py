@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import get
 from litestar.params import FromPath
+from litestar.types import ControllerRouterHandler
 
 from control_api.auth import Caller
 from control_api.campaigns import service as campaigns
@@ -40,5 +41,5 @@ async def dispatch_status(campaign_id: FromPath[str], principal: Caller, session
     )
 
 
-def route_handlers() -> list[object]:
+def route_handlers() -> list[ControllerRouterHandler]:
     return [dispatch_status]
