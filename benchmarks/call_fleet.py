@@ -161,7 +161,8 @@ class CallFleet:
             if not self.process.is_alive() or time.monotonic() > deadline:
                 self.close()
                 raise RuntimeError(f"the caller process did not get ready (exit code {self.process.exitcode})")
-        self.info: dict[str, Any] = self._conn.recv()
+        ready: dict[str, Any] = self._conn.recv()
+        self.info = {k: v for k, v in ready.items() if k != "ready"}  # where the callers run
 
     @property
     def pid(self) -> int:

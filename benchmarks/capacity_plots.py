@@ -27,7 +27,9 @@ def _plain_ticks(ax: Any, results: dict[str, Any]) -> None:
         ax.xaxis.set_major_locator(FixedLocator(calls))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_locator(FixedLocator([0.25, 0.5, 1, 2, 4, 8, 16]))
     ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_latency(results: dict[str, Any], target_s: float, path: Path) -> Path:

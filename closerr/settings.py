@@ -44,10 +44,10 @@ class Settings(BaseSettings):
     lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")
     max_call_s: float = Field(default=600.0, gt=0, description="hard limit on one call's length")
     max_concurrent_calls: int = Field(
-        default=16,
+        default=4,
         ge=1,
         description="admission limit: media streams beyond this many live calls are refused (close code 1013); "
-        "default from benchmarks/results/capacity.md on the 2-core reference machine",
+        "default: the largest N with p95 voice-to-voice <= 1 s in benchmarks/results/capacity.md (2 cores)",
     )
 
     # SIP trunk endpoint (engine/telephony/sip). sip_port 0 disables the listener.

@@ -26,7 +26,7 @@ from control_api.privacy.storage_hygiene import flush_deleted_pages
 from control_api.storage.db import Database
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, description="rows to skip")]
+Offset = Annotated[int, Parameter(ge=0, le=1_000_000_000, description="rows to skip")]
 
 
 def _ctx(request: Request[Any, Any, Any], principal: Principal) -> AuditContext:

@@ -55,7 +55,10 @@ class _Utterance:
 @dataclass
 class PlayoutStats:
     frames_sent: int = 0
-    underruns: int = 0  # frames that left later than their slot, or gaps inside an utterance
+    # A frame later than the far end's pre-buffer (it has nothing left to play), or speech that ran out mid-utterance:
+    # both are gaps the lead hears.
+    underruns: int = 0
+    late_frames: int = 0  # frames more than one slot late but still inside the pre-buffer: not audible
     max_lateness_s: float = 0.0
 
 
@@ -128,8 +131,11 @@ class Playout(FrameProcessor):
                 continue
             if pcm:
                 if lateness > FRAME_S and utt.frames_sent > self._prebuffer:
-                    self.stats.underruns += 1
                     self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)
+                    if lateness > FRAME_S * self._prebuffer:
+                        self.stats.underruns += 1
+                    else:
+                        self.stats.late_frames += 1
                 try:
                     await self._leg.send_audio(pcm)
                 except Exception as exc:

@@ -12,7 +12,9 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
 from closerr.settings import get_settings
+from engine.records import CallRecord
 from engine.server import engine_route_handlers, get_directory
+from engine.telephony.directory import adhoc_request
 from engine.telephony.ws_leg import WebSocketLeg
 
 START = {
@@ -36,13 +38,20 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
+def _go_live(call_id: str) -> None:
+    get_directory().started(adhoc_request({"call_id": call_id}), CallRecord(call_id=call_id))
+
+
+def _end(call_id: str) -> None:
+    get_directory().finished(CallRecord(call_id=call_id), None)
+
+
 @pytest.fixture
 def busy() -> Iterator[str]:
     """One call already live in the process's directory (the limit is 1)."""
-    directory = get_directory()
-    directory.started("already-live")
+    _go_live("already-live")
     yield "already-live"
-    directory._active.discard("already-live")
+    _end("already-live")
 
 
 def test_stream_refused_at_the_limit(client: TestClient[Litestar], busy: str) -> None:
@@ -61,7 +70,7 @@ def test_stream_refused_when_the_limit_filled_while_it_was_starting(
 
     async def start_then_fill(self: WebSocketLeg) -> Any:
         started = await original(self)
-        directory.started("won-the-race")
+        _go_live("won-the-race")
         return started
 
     monkeypatch.setattr(WebSocketLeg, "wait_started", start_then_fill)
@@ -72,6 +81,6 @@ def test_stream_refused_when_the_limit_filled_while_it_was_starting(
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
     finally:
-        directory._active.discard("won-the-race")
+        _end("won-the-race")
     assert closed.value.code == 1013
     assert directory.record("admission-test") is None

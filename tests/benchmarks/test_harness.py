@@ -106,6 +106,10 @@ def test_capacity_limit_memory_and_saturation() -> None:
     assert capacity.largest_passing(steps, 1.0) == 4
     assert capacity.largest_passing([_step(1, 0.6, 500, underruns=3)], 1.0) is None
     assert capacity.step_ok(_step(1, 0.6, 500, underruns=None), 1.0)  # baseline: no engine count
+    # The sweep goes on through engine underruns the caller did not hear; the target does not.
+    noisy = [_step(1, 0.6, 500, underruns=2), _step(2, 0.7, 505), _step(4, 0.8, 510, caller_gaps=1)]
+    assert capacity.largest_passing(noisy, 1.0) is None
+    assert capacity.largest_passing(noisy, 1.0, capacity.step_audible_ok) == 2
     memory = capacity.memory_summary(steps, idle_mb=490.0, final_mb=500.0)
     assert memory["mb_per_extra_call"] == pytest.approx(10.0)
     assert memory["meets_mb_per_call"] is True
