@@ -22,4 +22,4 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 # llama-cpp-python (extra "llm") builds from source; GGML_NATIVE=OFF keeps the build portable across CPUs.
-CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip install -q --config-settings editable_mode=compat -e '.[dev,llm]'
+CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip install -q -e '.[dev,llm]'
