@@ -33,7 +33,6 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
@@ -64,10 +63,10 @@ from engine.agent.policy import (
 )
 from engine.agent.script import AgentScript, Question
 from engine.agent.script_policy import spoken_time
+from engine.agent.slots import IST
 
 log = logging.getLogger(__name__)
 
-IST = ZoneInfo("Asia/Kolkata")
 
 # Outcomes the model may choose with end_call; opted_out goes through opt_out (which also suppresses the number)
 # and the rest (hung_up, error, no_response) are decided by the engine, not by the conversation.

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from loguru import logger
 from pipecat.frames.frames import Frame, InterruptionFrame, StartFrame
@@ -31,6 +30,7 @@ from engine.agent.policy import (
     ScheduleCallback,
     Utterance,
 )
+from engine.agent.slots import IST
 from engine.pipeline.frames import (
     BargeInFrame,
     LeadDtmfFrame,
@@ -41,8 +41,6 @@ from engine.pipeline.frames import (
     SpeakFrame,
 )
 from engine.records import CallRecord, CallRequest, TranscriptTurn, TurnLatency
-
-IST = ZoneInfo("Asia/Kolkata")
 
 # Short acknowledgements a lead makes while listening; they are not answers and must not stop the bot.
 BACKCHANNELS = frozenset(
