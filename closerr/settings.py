@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         default="smart_turn", description="smart_turn: Smart-Turn v3.2 decides at each pause; silence: VAD only"
     )
     vad_stop_s: float = Field(default=0.2, gt=0, description="pause that starts speculative speech-to-text")
+    min_turn_silence_s: float = Field(
+        default=0.4, gt=0, description="silence that ends a turn Smart-Turn calls complete (longer than a comma)"
+    )
     max_turn_silence_s: float = Field(
         default=0.8, gt=0, description="silence ending a turn Smart-Turn calls unfinished"
     )
@@ -44,7 +47,7 @@ class Settings(BaseSettings):
     lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")
     max_call_s: float = Field(default=600.0, gt=0, description="hard limit on one call's length")
     max_concurrent_calls: int = Field(
-        default=4,
+        default=8,
         ge=1,
         description="admission limit: media streams beyond this many live calls are refused (close code 1013); "
         "default: the largest N with p95 voice-to-voice <= 1 s in benchmarks/results/capacity.md (2 cores)",

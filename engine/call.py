@@ -87,6 +87,7 @@ async def run_call(
         sample_rate=leg.sample_rate,
         config=ListenerConfig(
             vad_stop_s=settings.vad_stop_s,
+            min_turn_silence_s=settings.min_turn_silence_s,
             max_turn_silence_s=settings.max_turn_silence_s,
             barge_in_min_speech_s=settings.barge_in_min_speech_s,
         ),

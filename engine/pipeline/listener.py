@@ -1,10 +1,11 @@
 """Finds the lead's turns in the inbound audio and transcribes them, as early as it safely can.
 
 At every VAD pause (``vad_stop_s`` of silence) two things start at once on the utterance so far: speech-to-text
-(speculatively) and Smart-Turn. If Smart-Turn says the turn is complete, the transcript is used the moment it is
-ready; if not, the listener waits for more speech (the speculation is then discarded) or for
-``max_turn_silence_s`` of silence, whichever comes first. Speech over the bot becomes a barge-in only after
-``barge_in_min_speech_s`` of voiced audio, so coughs and "hmm"s do not stop the bot.
+(speculatively) and Smart-Turn. If Smart-Turn says the turn is complete, the transcript is used as soon as it is
+ready and the silence has lasted ``min_turn_silence_s`` (a comma pause inside "Yes, speaking." is shorter: ending
+the turn there cut the sentence in two); if not, the listener waits for more speech (the speculation is then
+discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Speech over the bot becomes a
+barge-in only after ``barge_in_min_speech_s`` of voiced audio, so coughs and "hmm"s do not stop the bot.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from engine.speech.stt import Transcript, WhisperService
 @dataclass
 class ListenerConfig:
     vad_stop_s: float = 0.2
+    min_turn_silence_s: float = 0.4
     max_turn_silence_s: float = 0.8
     barge_in_min_speech_s: float = 0.2
     min_turn_voiced_s: float = 0.12
@@ -120,11 +122,7 @@ class LeadListener(FrameProcessor):
             self._barged = True
             await self.push_frame(BargeInFrame(at=now))
         spec = self._speculation
-        if (
-            spec is not None
-            and spec.transcript is not None
-            and self._segmenter.silence_s + self._cfg.vad_stop_s >= self._cfg.max_turn_silence_s
-        ):
+        if spec is not None and spec.transcript is not None and self._turn_over(spec):
             await self._finalize(spec)
 
     def _speculate(self, event: SpeechPaused, now: float) -> None:
@@ -155,10 +153,13 @@ class LeadListener(FrameProcessor):
         spec.stt_s = time.monotonic() - spec.paused_at
         spec.transcript = transcript
         spec.verdict = verdict
-        if self._speculation is not spec:
-            return
-        if verdict is None or verdict.complete:
+        if self._speculation is spec and self._turn_over(spec):
             await self._finalize(spec)
+
+    def _turn_over(self, spec: _Speculation) -> bool:
+        silence = self._segmenter.silence_s
+        complete = spec.verdict is None or spec.verdict.complete
+        return silence >= self._cfg.max_turn_silence_s or (complete and silence >= self._cfg.min_turn_silence_s)
 
     async def _finalize(self, spec: _Speculation) -> None:
         if self._speculation is not spec or spec.transcript is None:
