@@ -6,8 +6,9 @@ Two choices make replies fast and let one box carry many calls:
   CTranslate2 accepts the shorter mel input; on tiny.en a 15 s window costs well under half of the 30 s one.
   Shorter windows make Whisper repeat itself ("Yes, speaking. Yes, speaking."), which ``collapse_repeats``
   undoes; below ~15 s the repeats start to mutate and can no longer be undone reliably.
-* Requests from all calls go through one queue served by one inference thread, which takes every request waiting
-  at that moment as one batch: a burst of turn ends costs one encoder pass, and the event loop never blocks.
+* Requests from all calls go through one queue served by one inference thread, so the event loop never blocks.
+  Batching (``max_batch``) is off by default: on a 2-core CPU a batch of 4 took longer than 4 single requests
+  (benchmarks/README.md). A request cancelled while queued (a discarded speculation) is skipped.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class WhisperService:
         whisper_model: object,
         *,
         min_window_s: float = 15.0,
-        max_batch: int = 8,
+        max_batch: int = 1,
         no_speech_threshold: float = 0.6,
     ) -> None:
         from faster_whisper import WhisperModel
@@ -117,6 +118,10 @@ class WhisperService:
                     self._queue.put(None)
                     break
                 batch.append(nxt)
+            # A speculation discarded while it waited (the lead kept talking) is cancelled: skip it.
+            batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             try:
                 self._run(batch)
             except Exception as exc:  # one bad batch must not kill the thread serving every call
