@@ -29,6 +29,11 @@ def bot_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in result["transcript"] if t["role"] == "bot"]
 
 
+def heard(result: dict[str, Any]) -> list[tuple[str, float, str]]:
+    """The transcript in a form short enough to read in a failure message."""
+    return [(t["role"], t["start_s"], t["text"]) for t in result["transcript"]]
+
+
 async def call(engine_url: str, persona_yaml: str) -> dict[str, Any]:
     return await simulate(parse_persona(persona_yaml), engine_url)
 
@@ -153,8 +158,8 @@ turns:
         ),
     )
     assert first["call_id"] != second["call_id"]
-    assert first["outcome"] == "wrong_person", first["transcript"]
-    assert second["outcome"] == "opted_out" and second["opted_out"], second["transcript"]
+    assert first["outcome"] == "wrong_person", heard(first)
+    assert second["outcome"] == "opted_out" and second["opted_out"], heard(second)
     assert "Ravi" in bot_lines(first)[0]["text"] and "Meena" not in json.dumps(first["transcript"])
     assert "Meena" in bot_lines(second)[0]["text"] and "Ravi" not in json.dumps(second["transcript"])
     assert not any("remove" in line.lower() for line in lead_lines(first))

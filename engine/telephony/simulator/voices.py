@@ -16,12 +16,18 @@ RATE = 8000
 
 
 def synthesize_piper(texts: list[str]) -> list[bytes]:
+    from piper import SynthesisConfig
+
     from models import get_registry
 
     voice = get_registry().piper()
+    # Piper draws fresh noise on every run, so the same line sounds slightly different each time and Whisper
+    # now and then mishears it ("Wrong number." as "Broad number."). Without the noise a persona is the same
+    # audio on every run, and a test that fails fails every time.
+    steady = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
     out = []
     for text in texts:
-        chunks = [c.audio_float_array for c in voice.synthesize(text)]
+        chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=steady)]
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         out.append(to_pcm16(resample(audio, voice.config.sample_rate, RATE)))
     return out
