@@ -20,6 +20,7 @@ from benchmarks.prom_scrape import scrape, step_metrics
 from benchmarks.script_replies import reply_lines
 from benchmarks.servers import ResourceSampler, Server, load_average, settle
 from benchmarks.stats import distribution, rounded, stage_medians
+from closerr.settings import get_settings
 from engine.telephony.simulator.persona import load_persona
 from engine.telephony.simulator.run import custom_parameters
 
@@ -58,7 +59,14 @@ def run_batch(
     with ResourceSampler(server.pid) as rss:
         run = fleet.run(server.ws_url, lines)
     wall = time.monotonic() - started
-    engine_metrics = step_metrics(metrics_before, scrape(server.base_url), wall)
+    settings = get_settings()  # the server was started with the same environment
+    engine_metrics = step_metrics(
+        metrics_before,
+        scrape(server.base_url),
+        wall,
+        tts_workers=settings.tts_workers,
+        stt_workers=settings.stt_workers,
+    )
     engine_cpu = server.cpu_s() - cpu_before
     fleet_cpu = sum(fleet_proc.cpu_times()[:2]) - fleet_cpu_before
     settle(server)

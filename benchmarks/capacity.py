@@ -98,7 +98,7 @@ def saturation(steps: list[dict[str, Any]], limit_s: float, cores: int) -> list[
     cpu = failing.get("engine_cpu_cores")
     if cpu is not None:
         notes.append(f"server CPU at {n} calls: {cpu:.2f} of {cores} usable cores ({100 * cpu / cores:.0f} %)")
-    for key, label in (("stt_thread_busy", "the STT inference thread"), ("tts_busy", "the Piper TTS thread(s)")):
+    for key, label in (("stt_busy", "the STT inference threads"), ("tts_busy", "the Piper TTS thread(s)")):
         busy = failing.get(key)
         if busy is not None:
             state = "saturated" if busy >= 0.8 else "not saturated"
@@ -159,7 +159,7 @@ def markdown(results: dict[str, Any]) -> str:
                 s.get("caller_gaps"),
                 s.get("failed_calls"),
                 s.get("engine_cpu_cores"),
-                s.get("stt_thread_busy"),
+                s.get("stt_busy"),
                 s.get("tts_busy"),
                 s.get("loop_lag_mean_ms"),
                 s.get("rss_mb"),

@@ -56,7 +56,9 @@ def histogram_quantile(before: Samples, after: Samples, name: str, q: float, **l
     return None
 
 
-def step_metrics(before: Samples, after: Samples, wall_s: float, tts_workers: int = 1) -> dict[str, Any]:
+def step_metrics(
+    before: Samples, after: Samples, wall_s: float, tts_workers: int = 1, stt_workers: int = 1
+) -> dict[str, Any]:
     """Per-step saturation indicators from two scrapes ``wall_s`` apart (empty without metrics)."""
     if not after or wall_s <= 0:
         return {}
@@ -69,7 +71,7 @@ def step_metrics(before: Samples, after: Samples, wall_s: float, tts_workers: in
     wait_n = _delta(before, after, "closerr_inference_queue_wait_seconds_count", model="stt")
     lag_s = _delta(before, after, "closerr_event_loop_lag_seconds_sum")
     lag_n = _delta(before, after, "closerr_event_loop_lag_seconds_count")
-    out["stt_thread_busy"] = round(stt_s / wall_s, 3)  # one inference thread serves every call
+    out["stt_busy"] = round(stt_s / wall_s / max(stt_workers, 1), 3)  # share of the inference threads' time
     out["stt_batches"] = int(stt_n)
     out["stt_batch_mean_s"] = round(stt_s / stt_n, 4) if stt_n else None
     out["stt_requests"] = int(wait_n)

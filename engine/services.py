@@ -42,7 +42,7 @@ class EngineServices:
         return cls(
             settings=settings,
             registry=registry,
-            stt=WhisperService(registry.whisper()),
+            stt=WhisperService(registry.whisper(), workers=settings.stt_workers),
             tts=PiperService(registry.piper(), out_rate=8000, workers=settings.tts_workers),
             smart_turn=SmartTurn(registry.smart_turn()),
         )

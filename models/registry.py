@@ -139,6 +139,8 @@ class ModelRegistry:
                 device="cpu",
                 compute_type="int8",
                 cpu_threads=self._settings.stt_threads,
+                # One CTranslate2 replica per inference thread, so requests from different calls run side by side.
+                num_workers=self._settings.stt_workers,
                 local_files_only=True,
             )
 

@@ -6,9 +6,12 @@ Two choices make replies fast and let one box carry many calls:
   CTranslate2 accepts the shorter mel input; on tiny.en a 15 s window costs well under half of the 30 s one.
   Shorter windows make Whisper repeat itself ("Yes, speaking. Yes, speaking."), which ``collapse_repeats``
   undoes; below ~15 s the repeats start to mutate and can no longer be undone reliably.
-* Requests from all calls go through one queue served by one inference thread, so the event loop never blocks.
-  Batching (``max_batch``) is off by default: on a 2-core CPU a batch of 4 took longer than 4 single requests
-  (benchmarks/README.md). A request cancelled while queued (a discarded speculation) is skipped.
+* Requests from all calls go through one queue served by ``workers`` inference threads (one CTranslate2 replica
+  each), so the event loop never blocks. On 2 cores, two single-threaded workers served 1.5x the requests per
+  second of one worker with two threads, at nearly the same latency per request: tiny.en's matrices are too small
+  for intra-op threads to pay. Batching (``max_batch``) is off by default: on a 2-core CPU a batch of 4 took
+  longer than 4 single requests (benchmarks/README.md). A request cancelled while queued (a discarded
+  speculation) is skipped.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class WhisperService:
         min_window_s: float = 15.0,
         max_batch: int = 1,
         no_speech_threshold: float = 0.6,
+        workers: int = 1,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -76,8 +80,11 @@ class WhisperService:
         self._sot_sequence.append(tok("<|notimestamps|>"))
         self._prev = tok("<|startofprev|>")
         self._queue: queue.Queue[_Request | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._serve, name="whisper-inference", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"whisper-inference-{i}", daemon=True) for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         self.on_batch: list = []  # callbacks(batch_size, inference_s, [queue waits]) for metrics
 
     # -- public ------------------------------------------------------------------------------------------------
@@ -98,9 +105,11 @@ class WhisperService:
         return self._queue.qsize()
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Stop the inference thread after the batch in progress (see PiperService.close for why)."""
-        self._queue.put(None)
-        self._thread.join(timeout_s)
+        """Stop the inference threads after the batches in progress (see PiperService.close for why)."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout_s)
 
     # -- inference thread ---------------------------------------------------------------------------------------
     def _serve(self) -> None:

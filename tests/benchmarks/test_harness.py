@@ -218,7 +218,8 @@ def test_engine_metrics_from_two_scrapes() -> None:
         **hist("closerr_event_loop_lag_seconds", [100, 108, 110, 110], 1.01),
     }
     m = step_metrics(before, after, wall_s=10.0)
-    assert m["stt_thread_busy"] == 0.5
+    assert m["stt_busy"] == 0.5
+    assert step_metrics(before, after, wall_s=10.0, stt_workers=2)["stt_busy"] == 0.25
     assert m["stt_batches"] == 10
     assert m["stt_batch_mean_s"] == 0.5
     assert m["stt_requests_per_batch"] == 2.0
