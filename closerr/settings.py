@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     )
     stt_threads: int = Field(default=1, ge=1, description="CPU threads each Whisper inference thread uses")
     tts_workers: int = Field(default=1, ge=1, description="threads synthesizing speech with Piper")
+    inference_nice: int = Field(
+        default=4,
+        ge=0,
+        le=19,
+        description="nice value of the inference threads, so the event loop pacing calls' audio wins the CPU (0: off)",
+    )
 
     # Audio pipeline.
     vad: Literal["webrtc", "silero"] = Field(default="webrtc", description="voice activity detector")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import metrics
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
+from engine.priority import lower_thread_priority, run_at_low_priority
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
 from models import ModelRegistry, get_registry
@@ -23,7 +24,9 @@ class EngineServices:
     tts: PiperService
     smart_turn: SmartTurn
     turn_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="smart-turn")
+        default_factory=lambda: ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="smart-turn", initializer=lower_thread_priority
+        )
     )
 
     def __post_init__(self) -> None:
@@ -39,13 +42,18 @@ class EngineServices:
     def create(cls, settings: Settings | None = None, registry: ModelRegistry | None = None) -> EngineServices:
         settings = settings or get_settings()
         registry = registry or get_registry()
-        return cls(
-            settings=settings,
-            registry=registry,
-            stt=WhisperService(registry.whisper(), workers=settings.stt_workers),
-            tts=PiperService(registry.piper(), out_rate=8000, workers=settings.tts_workers),
-            smart_turn=SmartTurn(registry.smart_turn()),
-        )
+
+        def build() -> EngineServices:
+            return cls(
+                settings=settings,
+                registry=registry,
+                stt=WhisperService(registry.whisper(), workers=settings.stt_workers),
+                tts=PiperService(registry.piper(), out_rate=8000, workers=settings.tts_workers),
+                smart_turn=SmartTurn(registry.smart_turn()),
+            )
+
+        # Every thread the models and services start inherits the loading thread's (lower) priority.
+        return run_at_low_priority(build)
 
     def close(self) -> None:
         self.stt.close()

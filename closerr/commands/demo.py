@@ -200,6 +200,7 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     from control_api.credits import ledger
     from control_api.dispatch.runtime import attach_worker
     from control_api.storage.db import create_database
+    from engine.server import UVICORN_WS_OPTIONS
     from engine.services import get_services
     from engine.telephony.simulator.run import free_port
 
@@ -208,7 +209,7 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     db = create_database(settings.effective_database_url)
     app = create_app(settings, database=db)
     attach_worker(app, settings, db, "127.0.0.1", port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_WS_OPTIONS))
     typer.echo(f"Closerr demo: data in {data_dir} (SQLite), API on http://127.0.0.1:{port}, simulated carrier")
     typer.echo("Loading the local speech models (Whisper tiny.en, Piper)...")
     await asyncio.get_running_loop().run_in_executor(None, get_services)

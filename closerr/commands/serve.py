@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
 
         from closerr.settings import Settings
         from control_api.app import create_app
+        from engine.server import UVICORN_WS_OPTIONS
 
         if data_dir.exists() and not data_dir.is_dir():
             typer.echo(f"error: --data-dir {data_dir} is not a directory", err=True)
@@ -71,4 +72,5 @@ def register(app: typer.Typer) -> None:
             port=port,
             log_level=log_level,
             proxy_headers=False,  # the registration IP is the peer's, not a header anyone can set
+            **UVICORN_WS_OPTIONS,
         )

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
 
         from closerr.settings import get_settings
         from control_api.dispatch.runtime import create_worker_app
+        from engine.server import UVICORN_WS_OPTIONS
 
         base = get_settings()
         updates: dict[str, object] = {}
@@ -39,5 +40,5 @@ def register(app: typer.Typer) -> None:
             host=host,
             port=bind_port,
             log_level=log_level,
-            ws="websockets",
+            **UVICORN_WS_OPTIONS,
         )

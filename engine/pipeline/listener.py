@@ -1,10 +1,13 @@
 """Finds the lead's turns in the inbound audio and transcribes them, as early as it safely can.
 
-At every VAD pause (``vad_stop_s`` of silence) two things start at once on the utterance so far: speech-to-text
-(speculatively) and Smart-Turn. If Smart-Turn says the turn is complete, the transcript is used as soon as it is
-ready and the silence has lasted ``min_turn_silence_s`` (a comma pause inside "Yes, speaking." is shorter: ending
-the turn there cut the sentence in two); if not, the listener waits for more speech (the speculation is then
-discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Speech over the bot becomes a
+At every VAD pause (``vad_stop_s`` of silence) speech-to-text starts on the utterance so far (speculatively). A
+transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn; otherwise
+Smart-Turn decides. The turn ends when it sounds finished and the silence has lasted ``min_turn_silence_s`` (a
+comma pause inside "Yes, speaking." is shorter: ending the turn there cut the sentence in two); if not, the
+listener waits for more speech (the speculation is then discarded) or for ``max_turn_silence_s`` of silence,
+whichever comes first. Smart-Turn costs a third of a Whisper run: when an STT worker is idle it runs alongside
+STT (no added latency); under load it runs only for transcripts that do not settle the question, which saves
+about half of its runs when CPU is what every call is waiting for. Speech over the bot becomes a
 barge-in only after ``barge_in_min_speech_s`` of voiced audio, so coughs and "hmm"s do not stop the bot.
 """
 
@@ -57,6 +60,16 @@ _TRAILING_WORDS = frozenset(
         "then",
     }
 )
+
+
+def ends_sentence(text: str) -> bool:
+    """Whisper ended the transcript as a finished sentence: final punctuation, and not on a word that leads on
+    ("My bill is about." is a pause, not an answer)."""
+    text = text.strip()
+    if not text or text.endswith("...") or text[-1] not in ".?!":
+        return False
+    words = text.rstrip(".?!").split()
+    return bool(words) and words[-1].lower().strip(",") not in _TRAILING_WORDS
 
 
 @dataclass
@@ -178,23 +191,28 @@ class LeadListener(FrameProcessor):
             self._speculation = None
 
     async def _run_speculation(self, spec: _Speculation) -> None:
-        loop = asyncio.get_running_loop()
+        eager = self._smart_turn is not None and self._stt.has_idle_worker
         stt = asyncio.ensure_future(self._stt.transcribe(spec.audio, self._rate, self._prompt))
         verdict: TurnVerdict | None = None
         try:
-            if self._smart_turn is not None:
-                verdict = await loop.run_in_executor(
-                    self._turn_executor, self._smart_turn.predict, spec.audio, self._rate
-                )
+            if eager:
+                verdict = await self._predict_turn(spec)
             transcript = await stt
+            spec.stt_s = time.monotonic() - spec.paused_at
+            if self._smart_turn is not None and verdict is None and not ends_sentence(transcript.text):
+                verdict = await self._predict_turn(spec)
         except asyncio.CancelledError:
             stt.cancel()
             raise
-        spec.stt_s = time.monotonic() - spec.paused_at
         spec.transcript = transcript
         spec.verdict = verdict
         if self._speculation is spec and self._turn_over(spec):
             await self._finalize(spec)
+
+    async def _predict_turn(self, spec: _Speculation) -> TurnVerdict:
+        assert self._smart_turn is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._turn_executor, self._smart_turn.predict, spec.audio, self._rate)
 
     def _turn_over(self, spec: _Speculation) -> bool:
         silence = self._segmenter.silence_s
@@ -202,18 +220,12 @@ class LeadListener(FrameProcessor):
             self._sounds_complete(spec) and silence >= self._cfg.min_turn_silence_s
         )
 
-    @staticmethod
-    def _sounds_complete(spec: _Speculation) -> bool:
-        """Smart-Turn's verdict, with Whisper's punctuation as a second opinion: Smart-Turn calls short complete
-        answers on telephone audio ("Yes, I do.") unfinished about a third of the time (benchmarks/README.md)."""
-        verdict = spec.verdict
-        if verdict is None or verdict.complete:
+    def _sounds_complete(self, spec: _Speculation) -> bool:
+        """Whisper's punctuation first, Smart-Turn for the rest: Smart-Turn calls short complete answers on
+        telephone audio ("Yes, I do.") unfinished about a third of the time (benchmarks/README.md)."""
+        if self._smart_turn is None or (spec.transcript is not None and ends_sentence(spec.transcript.text)):
             return True
-        text = spec.transcript.text.strip() if spec.transcript else ""
-        if not text or text.endswith("...") or text[-1] not in ".?!":
-            return False
-        last = text.rstrip(".?!").split()[-1].lower().strip(",") if text.rstrip(".?!").split() else ""
-        return last not in _TRAILING_WORDS and verdict.probability >= 0.05
+        return spec.verdict is not None and spec.verdict.complete
 
     async def _finalize(self, spec: _Speculation) -> None:
         if self._speculation is not spec or spec.transcript is None:

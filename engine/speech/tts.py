@@ -1,7 +1,8 @@
 """Text-to-speech with Piper, shared by every call in the process.
 
-Speech leaves in small pieces so the first audio is ready early: the text is split into sentences and a long first
-sentence into its first clause, each synthesized on a worker thread as the previous one plays. Fixed script lines
+Speech leaves in small pieces so the first audio is ready early: the text is split into sentences and the first
+sentence into its first clause when that is an acknowledgement or the sentence is long, each synthesized on a
+worker thread as the previous one plays; short pieces are cached. Fixed script lines
 (greeting, questions, closings) are synthesized once and cached, so they start playing at once.
 
 All calls share a few synthesis threads fed by one priority queue: a live reply always goes before the background
@@ -25,6 +26,7 @@ import numpy as np
 
 from engine.audio.pcm import to_pcm16
 from engine.audio.resample import resample
+from engine.priority import lower_thread_priority
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
@@ -33,16 +35,23 @@ LIVE = 0
 BACKGROUND = 1
 
 
+# A piece this short ("Got it,", "Okay,") recurs across calls: it is cached, so a reply opening with it starts
+# playing at once even when every synthesis thread is busy.
+SHORT_PIECE_WORDS = 3
+
+
 def split_for_speech(text: str, min_words_to_split: int = 6) -> list[str]:
-    """Sentences, with the first sentence split at its first clause boundary when it has more than a few words:
-    "Got it," is ready in a few milliseconds and plays while the rest of the sentence is synthesized."""
+    """Sentences, with the first sentence split at its first clause boundary when it opens with a short
+    acknowledgement ("Okay, 5 years.") or has more than a few words: "Got it," is ready at once and plays while
+    the rest of the sentence is synthesized."""
     sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
     if not sentences:
         return []
     first = sentences[0]
-    if len(first.split()) > min_words_to_split:
-        parts = _CLAUSE_END.split(first, maxsplit=1)
-        if len(parts) == 2 and len(parts[0].split()) >= 2:
+    parts = _CLAUSE_END.split(first, maxsplit=1)
+    if len(parts) == 2:
+        head = len(parts[0].split())
+        if head <= SHORT_PIECE_WORDS or (len(first.split()) > min_words_to_split and head >= 2):
             return [parts[0], parts[1], *sentences[1:]]
     return sentences
 
@@ -81,6 +90,7 @@ class PiperService:
         return pcm
 
     def _serve(self) -> None:
+        lower_thread_priority()
         while True:
             _, _, text, stop = self._jobs.get()
             if stop and not text:
@@ -154,17 +164,25 @@ class PiperService:
                 yield text, await asyncio.wrap_future(in_flight)
                 return
         pieces = split_for_speech(text)
-        futures = [self._submit(piece, LIVE, False) for piece in pieces[:2]]
+        futures = [self._piece(piece) for piece in pieces[:2]]
         collected: list[bytes] = []
         for index, piece in enumerate(pieces):
             if index + 2 < len(pieces):
-                futures.append(self._submit(pieces[index + 2], LIVE, False))
+                futures.append(self._piece(pieces[index + 2]))
             pcm = await asyncio.wrap_future(futures[index])
             collected.append(pcm)
             yield piece, pcm
         if cache:
             with self._lock:
                 self._store_locked(text, b"".join(collected))
+
+    def _piece(self, piece: str) -> Future[bytes]:
+        pcm = self.cached(piece)
+        if pcm is not None:
+            done: Future[bytes] = Future()
+            done.set_result(pcm)
+            return done
+        return self._submit(piece, LIVE, len(piece.split()) <= SHORT_PIECE_WORDS)
 
     async def prewarm(self, texts: list[str], priority: int = BACKGROUND) -> None:
         """Synthesize and cache ``texts``; background priority yields to every live reply."""

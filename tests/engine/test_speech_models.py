@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from closerr.settings import Settings
+from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
 from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.audio.pcm import frames, silence
 from engine.audio.resample import StreamResampler
 from engine.audio.vad import SileroVad, WebRtcVad
-from engine.services import get_services
+from engine.priority import thread_nice
+from engine.services import EngineServices, get_services
 from engine.telephony.simulator.voices import synthesize
 from models import ModelMissingError, ModelRegistry, get_registry
 
@@ -111,6 +115,50 @@ async def test_tts_streams_the_first_clause_first_and_caches_fixed_lines(service
     await services.tts.prewarm(["Is this a good time?"])
     cached = services.tts.cached("Is this a good time?")
     assert cached is not None and len(cached) > 8000
+
+
+async def test_a_reply_opening_with_an_acknowledgement_reuses_its_audio(services):
+    tts = services.tts
+    first = [piece async for piece in tts.stream("Okay, about 5,000 rupees a month.")]
+    assert [text for text, _ in first] == ["Okay,", "about 5,000 rupees a month."]
+    assert tts.cached("Okay,") == first[0][1]
+    assert tts.cached("about 5,000 rupees a month.") is None  # only short pieces are kept
+    runs: list[float] = []
+    tts.on_synthesis.append(runs.append)
+    try:
+        second = [piece async for piece in tts.stream("Okay, about 7,000 rupees a month.")]
+    finally:
+        tts.on_synthesis.remove(runs.append)
+    assert second[0] == first[0]
+    assert len(runs) == 1  # the new amount only
+
+
+def _thread_nices() -> dict[int, int]:
+    nices = {}
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(FileNotFoundError):
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            nices[int(tid)] = int(stat[stat.rindex(")") + 2 :].split()[16])
+    return nices
+
+
+async def test_inference_threads_yield_the_cpu_to_the_event_loop(phone_audio):
+    """Every thread the models start (ours, CTranslate2's, onnxruntime's) runs below the event loop's priority."""
+    before = _thread_nices()
+    services = EngineServices.create(registry=ModelRegistry())
+    try:
+        audio = phone_audio["Yes, speaking."]
+        await services.stt.transcribe(audio, 8000)
+        await services.tts.synthesize("Hello there, this is a test.")
+        await asyncio.get_running_loop().run_in_executor(
+            services.turn_executor, services.smart_turn.predict, audio, 8000
+        )
+        started = {tid: nice for tid, nice in _thread_nices().items() if tid not in before}
+    finally:
+        services.close()
+    assert len(started) >= 4  # two STT workers, one Piper thread, a Smart-Turn thread, the models' own
+    assert all(nice >= get_settings().inference_nice > 0 for nice in started.values()), started
+    assert thread_nice() == 0  # the event loop's thread keeps its priority
 
 
 def test_stream_resampler_keeps_duration():

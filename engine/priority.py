@@ -1,0 +1,49 @@
+"""CPU priority of the inference threads: below the event loop that paces every call's audio.
+
+A burst of turn ends puts Whisper, Smart-Turn and Piper to work at once. On 2 cores they then compete with the
+event loop, and a 20 ms media frame sent late is an underrun the caller hears. Inference threads run at a
+higher nice value (``CLOSERR_INFERENCE_NICE``), so the loop wins the CPU whenever it has a frame to send; a
+transcript may come a few milliseconds later instead. The default is mild (4: the loop gets about 2.4 times the
+share of an inference thread) because the nice value counts against every process on the machine: at 10, a test
+suite running beside the engine took so much CPU from Whisper that replies came seconds late.
+
+On Linux the nice value belongs to each thread and threads inherit it from the thread that starts them, which is
+how the worker threads CTranslate2 and onnxruntime start themselves are covered: the models are loaded from a
+thread that already runs at the lower priority.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from closerr.settings import get_settings
+
+T = TypeVar("T")
+
+
+def lower_thread_priority(nice: int | None = None) -> None:
+    """Run the calling thread (only) at ``nice`` (default: the configured one), if that is lower priority than it
+    has now."""
+    if nice is None:
+        nice = get_settings().inference_nice
+    try:
+        tid = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at the inherited priority
+        pass
+
+
+def thread_nice() -> int:
+    """The calling thread's nice value."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def run_at_low_priority(fn: Callable[[], T]) -> T:
+    """``fn()`` on a short-lived thread at inference priority, so every thread it starts inherits that priority."""
+    with ThreadPoolExecutor(max_workers=1, initializer=lower_thread_priority) as pool:
+        return pool.submit(fn).result()
