@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_LEADS_PER_S = 100_000
@@ -103,6 +104,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) of each live process."""
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[pid] = t.user + t.system
+    return out
+
+
+def database_pids(postmaster: int | None) -> list[int]:
+    if postmaster is None:
+        return []
+    try:
+        return [postmaster] + [c.pid for c in psutil.Process(postmaster).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -110,7 +132,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run_backend(name: str, url: str, work: Path, registry_csv: Path, leads_csv: Path) -> dict[str, Any]:
+async def run_backend(
+    name: str,
+    url: str,
+    work: Path,
+    registry_csv: Path,
+    leads_csv: Path,
+    log_level: str = "warning",
+    postmaster: int | None = None,
+) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "CLOSERR_DATABASE_URL": url, "CLOSERR_UPLOAD_MAX_BYTES": str(8 << 30)}
     log = (work / f"serve-{name}.log").open("wb")
@@ -125,7 +155,7 @@ async def run_backend(name: str, url: str, work: Path, registry_csv: Path, leads
             "--data-dir",
             str(work / name),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env=env,
         stdout=log,
@@ -163,6 +193,8 @@ async def run_backend(name: str, url: str, work: Path, registry_csv: Path, leads
             assert r.status_code == 200, r.text
 
             query = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
+            # Where the upload's CPU goes: the server process, and the database server's processes.
+            cpu_before = cpu_seconds([proc.pid, *database_pids(postmaster)])
             t0 = time.perf_counter()
             r = await c.post(
                 f"/v1/campaigns/{cid}/leads?{query}",
@@ -170,6 +202,8 @@ async def run_backend(name: str, url: str, work: Path, registry_csv: Path, leads
                 headers={**h, "Content-Type": "text/csv"},
             )
             upload_s = time.perf_counter() - t0
+            cpu_after = cpu_seconds([proc.pid, *database_pids(postmaster)])
+            cpu_used = {pid: t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items()}
             assert r.status_code == 200, r.text
             report = r.json()
         rss = peak_rss_mb(proc.pid)
@@ -193,6 +227,8 @@ async def run_backend(name: str, url: str, work: Path, registry_csv: Path, leads
         "target_leads_per_s": TARGET_LEADS_PER_S,
         "meets_target": rows / upload_s >= TARGET_LEADS_PER_S,
         "server_peak_rss_mb": round(rss, 1),
+        "upload_server_cpu_s": round(cpu_used.get(proc.pid, 0.0), 2),
+        "upload_database_cpu_s": round(sum(t for pid, t in cpu_used.items() if pid != proc.pid), 2),
         "lead_file_mb": round(leads_csv.stat().st_size / 1e6, 1),
         "registry_file_mb": round(registry_csv.stat().st_size / 1e6, 1),
     }
@@ -230,7 +266,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     registry = write_registry(registry_csv, args.registry)
     expected = write_leads(leads_csv, args.leads, registry)
     del registry
-    print(f"generated files in {time.perf_counter() - t0:.1f} s: {expected}", flush=True)
+    print(f"generated files in {work} in {time.perf_counter() - t0:.1f} s: {expected}", flush=True)
     results = []
     server = None
     try:
@@ -245,7 +281,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 raise SystemExit(f"unknown backend {backend!r}")
             load_before = os.getloadavg()[0]
-            res = await run_backend(backend, url, work, registry_csv, leads_csv)
+            postmaster = None
+            if server is not None and backend == "postgres":
+                postmaster = int((server.data_dir / "db" / "postmaster.pid").read_text().split()[0])
+            res = await run_backend(backend, url, work, registry_csv, leads_csv, args.server_log_level, postmaster)
             # The machine is shared: the load average says how much CPU the run really had.
             res["load_avg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             print(json.dumps(res), flush=True)
@@ -269,6 +308,8 @@ def main() -> None:
     parser.add_argument("--registry", type=int, default=10_000_000)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    # info shows the per-upload stage timings (receive/parse/write/finish) in serve-<backend>.log
+    parser.add_argument("--server-log-level", default="warning")
     args = parser.parse_args()
     result = asyncio.run(main_async(args))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,11 @@ def _cached_verdict(national: str) -> PhoneRejection | None:
         return verdict
 
 
+def prefix_verdict(prefix: int) -> PhoneRejection | None:
+    """The verdict for every Indian national number starting with this five-digit prefix (60000-99999)."""
+    return _cached_verdict(f"{prefix}00000")
+
+
 def warm_cache() -> None:
     """Classify every Indian mobile prefix once (~40,000 ``phonenumbers`` calls, a few seconds of CPU), so the
     first big upload after a start does not pay for it; ``closerr serve`` runs this in a background thread."""

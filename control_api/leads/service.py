@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,14 +176,18 @@ class Timings:
     finish_s: float = 0.0
 
 
+_WRITES_IN_FLIGHT = 2
+
+
 async def _stream_into(
     parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, writer: LeadWriter, timings: Timings
 ) -> None:
-    """Read, parse and write in a pipeline: batch N is written (database work, mostly in the database server
-    or the driver's thread) while batch N+1 is parsed in a worker thread, so both cores are busy. Batches are
-    written strictly in order; a failure anywhere waits for the write in flight before the rollback."""
+    """Read, parse and write in a pipeline: while batch N+1 is parsed in a worker thread, batches N and N-1 are
+    with the writer (one being checked against the registry, one being written; database work, mostly in the
+    database server or the driver's threads), so both cores are busy. The writer keeps batches in order; a
+    failure anywhere waits for the writes in flight before the rollback."""
     batches = byte_batches(body, max_bytes)
-    pending: asyncio.Task[None] | None = None
+    in_flight: deque[asyncio.Task[None]] = deque()
     try:
         while True:
             t0 = time.perf_counter()
@@ -191,22 +195,24 @@ async def _stream_into(
             t1 = time.perf_counter()
             rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
             t2 = time.perf_counter()
-            if pending is not None:
-                await pending
+            while len(in_flight) >= _WRITES_IN_FLIGHT:  # back-pressure: parsed rows wait in memory, not on disk
+                await in_flight.popleft()
             t3 = time.perf_counter()
             timings.receive_s += t1 - t0
             timings.parse_s += t2 - t1
             timings.write_s += t3 - t2
-            pending = asyncio.create_task(writer.add(rows))
+            in_flight.append(asyncio.create_task(writer.add(rows)))
             if blob is None:
                 break
         t4 = time.perf_counter()
-        await pending
+        while in_flight:
+            await in_flight.popleft()
         timings.write_s += time.perf_counter() - t4
     finally:
-        if pending is not None and not pending.done():
-            with contextlib.suppress(BaseException):
-                await pending
+        for task in in_flight:
+            if not task.done():
+                with contextlib.suppress(BaseException):
+                    await task
 
 
 def _merge(parser: LeadParser, db_rejected: list[tuple[int, str]]) -> list[RejectedRow]:

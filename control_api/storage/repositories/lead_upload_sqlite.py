@@ -1,24 +1,31 @@
-"""SQLite upload writer: rows go to a temporary staging table; three set-based statements finish the job.
+"""SQLite upload writer: rows go to a temporary staging table as they stream; two set-based statements finish.
 
-Mark rows already in the campaign (``duplicate``), mark rows the DND registry or the client's suppression list
-blocks for the campaign's category (``dnd_blocked``), insert the rest into ``leads``. The staging table lives in
-SQLite's temp database, so streaming the file takes no lock on the main database; the upload row is the first
-write there, taking the write lock before any read of the real tables, so a concurrent commit cannot invalidate
-this transaction's snapshot halfway.
+Each batch is checked against the DND registry and the client's suppression list for the campaign's category
+while the file streams, on a second, read-only connection (its own thread; WAL readers take no lock), and staged
+with its verdict. ``finish`` marks rows already in the campaign (``duplicate``, which wins over ``dnd_blocked``)
+and inserts the rest into ``leads``. The staging table lives in SQLite's temp database, so streaming the file
+takes no lock on the main database; the upload row is the first write there, taking the write lock before any
+read of the real tables on the writing connection, so a concurrent commit cannot invalidate this transaction's
+snapshot halfway. A database without a file (``:memory:``) has no second connection: it is scrubbed in
+``finish``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import aiosqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from control_api.storage.bulk import driver_connection, sqlite_ts
 from control_api.storage.repositories.leads import Check, StagedRow, UploadContext
 from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
+
+_BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
 
 
 class SqliteLeadWriter:
@@ -27,41 +34,75 @@ class SqliteLeadWriter:
         self.ctx = ctx
         self.table = f"lead_stage_{uuid.uuid4().hex[:12]}"
         self._driver: Any = None
+        self._reader: aiosqlite.Connection | None = None
+        # Batches are added by overlapping tasks: the scrub of one runs while the one before is staged.
+        self._read_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
 
     def stage_time(self, value: datetime) -> Any:
         return sqlite_ts(value)
 
     async def start(self) -> None:
         self._driver = await driver_connection(self.session)
+        # line is the rowid: staged in file order, read back in file order without a sort.
         await self._driver.execute(
-            f"CREATE TEMP TABLE {self.table} (line INTEGER, phone INTEGER, name TEXT, metadata TEXT, "
+            f"CREATE TEMP TABLE {self.table} (line INTEGER PRIMARY KEY, phone INTEGER, name TEXT, metadata TEXT, "
             "consent_source TEXT, consent_at TEXT, consent_purpose TEXT, reason TEXT)"
         )
+        bind = self.session.bind
+        url = bind.url if isinstance(bind, AsyncEngine) else bind.engine.url if bind is not None else None
+        path = url.database if url is not None else None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            self._reader = await aiosqlite.connect(path, timeout=30)
+
+    async def _blocked(self, rows: list[StagedRow]) -> set[int]:
+        assert self._reader is not None
+        # In number order, consecutive probes walk neighbouring index pages.
+        phones = "[" + ",".join([str(p) for p in sorted({r[1] for r in rows})]) + "]"
+        async with self._read_lock:
+            cursor = await self._reader.execute(
+                "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM dnd_entries e "
+                f"WHERE e.phone = j.value AND e.scope IN (?, ?) AND {_BLOCKED})",
+                (phones, REGISTRY_SCOPE, self.ctx.account_id, 1 << (self.ctx.category - 1)),
+            )
+            found = await cursor.fetchall()
+            await cursor.close()
+        return {int(r[0]) for r in found}
 
     async def add(self, rows: list[StagedRow]) -> None:
-        if rows:
-            await self._driver.executemany(
-                f"INSERT INTO {self.table} (line, phone, name, metadata, consent_source, consent_at, "
-                "consent_purpose) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        if not rows:
+            return
+        blocked = await self._blocked(rows) if self._reader is not None else set()
+        insert = (
+            f"INSERT INTO {self.table} (line, phone, name, metadata, consent_source, consent_at, consent_purpose, "
+            "reason) VALUES (?, ?, ?, ?, ?, ?, ?, {})"
+        )
+        async with self._write_lock:
+            if blocked:
+                await self._driver.executemany(insert.format("'dnd_blocked'"), [r for r in rows if r[1] in blocked])
+                rows = [r for r in rows if r[1] not in blocked]
+            await self._driver.executemany(insert.format("NULL"), rows)
 
     async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
         ctx, d, t = self.ctx, self._driver, self.table
         self.session.add(upload)
         await self.session.flush()
         await check()
-        await d.execute(
-            f"UPDATE {t} SET reason = 'duplicate' WHERE EXISTS "
-            f"(SELECT 1 FROM leads l WHERE l.campaign_id = ? AND l.phone = {t}.phone)",
-            (ctx.campaign_id,),
-        )
-        await d.execute(
-            f"UPDATE {t} SET reason = 'dnd_blocked' WHERE reason IS NULL AND EXISTS "
-            f"(SELECT 1 FROM dnd_entries e WHERE e.phone = {t}.phone AND e.scope IN (?, ?) "
-            "AND (e.blocked_all OR (e.categories & ?) = 0))",
-            (REGISTRY_SCOPE, ctx.account_id, 1 << (ctx.category - 1)),
-        )
+        cursor = await d.execute("SELECT EXISTS (SELECT 1 FROM leads WHERE campaign_id = ?)", (ctx.campaign_id,))
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is not None and row[0]:  # a campaign's first upload (the common case) has nothing to repeat
+            await d.execute(
+                f"UPDATE {t} SET reason = 'duplicate' WHERE EXISTS "
+                f"(SELECT 1 FROM leads l WHERE l.campaign_id = ? AND l.phone = {t}.phone)",
+                (ctx.campaign_id,),
+            )
+        if self._reader is None:
+            await d.execute(
+                f"UPDATE {t} SET reason = 'dnd_blocked' WHERE reason IS NULL AND EXISTS "
+                f"(SELECT 1 FROM dnd_entries e WHERE e.phone = {t}.phone AND e.scope IN (?, ?) AND {_BLOCKED})",
+                (REGISTRY_SCOPE, ctx.account_id, 1 << (ctx.category - 1)),
+            )
         a_source, a_at, a_purpose = ctx.attestation if ctx.attestation else (None, None, None)
         cursor = await d.execute(
             "INSERT INTO leads (account_id, campaign_id, upload_id, line, phone, name, metadata, consent_source, "
@@ -88,6 +129,10 @@ class SqliteLeadWriter:
 
     async def drop(self) -> None:
         """SQLite keeps temp tables for the life of the pooled connection."""
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await self._reader.close()
+            self._reader = None
         if self._driver is not None:
             # The connection may be gone; the table dies with it then.
             with contextlib.suppress(Exception):

@@ -37,7 +37,10 @@ class LeadWriter(Protocol):
 
     async def start(self) -> None: ...
 
-    async def add(self, rows: list[StagedRow]) -> None: ...
+    async def add(self, rows: list[StagedRow]) -> None:
+        """Takes one batch; the next ``add`` may start before this one ends (the caller keeps a few in flight),
+        and the writer keeps them in the order they were called."""
+        ...
 
     async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
         """Writes the upload row and the leads, calling ``check`` (which may raise) once the write lock is held;
