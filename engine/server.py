@@ -23,6 +23,7 @@ from closerr.settings import get_settings
 from engine.agent.policy import Lead
 from engine.call import run_call
 from engine.logs import configure_logging
+from engine.memory import release_free_memory
 from engine.records import CallRecord, CallRequest
 from engine.services import get_services
 from engine.telephony.carriers import PROTOCOLS, ProtocolError
@@ -115,6 +116,8 @@ async def serve_call(
         len(record.turns),
         record.duration_s,
     )
+    if directory.active_calls == 0:
+        release_free_memory()
     return record
 
 
