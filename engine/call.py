@@ -144,6 +144,14 @@ async def run_call(
         if closer is not None:
             await closer()
     record.underruns = playout.stats.underruns
+    if record.underruns:
+        logger.info(
+            "call {} underruns: {} ({} starved mid-utterance, max lateness {:.0f} ms)",
+            request.call_id,
+            record.underruns,
+            playout.stats.starved,
+            1000 * playout.stats.max_lateness_s,
+        )
     metrics.AUDIO_UNDERRUNS_TOTAL.inc(record.underruns)
     metrics.INTERRUPTIONS_TOTAL.inc(record.interruptions)
     status = "error" if record.error or record.ended_by == "error" else "completed"

@@ -59,6 +59,7 @@ class PlayoutStats:
     # both are gaps the lead hears.
     underruns: int = 0
     late_frames: int = 0  # frames more than one slot late but still inside the pre-buffer: not audible
+    starved: int = 0  # of the underruns: speech ran out mid-utterance (the next piece was still being synthesized)
     max_lateness_s: float = 0.0
 
 
@@ -160,6 +161,7 @@ class Playout(FrameProcessor):
                 else:
                     # Speech is still being synthesized: this gap is audible.
                     self.stats.underruns += 1
+                    self.stats.starved += 1
 
     async def _finish_sending(self, utt: _Utterance) -> None:
         if utt.mark_sent:

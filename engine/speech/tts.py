@@ -26,7 +26,6 @@ import numpy as np
 
 from engine.audio.pcm import to_pcm16
 from engine.audio.resample import resample
-from engine.priority import lower_thread_priority
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
@@ -90,7 +89,6 @@ class PiperService:
         return pcm
 
     def _serve(self) -> None:
-        lower_thread_priority()
         while True:
             _, _, text, stop = self._jobs.get()
             if stop and not text:
