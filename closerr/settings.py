@@ -123,7 +123,9 @@ class Settings(BaseSettings):
     dispatch_poll_s: float = Field(default=1.0, gt=0)
     lease_ttl_s: float = Field(default=30.0, gt=0, description="a lease not heartbeated for this long expires")
     heartbeat_s: float = Field(default=5.0, gt=0)
-    worker_max_calls: int = Field(default=8, ge=1, description="calls one worker runs at once")
+    worker_max_calls: int = Field(
+        default=8, ge=1, description="calls one worker runs at once (never more than CLOSERR_MAX_CONCURRENT_CALLS)"
+    )
     worker_drain_s: float = Field(default=600.0, ge=0, description="on shutdown, wait this long for calls to end")
     account_concurrency: int = Field(default=20, ge=1, description="calls at once per account, across workers")
     ring_timeout_s: float = Field(default=45.0, gt=0)

@@ -107,8 +107,11 @@ class Worker:
         running = await service.advance_campaigns(self.db)
         random.shuffle(running)  # no campaign starves another when slots are few
         started = 0
+        # The engine in this process refuses media streams beyond its admission limit: leasing more leads than
+        # that would dial people whose calls are then refused (or, admitted, would stutter).
+        capacity = min(self.settings.worker_max_calls, self.settings.max_concurrent_calls)
         for campaign in running:
-            slots = self.settings.worker_max_calls - len(self.active)
+            slots = capacity - len(self.active)
             if slots <= 0 or self._stopping:
                 break
             result = await service.claim(self.db, self.cfg, campaign.id, campaign.account_id, slots)

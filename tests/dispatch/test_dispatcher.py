@@ -162,6 +162,31 @@ async def test_caps_leases_settlement_and_completion(db: Database, database_url:
     assert statuses == ["completed"] + ["no_answer"] * 4
 
 
+async def test_a_worker_never_leases_more_calls_than_its_engine_admits(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    leads = [{"phone": phone(i), "metadata": {"sim": "no_answer"}} for i in range(6)]
+    await seed(database_url, tmp_path, leads, concurrency=6, max_call_seconds=60)
+    await advance(db)
+    settings = Settings(sim_ring_s=30, worker_max_calls=10, max_concurrent_calls=2)
+    worker = Worker(
+        db=db,
+        settings=settings,
+        carrier=SimulatedCarrier(settings),
+        media_base_url="ws://127.0.0.1:9",
+        directory=CallDirectory(),
+    )
+    try:
+        assert await worker.tick() == 2
+        assert await worker.tick() == 0  # full until a call ends
+        async with db.sessions() as s:
+            assert await s.scalar(select(func.count()).select_from(DispatchLease)) == 2
+    finally:
+        for task in list(worker._calls):
+            task.cancel()
+        await asyncio.gather(*worker._calls, return_exceptions=True)
+
+
 async def test_expired_lease_returns_the_lead_as_error_without_charging(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
