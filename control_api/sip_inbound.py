@@ -13,7 +13,7 @@ from litestar import Litestar
 from closerr.settings import Settings
 from control_api.storage.db import Database
 from control_api.storage.repositories import campaigns as campaign_repo
-from engine.server import sip_call_handler
+from engine.server import has_capacity, sip_call_handler
 from engine.telephony.sip import start_from_settings
 
 
@@ -40,7 +40,9 @@ def campaign_resolver(db: Database) -> Any:
 def sip_lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        server = await start_from_settings(sip_call_handler(campaign_resolver(app.state.db)), settings)
+        server = await start_from_settings(
+            sip_call_handler(campaign_resolver(app.state.db)), settings, admit=has_capacity
+        )
         try:
             yield
         finally:

@@ -79,12 +79,16 @@ async def media_stream(socket: WebSocket, carrier: str) -> None:
     await serve_call(request, leg, result)
 
 
+def has_capacity() -> bool:
+    """Admission limit (``CLOSERR_MAX_CONCURRENT_CALLS``): beyond it a call would stutter for everyone. Media
+    streams beyond it are refused with 1013 "try again later", SIP calls with 503."""
+    return _directory.active_calls < get_settings().max_concurrent_calls
+
+
 async def _refused_at_capacity(socket: WebSocket, carrier: str) -> bool:
-    """Admission limit (``CLOSERR_MAX_CONCURRENT_CALLS``): beyond it a call would stutter for everyone, so the
-    stream is refused with 1013 "try again later" and the dispatcher retries it later."""
-    limit = get_settings().max_concurrent_calls
-    if _directory.active_calls < limit:
+    if has_capacity():
         return False
+    limit = get_settings().max_concurrent_calls
     logger.warning("{} stream refused: {} calls active, limit {}", carrier, _directory.active_calls, limit)
     await socket.close(code=1013, reason="engine at capacity")
     return True

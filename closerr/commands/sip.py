@@ -14,13 +14,15 @@ import typer
 
 async def _serve(host: str, port: int, advertise: str | None) -> None:
     from closerr.settings import get_settings
-    from engine.server import sip_call_handler
+    from engine.server import has_capacity, sip_call_handler
     from engine.services import get_services
     from engine.telephony.sip import SipServer
 
     settings = get_settings()
     rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
-    server = SipServer(host, port, sip_call_handler(), advertise_host=advertise, rtp_port_range=rtp_range)
+    server = SipServer(
+        host, port, sip_call_handler(), advertise_host=advertise, rtp_port_range=rtp_range, admit=has_capacity
+    )
     get_services()  # load the models before the first caller waits for them
     await server.start()
     typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")

@@ -146,3 +146,21 @@ async def test_start_from_settings() -> None:
     server = await start_from_settings(GreetingAgent(b""), Settings(sip_port=port, host="127.0.0.1"))
     assert server is not None and server.port == port
     await server.stop()
+
+
+async def test_an_invite_beyond_the_admission_limit_is_refused_with_503() -> None:
+    agent = GreetingAgent(tone(0.2), max_s=5, hangup_after_greeting=True)
+    full = True
+
+    async def caller(info: SipCallInfo, leg: RtpMediaLeg) -> None:
+        async for _ in leg.events():
+            pass
+
+    async with SipServer("127.0.0.1", 0, agent, admit=lambda: not full) as server:
+        trunk = SipTrunkConfig(host="127.0.0.1", port=server.port)
+        refused = await place_call(trunk, "100", caller, ring_timeout_s=5)
+        assert refused.disposition != "answered" and refused.status == 503
+        assert agent.calls == []
+        full = False
+        answered = await place_call(trunk, "100", caller, ring_timeout_s=5)
+        assert answered.disposition == "answered"

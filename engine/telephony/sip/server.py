@@ -64,8 +64,12 @@ class SipServer:
         rtp_host: str | None = None,
         rtp_port_range: tuple[int, int] | None = None,
         user_agent: str = "closerr",
+        admit: Callable[[], bool] | None = None,
     ) -> None:
         self.host = host
+        # Asked for each INVITE: False refuses it with 503 (overloaded, RFC 3261 21.5.4), as a WebSocket stream
+        # beyond the admission limit is refused with 1013.
+        self.admit = admit
         self.port = port
         self.on_call: OnCall = on_call or _reject_inbound
         self.advertise_host = advertise_host or host
@@ -229,6 +233,11 @@ class SipServer:
     async def _inbound(self, event: IncomingCall) -> None:
         endpoint = self.endpoint
         assert endpoint is not None
+        if self.admit is not None and not self.admit():
+            log.warning("sip: inbound call refused: at the admission limit")
+            endpoint.reject(event.call_id, 503, self._now())
+            self._flush()
+            return
         try:
             leg = await RtpMediaLeg.open(self.rtp_host, port_range=self.rtp_port_range)
         except OSError:
@@ -353,11 +362,15 @@ async def _drain(server: SipServer, max_s: float = 2.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def start_from_settings(on_call: OnCall, settings: Settings | None = None) -> SipServer | None:
+async def start_from_settings(
+    on_call: OnCall, settings: Settings | None = None, admit: Callable[[], bool] | None = None
+) -> SipServer | None:
     """The SIP listener ``closerr serve`` runs beside the API: CLOSERR_SIP_PORT (0: none), on CLOSERR_HOST."""
     s = settings or get_settings()
     if not s.sip_port:
         return None
     rtp_range = (s.sip_rtp_port_min, s.sip_rtp_port_max) if s.sip_rtp_port_min else None
-    server = SipServer(s.host, s.sip_port, on_call, advertise_host=s.sip_advertise_host, rtp_port_range=rtp_range)
+    server = SipServer(
+        s.host, s.sip_port, on_call, advertise_host=s.sip_advertise_host, rtp_port_range=rtp_range, admit=admit
+    )
     return await server.start()
