@@ -54,6 +54,8 @@ class SqliteLeadWriter:
         path = url.database if url is not None else None
         if path and path != ":memory:" and not path.startswith("file:"):
             self._reader = await aiosqlite.connect(path, timeout=30)
+            # The engine's page cache size: the default 2 MB would re-read the registry index's upper levels.
+            await self._reader.execute("PRAGMA cache_size=-65536")
 
     async def _blocked(self, rows: list[StagedRow]) -> set[int]:
         assert self._reader is not None
