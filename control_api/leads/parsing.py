@@ -105,20 +105,6 @@ class LeadParser:
     def feed(self, data: bytes, final: bool = False) -> list[StagedRow]:
         raise NotImplementedError
 
-    def check_row(
-        self,
-        line: int,
-        phone_raw: str,
-        name: str | None,
-        metadata: dict[str, Any] | None,
-        c_source: str | None,
-        c_at: str | None,
-        c_purpose: str | None,
-        no_minors: str | bool | None,
-    ) -> StagedRow | None:
-        self.rows_seen += 1
-        return self.accept(line, self.validate(line, phone_raw, name, metadata, c_source, c_at, c_purpose, no_minors))
-
     def accept(self, line: int, checked: StagedRow | Reason) -> StagedRow | None:
         """The row, unless it was refused or repeats an earlier row's number."""
         if isinstance(checked, Reason):
@@ -444,7 +430,8 @@ class NdjsonLeadParser(LeadParser):
         if obj:
             metadata = {**(metadata or {}), **obj}
         c_source, c_at, c_purpose = fields
-        return self.check_row(
+        self.rows_seen += 1
+        checked = self.validate(
             line,
             phone,  # type: ignore[arg-type]
             name,
@@ -454,6 +441,7 @@ class NdjsonLeadParser(LeadParser):
             c_purpose.strip() if c_purpose else None,
             no_minors,
         )
+        return self.accept(line, checked)
 
 
 def make_parser(content_type: str, options: UploadOptions) -> LeadParser:

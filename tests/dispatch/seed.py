@@ -14,8 +14,11 @@ from litestar.testing import AsyncTestClient
 
 from closerr.settings import Settings
 from control_api.app import create_app
+from control_api.carriers.simulated import SimulatedCarrier
 from control_api.credits import ledger
-from control_api.storage.db import create_database, session_scope
+from control_api.dispatch.worker import Worker
+from control_api.storage.db import Database, create_database, session_scope
+from engine.telephony.directory import CallDirectory
 
 ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -109,3 +112,14 @@ async def seed(
             r = await client.post(f"/v1/campaigns/{campaign_id}/start", headers=headers)
             assert r.status_code == 200, r.text
     return Seeded(account_id=account["account_id"], api_key=account["api_key"], campaign_id=campaign_id)
+
+
+def simulated_worker(db: Database, settings: Settings) -> Worker:
+    """A worker on the simulated carrier whose media URL nothing answers (its calls end as the simulator says)."""
+    return Worker(
+        db=db,
+        settings=settings,
+        carrier=SimulatedCarrier(settings),
+        media_base_url="ws://127.0.0.1:9",
+        directory=CallDirectory(),
+    )

@@ -28,7 +28,7 @@ from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from engine.telephony.directory import CallDirectory
 from tests.dispatch.conftest import open_db
-from tests.dispatch.seed import phone, seed
+from tests.dispatch.seed import phone, seed, simulated_worker
 
 CFG = DispatchConfig(worker_id="test-worker", lease_ttl_s=30, account_concurrency=20, rate_per_second=1)
 
@@ -135,13 +135,7 @@ async def test_caps_leases_settlement_and_completion(db: Database, database_url:
         assert charges == 1
     # The rest through a worker with the simulated carrier.
     settings = Settings(sim_ring_s=0.01)
-    worker = Worker(
-        db=db,
-        settings=settings,
-        carrier=SimulatedCarrier(settings),
-        media_base_url="ws://127.0.0.1:9",
-        directory=CallDirectory(),
-    )
+    worker = simulated_worker(db, settings)
     await service.finish(
         db, CFG, first.jobs[1].call_id, first.jobs[1].lead_id, sd.account_id, CallResult(Disposition.NO_ANSWER)
     )
@@ -169,13 +163,7 @@ async def test_a_worker_never_leases_more_calls_than_its_engine_admits(
     await seed(database_url, tmp_path, leads, concurrency=6, max_call_seconds=60)
     await advance(db)
     settings = Settings(sim_ring_s=30, worker_max_calls=10, max_concurrent_calls=2)
-    worker = Worker(
-        db=db,
-        settings=settings,
-        carrier=SimulatedCarrier(settings),
-        media_base_url="ws://127.0.0.1:9",
-        directory=CallDirectory(),
-    )
+    worker = simulated_worker(db, settings)
     try:
         assert await worker.tick() == 2
         assert await worker.tick() == 0  # full until a call ends
@@ -383,13 +371,7 @@ async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
     await advance(db)
     job = (await service.claim(db, CFG, first.campaign_id, first.account_id, slots=1)).jobs[0]
     settings = Settings()
-    worker = Worker(
-        db=db,
-        settings=settings,
-        carrier=SimulatedCarrier(settings),
-        media_base_url="ws://127.0.0.1:9",
-        directory=CallDirectory(),
-    )
+    worker = simulated_worker(db, settings)
     worker.active[job.call_id] = job
     # What the engine calls (directory.on_opt_out) when the lead opts out, before it closes the call record.
     await worker._on_opt_out(CallRequest(call_id=job.call_id, lead=EngineLead(name="x", phone=job.phone)))

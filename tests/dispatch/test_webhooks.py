@@ -11,16 +11,13 @@ import httpx
 from sqlalchemy import select
 
 from closerr.settings import Settings
-from control_api.carriers.simulated import SimulatedCarrier
-from control_api.dispatch.worker import Worker
 from control_api.storage.tables import Campaign
 from control_api.webhooks.outbox import Deliverer, backoff
 from control_api.webhooks.signing import HEADER, sign, verify
 from control_api.webhooks.tables import WebhookDelivery
-from engine.telephony.directory import CallDirectory
 from tests.dispatch.conftest import open_db
 from tests.dispatch.fake_carrier import FakeCarrier
-from tests.dispatch.seed import phone, seed
+from tests.dispatch.seed import phone, seed, simulated_worker
 
 SECRET = "whsec-test"
 
@@ -52,13 +49,7 @@ async def test_call_and_completion_webhooks_signed_and_retried(sqlite_url: str, 
         )
         db = await open_db(sqlite_url)
         settings = Settings(sim_ring_s=0.01)
-        worker = Worker(
-            db=db,
-            settings=settings,
-            carrier=SimulatedCarrier(settings),
-            media_base_url="ws://127.0.0.1:9",
-            directory=CallDirectory(),
-        )
+        worker = simulated_worker(db, settings)
         for _ in range(50):
             await worker.tick()
             await asyncio.sleep(0.05)
