@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 from functools import cache
 
 
@@ -27,7 +28,13 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def release_free_memory() -> bool:
-    """Return the heap's free pages to the OS; False where the C library cannot (not glibc)."""
+    """Free the finished calls' garbage, then return the heap's free pages to the OS; False where the C library
+    cannot (not glibc).
+
+    A call's pipeline objects refer to each other, so they wait for a full collection, which may not come for
+    a long while (the models' objects are frozen out of it): collected first, their memory is trimmed too. With
+    no call running, the collection's pause on the event loop is felt by nobody."""
+    gc.collect()
     libc = _libc()
     if libc is None:
         return False

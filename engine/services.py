@@ -5,8 +5,9 @@ from __future__ import annotations
 import atexit
 import gc
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import metrics
 from closerr.settings import Settings, get_settings
@@ -15,6 +16,8 @@ from engine.priority import lower_thread_priority, run_at_low_priority
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
 from models import ModelRegistry, get_registry
+
+WARM_UP_LINE = "Thank you for calling back, could you tell me when you would like the visit and where you live?"
 
 
 @dataclass
@@ -61,6 +64,27 @@ class EngineServices:
         # Every thread the models and services start inherits the loading thread's (lower) priority.
         return run_at_low_priority(build)
 
+    def warm_up(self, rounds: int = 3) -> None:
+        """Run every inference thread a few times, side by side, before the first call.
+
+        CTranslate2's replicas and onnxruntime's sessions allocate their working buffers on first use, per
+        thread, and grow them over the first few runs. Done here, the first calls do not pay for it, and the
+        process's idle size is its size ready to serve, so memory after a busy hour can be compared with it
+        (benchmarks/README.md, capacity: memory).
+        """
+        speech = self.tts.synthesize_blocking(WARM_UP_LINE)
+        workers = max(self.settings.stt_workers, 1)
+        with ThreadPoolExecutor(max_workers=workers) as callers:
+            for _ in range(rounds):
+                running: list[Future[Any]] = [
+                    callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)
+                ]
+                running += [
+                    self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate) for _ in range(2)
+                ]
+                for future in running:
+                    future.result()
+
     def close(self) -> None:
         self.stt.close()
         self.tts.close()
@@ -78,6 +102,7 @@ def get_services() -> EngineServices:
         with _lock:
             if _services is None:
                 _services = EngineServices.create()
+                _services.warm_up()
                 # The ~100,000 objects loaded by now live as long as the process. A full collection walking them
                 # took 60 ms on the event loop, as long as the playout pre-buffer: frozen, they are not walked.
                 gc.freeze()

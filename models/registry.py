@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import json
 import os
 import threading
 import time
@@ -64,14 +65,22 @@ def _package_file(package: str, pip_name: str, name: str) -> Path:
     return path
 
 
-def _onnx_session(path: Path, threads: int = 1) -> onnxruntime.InferenceSession:
+def _onnx_session(path: Path, threads: int = 1, *, arena: bool = True) -> onnxruntime.InferenceSession:
+    """A CPU session. ``arena=False`` for models whose inputs vary in length: onnxruntime's arena keeps every
+    buffer it ever grew to (Piper's grew by 200 MiB over a few long sentences and never gave it back), while
+    plain allocations are freed after each run at a cost within the noise of synthesis time
+    (benchmarks/README.md, capacity: memory)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.inter_op_num_threads = 1
-    opts.intra_op_num_threads = threads
+    if threads:
+        opts.intra_op_num_threads = threads
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if not arena:
+        opts.enable_cpu_mem_arena = False
+        opts.enable_mem_pattern = False
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
@@ -148,10 +157,13 @@ class ModelRegistry:
 
     def piper(self) -> PiperVoice:
         def load() -> PiperVoice:
-            from piper import PiperVoice
+            from piper import PiperConfig, PiperVoice
 
             model, config = self.piper_paths()
-            return PiperVoice.load(model, config_path=config)
+            # PiperVoice.load would build its own session with the arena on; threads=0 keeps its thread count
+            # (onnxruntime's default, one per core).
+            config_dict = json.loads(config.read_text(encoding="utf-8"))
+            return PiperVoice(config=PiperConfig.from_dict(config_dict), session=_onnx_session(model, 0, arena=False))
 
         return self._get("piper", load)  # type: ignore[no-any-return]
 

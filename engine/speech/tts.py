@@ -139,6 +139,10 @@ class PiperService:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def synthesize_blocking(self, text: str) -> bytes:
+        """``synthesize`` for threads outside the event loop (start-up warm-up, tools)."""
+        return self.cached(text) or self._submit(text, LIVE, False).result()
+
     # -- async API -----------------------------------------------------------------------------------------------
     async def synthesize(self, text: str, cache: bool = False, priority: int = LIVE) -> bytes:
         """The whole text as one piece of PCM16 at ``out_rate``."""

@@ -8,10 +8,12 @@ import gc
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from closerr.settings import Settings, get_settings
@@ -20,6 +22,7 @@ from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.audio.pcm import frames, silence
 from engine.audio.resample import StreamResampler
 from engine.audio.vad import SileroVad, WebRtcVad
+from engine.memory import release_free_memory
 from engine.priority import thread_nice
 from engine.services import EngineServices, get_services
 from engine.telephony.simulator.voices import synthesize
@@ -172,6 +175,43 @@ async def test_inference_threads_yield_the_cpu_to_the_event_loop(phone_audio):
 def test_objects_loaded_with_the_models_are_left_out_of_garbage_collection(services):
     # A full collection over them took 60 ms on the event loop: an audible gap in every call.
     assert gc.get_freeze_count() > 50_000
+
+
+def test_warm_up_runs_every_inference_thread_before_the_first_call(services):
+    # Each CTranslate2 replica and onnxruntime thread allocates its buffers on first use: all are touched.
+    threads: list[str] = []
+
+    def on_batch(size: int, seconds: float, waits: list[float]) -> None:
+        threads.append(threading.current_thread().name)
+
+    services.stt.on_batch.append(on_batch)
+    try:
+        services.warm_up(rounds=2)
+    finally:
+        services.stt.on_batch.remove(on_batch)
+    assert len(threads) == 2 * len(services.stt._threads)
+    assert set(threads) == {t.name for t in services.stt._threads}
+
+
+def test_long_sentences_leave_no_memory_behind_in_synthesis(services):
+    """onnxruntime's arena would keep every buffer Piper ever grew to (200 MiB over a few long sentences)."""
+    sentences = [
+        f"Sentence {n}: thanks so much for your time today, we will send the details by text message and somebody "
+        f"from the team will call you back {day} morning, if that works for you and your family."
+        for n, day in enumerate(["Monday", "Tuesday", "Wednesday"])
+    ]
+    services.tts.synthesize_blocking(sentences[0][:40])
+    release_free_memory()
+    before = _rss_mb()
+    for _ in range(2):
+        for text in sentences:
+            assert len(services.tts._synthesize_blocking(text)) > 8000
+    release_free_memory()
+    assert _rss_mb() - before < 50
+
+
+def _rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def test_stream_resampler_keeps_duration():
