@@ -102,8 +102,9 @@ class Lead(Base):
 
     __tablename__ = "leads"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "phone", name="uq_leads_campaign_phone"),
-        Index("ix_leads_phone", "phone"),
+        # Led by the number: it also finds a number across campaigns (access and erasure requests), and an
+        # upload pays for one random-order index per row, not two.
+        UniqueConstraint("phone", "campaign_id", name="uq_leads_phone_campaign"),
         Index("ix_leads_campaign_status", "campaign_id", "status"),
     )
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import sqlite3
+import threading
 import uuid
 from datetime import datetime
 from typing import Any
@@ -27,6 +30,20 @@ from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 _BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
 
+log = logging.getLogger(__name__)
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database file on a connection of its own; PASSIVE waits for no one."""
+    try:
+        conn = sqlite3.connect(path, timeout=30)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        log.warning("checkpoint after a lead upload failed", exc_info=True)
+
 
 class SqliteLeadWriter:
     def __init__(self, session: AsyncSession, ctx: UploadContext) -> None:
@@ -35,6 +52,8 @@ class SqliteLeadWriter:
         self.table = f"lead_stage_{uuid.uuid4().hex[:12]}"
         self._driver: Any = None
         self._reader: aiosqlite.Connection | None = None
+        self._path: str | None = None
+        self._autocheckpoint: int | None = None
         # Batches are added by overlapping tasks: the scrub of one runs while the one before is staged.
         self._read_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
@@ -53,6 +72,7 @@ class SqliteLeadWriter:
         url = bind.url if isinstance(bind, AsyncEngine) else bind.engine.url if bind is not None else None
         path = url.database if url is not None else None
         if path and path != ":memory:" and not path.startswith("file:"):
+            self._path = path
             self._reader = await aiosqlite.connect(path, timeout=30)
             # The engine's page cache size: the default 2 MB would re-read the registry index's upper levels.
             await self._reader.execute("PRAGMA cache_size=-65536")
@@ -127,10 +147,18 @@ class SqliteLeadWriter:
         cursor = await d.execute(f"SELECT line, reason FROM {t} WHERE reason IS NOT NULL ORDER BY line")
         rejected = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
         await cursor.close()
+        if self._path is not None:
+            # The commit would run SQLite's automatic checkpoint (copying the WAL, a few hundred MB for a
+            # million rows, into the database file) before the caller could answer; ``drop`` runs it after.
+            cursor = await d.execute("PRAGMA wal_autocheckpoint")
+            row = await cursor.fetchone()
+            await cursor.close()
+            self._autocheckpoint = int(row[0]) if row is not None else 1000
+            await d.execute("PRAGMA wal_autocheckpoint=0")
         return accepted, rejected
 
     async def drop(self) -> None:
-        """SQLite keeps temp tables for the life of the pooled connection."""
+        """After the commit or the rollback. SQLite keeps temp tables for the life of the pooled connection."""
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 await self._reader.close()
@@ -139,3 +167,10 @@ class SqliteLeadWriter:
             # The connection may be gone; the table dies with it then.
             with contextlib.suppress(Exception):
                 await self._driver.execute(f"DROP TABLE IF EXISTS {self.table}")
+            if self._autocheckpoint is not None:
+                with contextlib.suppress(Exception):
+                    await self._driver.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint}")
+        if self._autocheckpoint is not None and self._path is not None:
+            # In the background, like PostgreSQL's checkpointer: the upload is committed (in the WAL) already.
+            threading.Thread(target=_checkpoint, args=(self._path,), name="lead-upload-checkpoint", daemon=True).start()
+            self._autocheckpoint = None
