@@ -35,6 +35,8 @@ from control_api.storage.types import utcnow
 from control_api.streaming import byte_batches
 
 MAX_REPORTED_LINES = 1000
+# A bulk import this large is vacuumed and analysed before the answer (see ``repo.settle``).
+SETTLE_AFTER_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,8 @@ async def import_registry(
             raise
         finally:
             await writer.drop()
+    if imported >= SETTLE_AFTER_ROWS:
+        await repo.settle(db)
     rejected = sorted([*parser.rejected_lines, *parser.invalid_lines])
     return ImportReport(
         rows=parser.rows_seen,

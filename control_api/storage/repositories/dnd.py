@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.storage.bulk import driver_connection, sqlite_ts
+from control_api.storage.db import Database
 from control_api.storage.tables import REGISTRY_SCOPE, DndEntry
 
 
@@ -52,6 +54,24 @@ async def upsert(
         set_={k: stmt.excluded[k] for k in ("blocked_all", "categories", "time_bands", "source", "created_at")},
     )
     await session.execute(stmt)
+
+
+log = logging.getLogger(__name__)
+
+
+async def settle(db: Database) -> None:
+    """After a bulk import on PostgreSQL: ``VACUUM (ANALYZE) dnd_entries``, once, now. Otherwise autovacuum
+    would do it (insert-triggered) at some moment after the import, reading the whole table while lead uploads
+    probe it, and the first probes would set the new rows' hint bits, dirtying the pages they read; the
+    planner gets the new statistics at once too. SQLite needs nothing of the kind."""
+    if db.dialect != "postgresql":
+        return
+    try:
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM cannot run in a transaction
+            await conn.exec_driver_sql("VACUUM (ANALYZE) dnd_entries")
+    except Exception:  # the import is committed: a failed clean-up must not turn it into an error
+        log.warning("VACUUM (ANALYZE) dnd_entries after a registry import failed", exc_info=True)
 
 
 RegistryRow = tuple[int, int, bool, int, list[dict[str, str]] | None]  # line, phone, blocked_all, mask, bands
