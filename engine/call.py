@@ -92,6 +92,7 @@ async def run_call(
             barge_in_min_speech_s=settings.barge_in_min_speech_s,
         ),
         stt_prompt=policy.stt_prompt(),
+        settles_turn=policy.settles_turn,
     )
     manager = TurnManager(
         policy=policy,

@@ -44,6 +44,9 @@ class TurnLatency:
     tts_s: float
     v2v_s: float
     stt_queue_s: float = 0.0
+    # What ended the lead's turn: "sentence" (Whisper's full stop), "answer" (the words answer the pending
+    # question), "smart_turn", "silence" (max_turn_silence_s ran out) or "pause" (VAD only).
+    turn_end: str = ""
 
 
 @dataclass

@@ -420,6 +420,9 @@ class LLMPolicy:
     def fixed_lines(self, lead: Lead) -> list[str]:
         return self.fallback.fixed_lines(lead)
 
+    def settles_turn(self, text: str) -> bool:
+        return False  # the model keeps no pending slot to check an answer against
+
     def stt_prompt(self) -> str | None:
         return self.fallback.stt_prompt()
 

@@ -117,3 +117,8 @@ class DialoguePolicy(Protocol):
     def stt_prompt(self) -> str | None:
         """Domain words to bias speech-to-text with (Whisper ``initial_prompt``/hotwords)."""
         ...
+
+    def settles_turn(self, text: str) -> bool:
+        """Whether ``text`` (the lead's words so far) already answers what the agent is waiting for, in a form
+        more words would not change: the lead's pause then ends the turn at once (``LeadListener``)."""
+        ...

@@ -164,6 +164,18 @@ class ScriptPolicy:
                 lines.append(line)
         return lines
 
+    def settles_turn(self, text: str) -> bool:
+        """A yes or no to a yes/no question, or one of a choice question's options. Numbers ("twelve...
+        thousand"), times and free text may still grow into a different answer: those wait for punctuation or
+        Smart-Turn."""
+        question = self._current
+        if self._stage is not _Stage.QUESTIONS or question is None or question.type not in ("yes_no", "choice"):
+            return False
+        value = extract(
+            question.type, text, options=question.options, yes_words=question.yes_words, no_words=question.no_words
+        )
+        return value is not None
+
     def stt_prompt(self) -> str | None:
         # Shaped like a transcript of this very call (measured on Piper -> 8 kHz mu-law -> Whisper tiny.en):
         # "5 lakh" instead of "five left". No word that means opt-out or callback ("DND", "later"): Whisper

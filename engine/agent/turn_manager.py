@@ -264,6 +264,7 @@ class TurnManager(FrameProcessor):
             tts_s=round(started_at - utt.requested_at, 4),
             v2v_s=round(started_at - turn.last_voiced_at, 4),
             stt_queue_s=round(turn.stt_queue_s, 4),
+            turn_end=turn.turn_end,
         )
         self._record.turns.append(latency)
         if self._on_turn is not None:

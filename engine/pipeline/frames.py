@@ -31,6 +31,7 @@ class LeadTurnFrame(DataFrame):
     stt_s: float = 0.0
     stt_queue_s: float = 0.0
     voiced_s: float = 0.0
+    turn_end: str = ""  # see TurnLatency.turn_end
 
 
 @dataclass

@@ -1,20 +1,23 @@
 """Finds the lead's turns in the inbound audio and transcribes them, as early as it safely can.
 
 At every VAD pause (``vad_stop_s`` of silence) speech-to-text starts on the utterance so far (speculatively). A
-transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn; otherwise
-Smart-Turn decides. The turn ends when it sounds finished and the silence has lasted ``min_turn_silence_s`` (a
-comma pause inside "Yes, speaking." is shorter: ending the turn there cut the sentence in two); if not, the
-listener waits for more speech (the speculation is then discarded) or for ``max_turn_silence_s`` of silence,
-whichever comes first. Smart-Turn costs a third of a Whisper run: when an STT worker is idle it runs alongside
-STT (no added latency); under load it runs only for transcripts that do not settle the question, which saves
-about half of its runs when CPU is what every call is waiting for. Speech over the bot becomes a
-barge-in only after ``barge_in_min_speech_s`` of voiced audio, so coughs and "hmm"s do not stop the bot.
+transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn, and so is one
+the dialogue policy says already answers its question (``settles_turn``: Whisper often leaves "This month" without
+a full stop, and Smart-Turn hears such short answers as unfinished); otherwise Smart-Turn decides. The turn ends
+when it sounds finished and the silence has lasted ``min_turn_silence_s`` (a comma pause inside "Yes, speaking."
+is shorter: ending the turn there cut the sentence in two); if not, the listener waits for more speech (the
+speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Smart-Turn costs a
+third of a Whisper run: when an STT worker is idle it runs alongside STT (no added latency); under load it runs
+only for transcripts whose words do not settle the turn, which saves about half of its runs when CPU is what every
+call is waiting for. Speech over the bot becomes a barge-in only after ``barge_in_min_speech_s`` of voiced audio,
+so coughs and "hmm"s do not stop the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -62,14 +65,19 @@ _TRAILING_WORDS = frozenset(
 )
 
 
+def trails_off(text: str) -> bool:
+    """The transcript ends on a word that leads on ("My bill is about", "Yes, and"), or on nothing."""
+    words = text.strip().rstrip(".?!").split()
+    return not words or words[-1].lower().strip(",") in _TRAILING_WORDS
+
+
 def ends_sentence(text: str) -> bool:
     """Whisper ended the transcript as a finished sentence: final punctuation, and not on a word that leads on
     ("My bill is about." is a pause, not an answer)."""
     text = text.strip()
     if not text or text.endswith("...") or text[-1] not in ".?!":
         return False
-    words = text.rstrip(".?!").split()
-    return bool(words) and words[-1].lower().strip(",") not in _TRAILING_WORDS
+    return not trails_off(text)
 
 
 @dataclass
@@ -104,6 +112,7 @@ class LeadListener(FrameProcessor):
         sample_rate: int,
         config: ListenerConfig,
         stt_prompt: str | None = None,
+        settles_turn: Callable[[str], bool] | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(name="LeadListener", **kwargs)  # type: ignore[arg-type]
@@ -114,6 +123,7 @@ class LeadListener(FrameProcessor):
         self._rate = sample_rate
         self._cfg = config
         self._prompt = stt_prompt
+        self._settles_turn = settles_turn
         self._frame_bytes = samples_per_frame(sample_rate) * 2
         self._buffer = b""
         self._segmenter = SpeechSegmenter(pause_s=config.vad_stop_s)
@@ -199,7 +209,7 @@ class LeadListener(FrameProcessor):
                 verdict = await self._predict_turn(spec)
             transcript = await stt
             spec.stt_s = time.monotonic() - spec.paused_at
-            if self._smart_turn is not None and verdict is None and not ends_sentence(transcript.text):
+            if self._smart_turn is not None and verdict is None and self._words_end_turn(transcript.text) is None:
                 verdict = await self._predict_turn(spec)
         except asyncio.CancelledError:
             stt.cancel()
@@ -221,11 +231,27 @@ class LeadListener(FrameProcessor):
         )
 
     def _sounds_complete(self, spec: _Speculation) -> bool:
-        """Whisper's punctuation first, Smart-Turn for the rest: Smart-Turn calls short complete answers on
-        telephone audio ("Yes, I do.") unfinished about a third of the time (benchmarks/README.md)."""
-        if self._smart_turn is None or (spec.transcript is not None and ends_sentence(spec.transcript.text)):
-            return True
-        return spec.verdict is not None and spec.verdict.complete
+        return self._completion(spec) is not None
+
+    def _completion(self, spec: _Speculation) -> str | None:
+        """Why the turn sounds finished, or None. The words first, Smart-Turn for the rest: Smart-Turn calls short
+        complete answers on telephone audio ("Yes, I do.") unfinished about a third of the time
+        (benchmarks/README.md)."""
+        if self._smart_turn is None:
+            return "pause"
+        words = self._words_end_turn(spec.transcript.text) if spec.transcript is not None else None
+        if words is not None:
+            return words
+        return "smart_turn" if spec.verdict is not None and spec.verdict.complete else None
+
+    def _words_end_turn(self, text: str) -> str | None:
+        """ "sentence" for a finished sentence, "answer" for an answer to the pending question that does not lead
+        on, else None."""
+        if ends_sentence(text):
+            return "sentence"
+        if self._settles_turn is not None and not trails_off(text) and self._settles_turn(text):
+            return "answer"
+        return None
 
     async def _finalize(self, spec: _Speculation) -> None:
         if self._speculation is not spec or spec.transcript is None:
@@ -245,5 +271,6 @@ class LeadListener(FrameProcessor):
                 stt_s=spec.stt_s,
                 stt_queue_s=spec.transcript.queue_wait_s,
                 voiced_s=spec.voiced_s,
+                turn_end=self._completion(spec) or "silence",
             )
         )

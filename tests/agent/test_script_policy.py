@@ -446,3 +446,28 @@ async def test_early_answer_split_into_its_own_turn(solar_policy: PolicyMaker) -
     assert call.said[3] == "Got it, about 5,000 rupees a month. Do you own the house you live in?"
     assert call.slots == {"interested": True, "monthly_bill": 5000, "owns_home": True, "roof_type": "concrete"}
     assert call.outcome is Outcome.QUALIFIED
+
+
+# -- which answers end the lead's turn at once ------------------------------------------------------------
+async def test_an_answer_to_the_pending_question_settles_the_turn(car_policy: PolicyMaker) -> None:
+    async def asked(after: list[str]) -> ScriptPolicy:
+        policy = car_policy()
+        await run_call(policy, after)
+        return policy
+
+    assert not (await asked([])).settles_turn("Okay, go ahead")  # the greeting asks for no slot
+    owns_car = await asked(["Okay, go ahead."])  # "Do you own a car?" (yes/no)
+    assert owns_car.settles_turn("Yes I do")
+    assert owns_car.settles_turn("nahi")
+    assert not owns_car.settles_turn("Well let me think")
+    expiry = await asked(["Okay, go ahead.", "Yes, I do."])  # "expire this month, next month, or later?" (choice)
+    assert expiry.settles_turn("This month")
+    assert not expiry.settles_turn("Hmm I have to check")
+    age = await asked(["Okay, go ahead.", "Yes, I do.", "This month."])  # "How many years old is your car?"
+    assert not age.settles_turn("Five years")  # a number may still grow: "five... and a half"
+
+
+async def test_no_pending_question_after_the_call_ends(solar_policy: PolicyMaker) -> None:
+    policy = solar_policy()
+    await run_call(policy, ["Yes.", "Yes.", "Yes, I own it.", "About 3,000 rupees.", "Concrete."])
+    assert not policy.settles_turn("Yes")

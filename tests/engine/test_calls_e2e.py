@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
+from closerr.settings import get_settings
 from engine.agent.script import demo_script
 from engine.telephony.simulator.persona import load_persona, parse_persona
 from engine.telephony.simulator.run import simulate
@@ -55,6 +56,28 @@ turns:
     assert "AI assistant" in bots[0]["text"]
     assert result["turns"] and result["turns"][0]["v2v_s"] is not None  # the caller heard the reply
     assert result["outcome"] == "hung_up" and result["ended_by"] == "lead"
+
+
+async def test_a_short_answer_to_the_question_ends_the_turn_without_waiting_out_the_silence(engine_url):
+    """Whisper writes "This month" without a full stop and Smart-Turn hears it as unfinished: the script knows it
+    answers "this month, next month, or later?", so the turn ends at the lead's pause, not after 0.8 s."""
+    script = Path("engine/agent/scripts/car_insurance.yaml").resolve()
+    result = await call(
+        engine_url,
+        f"""
+script: {script}
+lead: {{name: Vikram Singh, phone: "+919812345602"}}
+turns:
+  - say: "Okay, go ahead."
+  - say: "Yes, I do."
+  - say: "This month."
+  - hangup: true
+""",
+    )
+    assert result["error"] is None, result
+    ends = [t["turn_end"] for t in result["turns"]]
+    assert len(ends) == 3 and all(end in ("sentence", "answer") for end in ends), (ends, heard(result))
+    assert max(t["endpoint_s"] for t in result["turns"]) < get_settings().max_turn_silence_s, result["turns"]
 
 
 async def test_barge_in_stops_the_bot_and_the_transcript_keeps_only_what_was_heard(engine_url):

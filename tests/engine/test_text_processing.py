@@ -1,6 +1,6 @@
 import pytest
 
-from engine.pipeline.listener import ends_sentence
+from engine.pipeline.listener import ends_sentence, trails_off
 from engine.speech.stt import collapse_repeats
 from engine.speech.tts import split_for_speech
 
@@ -68,3 +68,11 @@ def test_an_opening_acknowledgement_is_its_own_piece():
 )
 def test_ends_sentence(heard, finished):
     assert ends_sentence(heard) is finished
+
+
+@pytest.mark.parametrize(
+    ("heard", "leads_on"),
+    [("This month", False), ("Yes, and", True), ("My bill is about", True), ("um", True), ("", True)],
+)
+def test_trails_off(heard, leads_on):
+    assert trails_off(heard) is leads_on

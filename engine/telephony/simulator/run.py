@@ -115,6 +115,7 @@ def report(v2v: list[float], record: dict[str, Any] | None, caller_error: str | 
                 "stt_s": turn.get("stt_s"),
                 "policy_s": turn.get("policy_s"),
                 "tts_s": turn.get("tts_s"),
+                "turn_end": turn.get("turn_end"),
             }
         )
     return {
