@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 
+from control_api.storage.db import Database
 from control_api.storage.repositories import lead_upload_sqlite
 from control_api.storage.repositories.lead_upload_sqlite import SqliteLeadWriter
+from control_api.storage.tables import Lead
 from tests.control_api.helpers import Tenant, create_campaign, upload_csv
 
 
@@ -54,3 +57,33 @@ async def test_sqlite_upload_checkpoints_after_the_commit(
         assert main_file.execute("SELECT count(*) FROM leads").fetchone()[0] == 3000
     finally:
         main_file.close()
+
+
+async def test_many_rows_per_statement_keep_every_row_and_verdict(
+    client: AsyncTestClient[Litestar], tenant: Tenant, db: Database
+) -> None:
+    """Batches are staged (SQLite) many rows per INSERT, with a remainder: every row lands once, in line order,
+    blocked and duplicate rows reported by line."""
+    blocked = [9_800_000_000 + 7 * i for i in range(300)]
+    registry = "phone,preference\n" + "".join(f"{p},0\n" for p in blocked)
+    r = await client.post(
+        "/v1/dnd/import", content=registry.encode(), headers={**tenant.headers, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    phones = [9_800_000_000 + i for i in range(1000)]  # every 7th of the first 2100 is blocked
+    rows = [f"L{i},{p},C{i % 3}\n" for i, p in enumerate(phones)] + ["Again,9800000001,X\n"]
+    c = await create_campaign(client, tenant)
+    report = (await upload_csv(client, tenant, c["id"], "name,phone,city\n" + "".join(rows))).json()
+    blocked_set = set(blocked)
+    expected_blocked = [i + 2 for i, p in enumerate(phones) if p in blocked_set]
+    assert report["rejected"] == [{"line": ln, "reason": "dnd_blocked"} for ln in expected_blocked] + [
+        {"line": 1002, "reason": "duplicate"}
+    ]
+    assert report["accepted"] == 1000 - len(expected_blocked)
+    async with db.sessions() as s:
+        got = (await s.execute(select(Lead.line, Lead.phone, Lead.name, Lead.extra).order_by(Lead.id))).all()
+    assert [tuple(g) for g in got] == [
+        (i + 2, 910_000_000_000 + p, f"L{i}", {"city": f"C{i % 3}"})
+        for i, p in enumerate(phones)
+        if p not in blocked_set
+    ]

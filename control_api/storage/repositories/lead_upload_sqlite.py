@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import uuid
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import aiosqlite
@@ -29,6 +30,8 @@ from control_api.storage.repositories.leads import Check, StagedRow, UploadConte
 from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 _BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
+
+_ROWS_PER_INSERT = 128  # 7 parameters each, far below SQLite's 32766
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +98,28 @@ class SqliteLeadWriter:
         if not rows:
             return
         blocked = await self._blocked(rows) if self._reader is not None else set()
-        insert = (
-            f"INSERT INTO {self.table} (line, phone, name, metadata, consent_source, consent_at, consent_purpose, "
-            "reason) VALUES (?, ?, ?, ?, ?, ?, ?, {})"
-        )
         async with self._write_lock:
             if blocked:
-                await self._driver.executemany(insert.format("'dnd_blocked'"), [r for r in rows if r[1] in blocked])
+                await self._stage([r for r in rows if r[1] in blocked], "'dnd_blocked'")
                 rows = [r for r in rows if r[1] not in blocked]
-            await self._driver.executemany(insert.format("NULL"), rows)
+            await self._stage(rows, "NULL")
+
+    async def _stage(self, rows: list[StagedRow], reason: str) -> None:
+        """Many rows per INSERT: the driver's thread then takes the GIL once per statement to bind them, not
+        once per row, which matters while the parser's thread wants it too."""
+        head = (
+            f"INSERT INTO {self.table} (line, phone, name, metadata, consent_source, consent_at, consent_purpose, "
+            "reason) VALUES "
+        )
+        values = f"(?, ?, ?, ?, ?, ?, ?, {reason})"
+        full = len(rows) - len(rows) % _ROWS_PER_INSERT
+        if full:
+            await self._driver.executemany(
+                head + ",".join([values] * _ROWS_PER_INSERT),
+                [list(chain.from_iterable(rows[i : i + _ROWS_PER_INSERT])) for i in range(0, full, _ROWS_PER_INSERT)],
+            )
+        if full < len(rows):
+            await self._driver.executemany(head + values, rows[full:])
 
     async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
         ctx, d, t = self.ctx, self._driver, self.table
