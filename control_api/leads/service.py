@@ -141,14 +141,19 @@ async def upload(
             record.accepted = accepted
             record.rejected = len(rejected)
             record.rejected_by_reason = by_reason
+            t_commit = time.perf_counter()
             await session.commit()
+            timings.commit_s = time.perf_counter() - t_commit
         except BaseException:
             await session.rollback()
             raise
         finally:
+            t_drop = time.perf_counter()
             await writer.drop()
+            timings.drop_s = time.perf_counter() - t_drop
     log.info(
-        "lead upload %s: rows=%d accepted=%d receive_s=%.2f parse_s=%.2f write_s=%.2f finish_s=%.2f",
+        "lead upload %s: rows=%d accepted=%d receive_s=%.2f parse_s=%.2f write_s=%.2f finish_s=%.2f commit_s=%.2f "
+        "drop_s=%.2f",
         upload_id,
         parser.rows_seen,
         accepted,
@@ -156,6 +161,8 @@ async def upload(
         timings.parse_s,
         timings.write_s,
         timings.finish_s,
+        timings.commit_s,
+        timings.drop_s,
     )
     return UploadReport(
         upload_id=upload_id,
@@ -174,6 +181,8 @@ class Timings:
     parse_s: float = 0.0
     write_s: float = 0.0  # waiting for writes that parsing did not hide
     finish_s: float = 0.0
+    commit_s: float = 0.0
+    drop_s: float = 0.0  # the writer's clean-up (SQLite: dropping the staging table)
 
 
 _WRITES_IN_FLIGHT = 2

@@ -82,12 +82,13 @@ class SqliteLeadWriter:
 
     async def _blocked(self, rows: list[StagedRow]) -> set[int]:
         assert self._reader is not None
-        # In number order, consecutive probes walk neighbouring index pages.
+        # In number order, consecutive probes walk neighbouring index pages. One seek per number (``+`` keeps
+        # the scope out of the index search: two seeks, one per scope, cost ~10 % more).
         phones = "[" + ",".join([str(p) for p in sorted({r[1] for r in rows})]) + "]"
         async with self._read_lock:
             cursor = await self._reader.execute(
                 "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM dnd_entries e "
-                f"WHERE e.phone = j.value AND e.scope IN (?, ?) AND {_BLOCKED})",
+                f"WHERE e.phone = j.value AND +e.scope IN (?, ?) AND {_BLOCKED})",
                 (phones, REGISTRY_SCOPE, self.ctx.account_id, 1 << (self.ctx.category - 1)),
             )
             found = await cursor.fetchall()
