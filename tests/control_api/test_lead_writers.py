@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from litestar import Litestar
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from control_api.storage.db import Database
 from control_api.storage.repositories import lead_upload_sqlite
 from control_api.storage.repositories.lead_upload_sqlite import SqliteLeadWriter
+from control_api.storage.repositories.leads import StagedRow, UploadContext
 from control_api.storage.tables import Lead
 from tests.control_api.helpers import Tenant, create_campaign, upload_csv
 
@@ -87,3 +90,28 @@ async def test_many_rows_per_statement_keep_every_row_and_verdict(
         for i, p in enumerate(phones)
         if p not in blocked_set
     ]
+
+
+async def test_sqlite_batches_are_staged_in_order_whichever_probe_ends_first() -> None:
+    ctx = UploadContext("acct", "camp", "upload", 5, "ck_test", None, datetime(2026, 1, 1, tzinfo=UTC))
+    writer = SqliteLeadWriter(cast(Any, None), ctx)
+    writer._readers = [cast(Any, object())]  # probes are faked below
+    delays = {1: 0.05, 2: 0.0, 3: 0.02, 4: 0.0, 5: 0.0}
+    staged: list[int] = []
+
+    async def blocked(rows: list[Any]) -> set[int]:
+        await asyncio.sleep(delays[rows[0][0]])
+        if rows[0][0] == 4:
+            raise RuntimeError("probe failed")
+        return set()
+
+    async def stage(rows: list[Any], reason: str) -> None:
+        staged.append(rows[0][0])
+
+    fake = cast(Any, writer)
+    fake._blocked = blocked
+    fake._stage = stage
+    batches: list[list[StagedRow]] = [[(i, 919800000000 + i, None, None, None, None, None)] for i in (1, 2, 3, 4, 5)]
+    results = await asyncio.gather(*(writer.add(b) for b in batches), return_exceptions=True)
+    assert staged == [1, 2, 3, 5]  # in the order added; a failed batch does not hold up the next one
+    assert isinstance(results[3], RuntimeError) and results[:3] == [None, None, None] and results[4] is None

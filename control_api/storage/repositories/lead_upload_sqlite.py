@@ -1,13 +1,14 @@
 """SQLite upload writer: rows go to a temporary staging table as they stream; two set-based statements finish.
 
 Each batch is checked against the DND registry and the client's suppression list for the campaign's category
-while the file streams, on a second, read-only connection (its own thread; WAL readers take no lock), and staged
-with its verdict. ``finish`` marks rows already in the campaign (``duplicate``, which wins over ``dnd_blocked``)
-and inserts the rest into ``leads``. The staging table lives in SQLite's temp database, so streaming the file
-takes no lock on the main database; the upload row is the first write there, taking the write lock before any
-read of the real tables on the writing connection, so a concurrent commit cannot invalidate this transaction's
-snapshot halfway. A database without a file (``:memory:``) has no second connection: it is scrubbed in
-``finish``.
+while the file streams, on read-only connections (two, each with its own thread, so two batches are checked at
+once; WAL readers take no lock), and staged with its verdict, 128 rows per INSERT, in the order the batches
+came. ``finish`` marks rows already in the campaign (``duplicate``, which wins over ``dnd_blocked``) and inserts
+the rest into ``leads``. The staging table lives in SQLite's temp database, so streaming the file takes no lock
+on the main database; the upload row is the first write there, taking the write lock before any read of the
+real tables on the writing connection, so a concurrent commit cannot invalidate this transaction's snapshot
+halfway. A database without a file (``:memory:``) has no second connection: it is scrubbed in ``finish``. The
+commit skips SQLite's automatic checkpoint; a thread runs it after the answer.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 _BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
 
+_READERS = 2  # registry probes of two batches at once, each on its own connection and thread
 _ROWS_PER_INSERT = 128  # 7 parameters each, far below SQLite's 32766
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,13 @@ class SqliteLeadWriter:
         self.ctx = ctx
         self.table = f"lead_stage_{uuid.uuid4().hex[:12]}"
         self._driver: Any = None
-        self._reader: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._path: str | None = None
         self._autocheckpoint: int | None = None
-        # Batches are added by overlapping tasks: the scrub of one runs while the one before is staged.
-        self._read_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()
+        # Batches are added by overlapping tasks: two scrubs may run at once (one reader each), while an earlier
+        # batch is staged; staging keeps the order the batches were added in.
+        self._last_staged: asyncio.Future[None] | None = None  # set when the latest batch added is staged
 
     def stage_time(self, value: datetime) -> Any:
         return sqlite_ts(value)
@@ -76,34 +79,50 @@ class SqliteLeadWriter:
         path = url.database if url is not None else None
         if path and path != ":memory:" and not path.startswith("file:"):
             self._path = path
-            self._reader = await aiosqlite.connect(path, timeout=30)
-            # The engine's page cache size: the default 2 MB would re-read the registry index's upper levels.
-            await self._reader.execute("PRAGMA cache_size=-65536")
+            for _ in range(_READERS):
+                reader = await aiosqlite.connect(path, timeout=30)
+                self._readers.append(reader)
+                # The engine's page cache size: the default 2 MB would re-read the registry index's upper levels.
+                await reader.execute("PRAGMA cache_size=-65536")
+                self._idle_readers.put_nowait(reader)
 
     async def _blocked(self, rows: list[StagedRow]) -> set[int]:
-        assert self._reader is not None
         # In number order, consecutive probes walk neighbouring index pages. One seek per number (``+`` keeps
         # the scope out of the index search: two seeks, one per scope, cost ~10 % more).
         phones = "[" + ",".join([str(p) for p in sorted({r[1] for r in rows})]) + "]"
-        async with self._read_lock:
-            cursor = await self._reader.execute(
+        reader = await self._idle_readers.get()
+        try:
+            cursor = await reader.execute(
                 "SELECT j.value FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM dnd_entries e "
                 f"WHERE e.phone = j.value AND +e.scope IN (?, ?) AND {_BLOCKED})",
                 (phones, REGISTRY_SCOPE, self.ctx.account_id, 1 << (self.ctx.category - 1)),
             )
             found = await cursor.fetchall()
             await cursor.close()
+        finally:
+            self._idle_readers.put_nowait(reader)
         return {int(r[0]) for r in found}
 
     async def add(self, rows: list[StagedRow]) -> None:
         if not rows:
             return
-        blocked = await self._blocked(rows) if self._reader is not None else set()
-        async with self._write_lock:
+        previous, mine = self._last_staged, asyncio.get_running_loop().create_future()
+        self._last_staged = mine
+        try:
+            blocked = await self._blocked(rows) if self._readers else set()
+            if previous is not None:
+                await previous  # one batch staged at a time, in order
             if blocked:
                 await self._stage([r for r in rows if r[1] in blocked], "'dnd_blocked'")
                 rows = [r for r in rows if r[1] not in blocked]
             await self._stage(rows, "NULL")
+        finally:
+            # Also when this batch failed (which fails the upload): the next one must not wait forever, but
+            # still waits for the batches before this one.
+            if previous is not None and not previous.done():
+                previous.add_done_callback(lambda _: None if mine.done() else mine.set_result(None))
+            elif not mine.done():
+                mine.set_result(None)
 
     async def _stage(self, rows: list[StagedRow], reason: str) -> None:
         """Many rows per INSERT: the driver's thread then takes the GIL once per statement to bind them, not
@@ -136,7 +155,7 @@ class SqliteLeadWriter:
                 f"(SELECT 1 FROM leads l WHERE l.campaign_id = ? AND l.phone = {t}.phone)",
                 (ctx.campaign_id,),
             )
-        if self._reader is None:
+        if not self._readers:
             await d.execute(
                 f"UPDATE {t} SET reason = 'dnd_blocked' WHERE reason IS NULL AND EXISTS "
                 f"(SELECT 1 FROM dnd_entries e WHERE e.phone = {t}.phone AND e.scope IN (?, ?) AND {_BLOCKED})",
@@ -176,10 +195,10 @@ class SqliteLeadWriter:
 
     async def drop(self) -> None:
         """After the commit or the rollback. SQLite keeps temp tables for the life of the pooled connection."""
-        if self._reader is not None:
+        for reader in self._readers:
             with contextlib.suppress(Exception):
-                await self._reader.close()
-            self._reader = None
+                await reader.close()
+        self._readers = []
         if self._driver is not None:
             # The connection may be gone; the table dies with it then.
             with contextlib.suppress(Exception):
