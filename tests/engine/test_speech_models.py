@@ -172,6 +172,14 @@ async def test_inference_threads_yield_the_cpu_to_the_event_loop(phone_audio):
     assert thread_nice() == 0  # the event loop's thread keeps its priority
 
 
+def test_numpy_matrix_products_run_on_the_calling_thread(services):
+    # OpenBLAS's own threads spin after every small product: twice the CPU per STT request, for nothing.
+    from threadpoolctl import threadpool_info
+
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
 def test_objects_loaded_with_the_models_are_left_out_of_garbage_collection(services):
     # A full collection over them took 60 ms on the event loop: an audible gap in every call.
     assert gc.get_freeze_count() > 50_000
