@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     piper_model_path: Path | None = Field(default=None, description="a Piper voice (.onnx)")
     piper_config_path: Path | None = Field(default=None, description="its .onnx.json; default: next to the model")
     stt_workers: int = Field(
-        default=2, ge=1, description="Whisper inference threads serving every call's speech-to-text requests"
+        default=3, ge=1, description="Whisper inference threads serving every call's speech-to-text requests"
     )
     stt_threads: int = Field(default=1, ge=1, description="CPU threads each Whisper inference thread uses")
     tts_workers: int = Field(default=1, ge=1, description="threads synthesizing speech with Piper")
