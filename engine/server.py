@@ -121,8 +121,18 @@ async def serve_call(
         record.duration_s,
     )
     if directory.active_calls == 0:
-        release_free_memory()
+        # A moment later: the call's tasks and its socket free what they held only after this returns, and
+        # memory freed after the trim would stay with the process.
+        asyncio.get_running_loop().call_later(IDLE_RELEASE_DELAY_S, _release_if_idle)
     return record
+
+
+IDLE_RELEASE_DELAY_S = 1.0
+
+
+def _release_if_idle() -> None:
+    if _directory.active_calls == 0:
+        release_free_memory()
 
 
 ScriptResolver = Callable[[str], Awaitable[tuple[dict[str, Any] | None, str | None]]]
