@@ -56,10 +56,11 @@ class Settings(BaseSettings):
     lead_silence_timeout_s: float = Field(default=7.0, gt=0, description="lead silence before a re-prompt")
     max_call_s: float = Field(default=600.0, gt=0, description="hard limit on one call's length")
     max_concurrent_calls: int = Field(
-        default=16,
+        default=24,
         ge=1,
         description="admission limit: media streams beyond this many live calls are refused (close code 1013); "
-        "default: the largest N with p95 voice-to-voice <= 1 s in benchmarks/results/capacity.md (2 cores)",
+        "default: the largest N with p95 voice-to-voice <= 1 s and no underruns in every capacity run on 2 cores "
+        "(benchmarks/results/capacity.md)",
     )
 
     # SIP trunk endpoint (engine/telephony/sip). sip_port 0 disables the listener.
@@ -124,7 +125,7 @@ class Settings(BaseSettings):
     lease_ttl_s: float = Field(default=30.0, gt=0, description="a lease not heartbeated for this long expires")
     heartbeat_s: float = Field(default=5.0, gt=0)
     worker_max_calls: int = Field(
-        default=16, ge=1, description="calls one worker runs at once (never more than CLOSERR_MAX_CONCURRENT_CALLS)"
+        default=24, ge=1, description="calls one worker runs at once (never more than CLOSERR_MAX_CONCURRENT_CALLS)"
     )
     worker_drain_s: float = Field(default=600.0, ge=0, description="on shutdown, wait this long for calls to end")
     account_concurrency: int = Field(default=20, ge=1, description="calls at once per account, across workers")
