@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         default=24,
         ge=1,
         description="admission limit: media streams beyond this many live calls are refused (close code 1013); "
-        "default: the largest N with p95 voice-to-voice <= 1 s and no underruns in every capacity run on 2 cores "
+        "default: the largest N with p95 voice-to-voice <= 1 s in every capacity run on 2 cores "
         "(benchmarks/results/capacity.md)",
     )
 
