@@ -22,11 +22,10 @@ from control_api.storage.tables import Lead
 from tests.control_api.helpers import Tenant, create_campaign, upload_csv
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # SQLite's WAL checkpoint
 async def test_sqlite_upload_checkpoints_after_the_commit(
     client: AsyncTestClient[Litestar], tenant: Tenant, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's WAL checkpoint")
     path = database_url.split("///", 1)[1]
     done = threading.Event()
     checkpointed: list[str] = []
