@@ -19,6 +19,7 @@ from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
 from models import ModelRegistry, get_registry
 
+SMART_TURN_THREADS = 2
 WARM_UP_LINE = "Thank you for calling back, could you tell me when you would like the visit and where you live?"
 
 
@@ -31,7 +32,7 @@ class EngineServices:
     smart_turn: SmartTurn
     turn_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(
-            max_workers=2, thread_name_prefix="smart-turn", initializer=lower_thread_priority
+            max_workers=SMART_TURN_THREADS, thread_name_prefix="smart-turn", initializer=lower_thread_priority
         )
     )
 
@@ -86,7 +87,8 @@ class EngineServices:
                     callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)
                 ]
                 running += [
-                    self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate) for _ in range(2)
+                    self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate)
+                    for _ in range(SMART_TURN_THREADS)
                 ]
                 for future in running:
                     future.result()
