@@ -6,11 +6,13 @@ the dialogue policy says already answers its question (``settles_turn``: Whisper
 a full stop, and Smart-Turn hears such short answers as unfinished); otherwise Smart-Turn decides. The turn ends
 when it sounds finished and the silence has lasted ``min_turn_silence_s`` (a comma pause inside "Yes, speaking."
 is shorter: ending the turn there cut the sentence in two); if not, the listener waits for more speech (the
-speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Smart-Turn costs a
-third of a Whisper run: when an STT worker is idle it runs alongside STT (no added latency); under load it runs
-only for transcripts whose words do not settle the turn, which saves about half of its runs when CPU is what every
-call is waiting for. Speech over the bot becomes a barge-in only after ``barge_in_min_speech_s`` of voiced audio,
-so coughs and "hmm"s do not stop the bot.
+speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Smart-Turn runs
+only after Whisper, on transcripts whose words do not settle the turn (about one turn in ten on the benchmark
+personas). Running it alongside every speculation whenever an STT worker was idle cost 15 % of the engine's CPU at
+24 calls and raised p95 voice-to-voice by about 0.1 s; waiting for the transcript first adds nothing at one call,
+because STT and Smart-Turn together finish before ``min_turn_silence_s`` (benchmarks/README.md).
+Speech over the bot becomes a barge-in only after ``barge_in_min_speech_s`` of voiced audio, so coughs and
+"hmm"s do not stop the bot.
 """
 
 from __future__ import annotations
@@ -201,15 +203,12 @@ class LeadListener(FrameProcessor):
             self._speculation = None
 
     async def _run_speculation(self, spec: _Speculation) -> None:
-        eager = self._smart_turn is not None and self._stt.has_idle_worker
         stt = asyncio.ensure_future(self._stt.transcribe(spec.audio, self._rate, self._prompt))
         verdict: TurnVerdict | None = None
         try:
-            if eager:
-                verdict = await self._predict_turn(spec)
             transcript = await stt
             spec.stt_s = time.monotonic() - spec.paused_at
-            if self._smart_turn is not None and verdict is None and self._words_end_turn(transcript.text) is None:
+            if self._smart_turn is not None and self._words_end_turn(transcript.text) is None:
                 verdict = await self._predict_turn(spec)
         except asyncio.CancelledError:
             stt.cancel()

@@ -85,8 +85,6 @@ class WhisperService:
         self._sot_sequence.append(tok("<|notimestamps|>"))
         self._prev = tok("<|startofprev|>")
         self._queue: queue.Queue[_Request | None] = queue.Queue()
-        self._running = 0  # requests being transcribed now; read without the lock, as a hint
-        self._running_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._serve, name=f"whisper-inference-{i}", daemon=True) for i in range(workers)
         ]
@@ -110,11 +108,6 @@ class WhisperService:
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize()
-
-    @property
-    def has_idle_worker(self) -> bool:
-        """A request submitted now would start at once: callers spend spare capacity only when there is some."""
-        return self._queue.qsize() == 0 and self._running < len(self._threads)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the inference threads after the batches in progress (see PiperService.close for why)."""
@@ -144,17 +137,12 @@ class WhisperService:
             batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
             if not batch:
                 continue
-            with self._running_lock:
-                self._running += 1
             try:
                 self._run(batch)
             except Exception as exc:  # one bad batch must not kill the thread serving every call
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
-            finally:
-                with self._running_lock:
-                    self._running -= 1
 
     def _log_mel(self, audio: np.ndarray, frames: int) -> np.ndarray:
         """Whisper's log-mel of ``audio`` zero-padded to ``frames`` frames, with the STFT run only over the audio.
