@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     )
     stt_threads: int = Field(default=1, ge=1, description="CPU threads each Whisper inference thread uses")
     tts_workers: int = Field(default=1, ge=1, description="threads synthesizing speech with Piper")
+    malloc_arenas: int = Field(
+        default=2,
+        ge=0,
+        description="glibc malloc arenas the engine's threads share (0: glibc's default, 8 per core); fewer arenas "
+        "keep fewer freed pages, so the process returns near its idle size after calls",
+    )
     inference_nice: int = Field(
         default=4,
         ge=0,
