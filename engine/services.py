@@ -14,10 +14,9 @@ from threadpoolctl import threadpool_limits
 import metrics
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
-from engine.audio.pcm import silence
 from engine.memory import limit_malloc_arenas
 from engine.priority import lower_thread_priority, run_at_low_priority
-from engine.speech.stt import WHISPER_MAX_WINDOW_S, WhisperService
+from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
 from models import ModelRegistry, get_registry
 
@@ -81,19 +80,13 @@ class EngineServices:
         thread, and grow them over the first few runs. Done here, the first calls do not pay for it, and the
         process's idle size is its size ready to serve, so memory after a busy hour can be compared with it
         (benchmarks/README.md, capacity: memory).
-
-        The first round pads the line to Whisper's longest window (30 s): CTranslate2 keeps each worker's buffers
-        at the largest window it has run, so without it the process grew by up to 50 MiB, for good, on the first
-        long utterances, and its size after calls depended on how long the leads had talked.
         """
         speech = self.tts.synthesize_blocking(WARM_UP_LINE)
-        longest = speech + silence(self.tts.out_rate, WHISPER_MAX_WINDOW_S - 0.5 - len(speech) / 2 / self.tts.out_rate)
         workers = max(self.settings.stt_workers, 1)
         with ThreadPoolExecutor(max_workers=workers) as callers:
-            for round_ in range(rounds):
-                audio = longest if round_ == 0 else speech
+            for _ in range(rounds):
                 running: list[Future[Any]] = [
-                    callers.submit(self.stt.transcribe_blocking, audio, self.tts.out_rate) for _ in range(workers)
+                    callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)
                 ]
                 running += [
                     self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate)

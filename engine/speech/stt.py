@@ -38,8 +38,7 @@ from engine.priority import lower_thread_priority
 WHISPER_RATE = 16000
 _HOP = 160  # samples per mel frame at 16 kHz
 _N_FFT = 400
-WHISPER_MAX_WINDOW_S = 30.0  # Whisper's own window; longer audio is cut to it
-_MAX_FRAMES = int(WHISPER_MAX_WINDOW_S * WHISPER_RATE / _HOP)
+_MAX_FRAMES = 3000
 
 
 @dataclass(frozen=True)
