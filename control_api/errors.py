@@ -161,7 +161,9 @@ def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException)
 def _database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
     # Values PostgreSQL refuses that validation let through are the client's input, not a server fault.
     text = str(exc.orig) if exc.orig is not None else str(exc)
-    if "0x00" in text or "CharacterNotInRepertoire" in type(exc.orig).__name__:
+    # NUL in a text column ("0x00"), or as \u0000 in a JSONB one (SQLSTATE 22P05, untranslatable_character).
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if "0x00" in text or sqlstate in ("22021", "22P05") or "CharacterNotInRepertoire" in type(exc.orig).__name__:
         return problem_response(
             request,
             422,

@@ -38,7 +38,8 @@ def _fuzz(base: str, schema_doc: dict[str, Any], headers: dict[str, str]) -> lis
                 response = case.call(base_url=base, session=http, headers=headers, timeout=30)
                 if response.status_code >= 500:
                     failures.append(
-                        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+                        f"{case.method} {case.formatted_path} body={str(case.body)[:300]!r}: "
+                        f"{response.status_code} {response.text[:300]}"
                     )
                 elif response.status_code >= 400:
                     body = response.json()
