@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pipecat.frames.frames import Frame, InputAudioRawFrame
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.workers.runner import WorkerRunner
+from pipecat.frames.frames import InputAudioRawFrame
+from pipecat.pipeline.worker import PipelineWorker
 
 from engine.audio.end_of_turn import SmartTurn, TurnVerdict
 from engine.audio.g711 import ulaw_decode, ulaw_encode
@@ -19,6 +16,7 @@ from engine.pipeline.frames import LeadTurnFrame
 from engine.pipeline.listener import LeadListener, ListenerConfig
 from engine.services import get_services
 from engine.telephony.simulator.voices import synthesize
+from tests.engine.pipelines import Collect, run_pipeline
 
 RATE = 8000
 # Shaped like the script policy's prompt (a transcript of this call): Whisper then punctuates as it did there.
@@ -37,18 +35,6 @@ class CountingSmartTurn:
         return self._model.predict(pcm16, sample_rate)
 
 
-class Turns(FrameProcessor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.turns: list[LeadTurnFrame] = []
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, LeadTurnFrame):
-            self.turns.append(frame)
-        await self.push_frame(frame, direction)
-
-
 @pytest.fixture(scope="module")
 def phone_audio() -> dict[str, bytes]:
     texts = ["Call me tomorrow at five.", "My bill is about, um"]
@@ -60,7 +46,7 @@ async def listen(audio: bytes) -> tuple[list[LeadTurnFrame], int]:
     it asked Smart-Turn."""
     services = get_services()
     smart_turn = CountingSmartTurn(services.smart_turn)
-    turns = Turns()
+    turns = Collect(LeadTurnFrame)
     listener = LeadListener(
         vad=WebRtcVad(RATE),
         stt=services.stt,
@@ -70,27 +56,17 @@ async def listen(audio: bytes) -> tuple[list[LeadTurnFrame], int]:
         config=ListenerConfig(),
         stt_prompt=PROMPT,
     )
-    worker = PipelineWorker(
-        Pipeline([listener, turns]),
-        params=PipelineParams(),
-        enable_rtvi=False,
-        enable_turn_tracking=False,
-        cancel_on_idle_timeout=False,
-        idle_timeout_secs=None,
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    running = asyncio.create_task(runner.run())
-    await asyncio.sleep(0.2)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    for index, chunk in enumerate(frames(audio + silence(RATE, 1.2), RATE)):
-        await worker.queue_frame(InputAudioRawFrame(audio=chunk, sample_rate=RATE, num_channels=1))
-        await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
-    await asyncio.sleep(0.3)
-    await worker.cancel()
-    await asyncio.wait_for(running, 10)
-    return turns.turns, smart_turn.calls
+
+    async def play(worker: PipelineWorker) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for index, chunk in enumerate(frames(audio + silence(RATE, 1.2), RATE)):
+            await worker.queue_frame(InputAudioRawFrame(audio=chunk, sample_rate=RATE, num_channels=1))
+            await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
+        await asyncio.sleep(0.3)
+
+    await run_pipeline([listener, turns], play)
+    return turns.frames, smart_turn.calls
 
 
 async def test_a_finished_sentence_ends_the_turn_without_asking_smart_turn(phone_audio):

@@ -6,15 +6,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from pipecat.frames.frames import Frame, InterruptionFrame
-from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.workers.runner import WorkerRunner
+from pipecat.frames.frames import InterruptionFrame
 
 from engine.pipeline.frames import LegMarkFrame, PlayoutFrame, SpeechAudioFrame
 from engine.pipeline.playout import Playout
 from engine.telephony.leg import LegEvent
+from tests.engine.pipelines import Collect, run_pipeline
 
 ONE_SECOND = b"\x00\x10" * 8000  # 1 s of a constant, "voiced" level at 8 kHz
 
@@ -46,36 +43,10 @@ class FakeLeg:
         pass
 
 
-class Reports(FrameProcessor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reports: list[PlayoutFrame] = []
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, PlayoutFrame):
-            self.reports.append(frame)
-        await self.push_frame(frame, direction)
-
-
-async def run_playout(script) -> tuple[FakeLeg, Reports]:
+async def run_playout(script) -> tuple[FakeLeg, Collect[PlayoutFrame]]:
     leg = FakeLeg()
-    reports = Reports()
-    worker = PipelineWorker(
-        Pipeline([reports, Playout(leg)]),
-        params=PipelineParams(),
-        enable_rtvi=False,
-        enable_turn_tracking=False,
-        cancel_on_idle_timeout=False,
-        idle_timeout_secs=None,
-    )
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    running = asyncio.create_task(runner.run())
-    await asyncio.sleep(0.2)
-    await script(worker, leg, reports)
-    await worker.cancel()
-    await asyncio.wait_for(running, 10)
+    reports = Collect(PlayoutFrame)
+    await run_pipeline([reports, Playout(leg)], lambda worker: script(worker, leg, reports))
     return leg, reports
 
 
@@ -95,9 +66,9 @@ async def test_audio_leaves_in_real_time_not_in_a_burst_and_ends_with_a_mark():
     leg, reports = await run_playout(script)
     span = leg.sent[-1] - leg.sent[0]
     assert span > 0.8  # 50 frames spread over about a second
-    events = [(r.utterance_id, r.event) for r in reports.reports]
+    events = [(r.utterance_id, r.event) for r in reports.frames]
     assert events == [(1, "started"), (1, "finished")]
-    assert reports.reports[-1].played_text == "one two three four"
+    assert reports.frames[-1].played_text == "one two three four"
 
 
 async def test_barge_in_clears_the_carrier_and_reports_only_what_was_played():
@@ -110,7 +81,7 @@ async def test_barge_in_clears_the_carrier_and_reports_only_what_was_played():
     leg, reports = await run_playout(script)
     assert leg.cleared == 1
     assert len(leg.sent) < 60  # it stopped well before the 100 frames of the utterance
-    interrupted = [r for r in reports.reports if r.event == "interrupted"]
+    interrupted = [r for r in reports.frames if r.event == "interrupted"]
     assert len(interrupted) == 1
     heard = interrupted[0].played_text.split()
     assert 0 < len(heard) < 10 and heard == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][: len(heard)]
