@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="glibc malloc arenas the engine's threads share (0: glibc's default, 8 per core); fewer arenas "
         "keep fewer freed pages, so the process returns near its idle size after calls",
     )
+    malloc_trim_threshold_mb: int = Field(
+        default=8,
+        ge=0,
+        description="free memory (MiB) a glibc thread arena may keep at its top before giving it back (0: glibc's "
+        "default, which grows to 64 MiB after large buffers and keeps it when the engine falls idle)",
+    )
     inference_nice: int = Field(
         default=4,
         ge=0,

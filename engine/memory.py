@@ -27,7 +27,12 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-_M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
+# mallopt parameters, from glibc's malloc.h
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+# glibc's own ceiling for its dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX).
+MMAP_THRESHOLD_MAX = 32 * 2**20
 
 
 def limit_malloc_arenas(arenas: int) -> bool:
@@ -42,6 +47,26 @@ def limit_malloc_arenas(arenas: int) -> bool:
     if libc is None or arenas <= 0:
         return False
     return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+
+
+def cap_heap_top(trim_threshold: int) -> bool:
+    """Let no thread arena keep more than ``trim_threshold`` bytes of free memory at its top; False where the C
+    library cannot (not glibc) or ``trim_threshold`` is 0 (glibc's default).
+
+    ``malloc_trim`` returns the free pages inside every arena but trims only the main arena's top: a thread
+    arena gives back the top of its heap only when a ``free()`` leaves more than the trim threshold there. glibc
+    raises that threshold to twice the largest buffer freed so far (up to 64 MiB), and Whisper's attention
+    scores on a 20 s window are a 24 MB buffer: after the first long utterance, each thread arena kept up to
+    64 MiB above the idle size with no call running (benchmarks/README.md, capacity: memory). Setting the
+    threshold turns glibc's adjustment off, so the mmap threshold is pinned too, at the ceiling the adjustment
+    reaches anyway: the attention buffers stay in the heap and are reused, instead of being mapped and faulted in
+    on every request (a fixed low mmap threshold cost seconds of p95 at 40 calls)."""
+    libc = _libc()
+    if libc is None or trim_threshold <= 0:
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+    )
 
 
 def release_free_memory() -> bool:

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 import metrics
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
-from engine.memory import limit_malloc_arenas
+from engine.memory import cap_heap_top, limit_malloc_arenas
 from engine.priority import lower_thread_priority, run_at_low_priority
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
@@ -55,6 +55,7 @@ class EngineServices:
         # costs (0.175 -> 0.084 CPU-s at the same wall time), CPU every other call was waiting for.
         threadpool_limits(limits=1, user_api="blas")
         limit_malloc_arenas(settings.malloc_arenas)
+        cap_heap_top(settings.malloc_trim_threshold_mb * 2**20)
 
         # Speech synthesis keeps the event loop's priority: a reply's next clause must be ready before the one
         # playing ends, or the lead hears the bot stall mid-sentence. It is a small share of the CPU (10-20 % of

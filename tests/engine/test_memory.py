@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from closerr.settings import Settings
-from engine.memory import limit_malloc_arenas, release_free_memory
+from engine.memory import cap_heap_top, limit_malloc_arenas, release_free_memory
 
 
 def rss_mb() -> float:
@@ -87,3 +87,57 @@ def test_threads_share_the_configured_number_of_malloc_arenas():
 def test_arena_limit_is_the_settings_default_and_off_at_zero():
     assert Settings().malloc_arenas == 2
     assert not limit_malloc_arenas(0)
+
+
+_HEAP_TOP_PROBE = """
+import ctypes, sys, threading
+from engine.memory import cap_heap_top, limit_malloc_arenas, release_free_memory
+assert limit_malloc_arenas(2)
+cap = int(sys.argv[1])
+if cap:
+    assert cap_heap_top(cap)
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+def infer():
+    # As a Whisper worker thread: a 30 MB buffer, then a 24 MB one, each written and freed.
+    for size in (30 * 2**20, 24 * 2**20):
+        buffer = libc.malloc(size)
+        ctypes.memset(buffer, 1, size)
+        libc.free(buffer)
+
+before = rss_mb()
+worker = threading.Thread(target=infer)  # the first thread gets the second arena
+worker.start()
+worker.join()
+assert release_free_memory()
+print(rss_mb() - before)
+"""
+
+
+def _kept_after_trim_mb(trim_threshold: int) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", _HEAP_TOP_PROBE, str(trim_threshold)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    return float(done.stdout.strip())
+
+
+def test_a_thread_arena_gives_back_large_freed_buffers_when_its_top_is_capped():
+    uncapped = _kept_after_trim_mb(0)
+    assert uncapped > 16, "glibc gave the freed buffer back anyway: the probe proves nothing"
+    assert _kept_after_trim_mb(8 * 2**20) < 4
+
+
+def test_heap_top_cap_is_the_settings_default_and_off_at_zero():
+    assert Settings().malloc_trim_threshold_mb == 8
+    assert not cap_heap_top(0)
