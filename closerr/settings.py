@@ -40,10 +40,10 @@ class Settings(BaseSettings):
         "keep fewer freed pages, so the process returns near its idle size after calls",
     )
     malloc_trim_threshold_mb: int = Field(
-        default=8,
+        default=1,
         ge=0,
-        description="free memory (MiB) a glibc thread arena may keep at its top before giving it back (0: glibc's "
-        "default, which grows to 64 MiB after large buffers and keeps it when the engine falls idle)",
+        description="free memory (MiB) a glibc thread arena keeps at its top once the engine falls idle (0: glibc's "
+        "default, which keeps up to 64 MiB per arena after long utterances)",
     )
     inference_nice: int = Field(
         default=4,

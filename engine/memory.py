@@ -50,23 +50,26 @@ def limit_malloc_arenas(arenas: int) -> bool:
 
 
 def cap_heap_top(trim_threshold: int) -> bool:
-    """Let no thread arena keep more than ``trim_threshold`` bytes of free memory at its top; False where the C
-    library cannot (not glibc) or ``trim_threshold`` is 0 (glibc's default).
+    """Let a thread arena keep at most ``trim_threshold`` bytes free at its top; False where the C library cannot
+    (not glibc) or ``trim_threshold`` is 0.
 
-    ``malloc_trim`` returns the free pages inside every arena but trims only the main arena's top: a thread
-    arena gives back the top of its heap only when a ``free()`` leaves more than the trim threshold there. glibc
-    raises that threshold to twice the largest buffer freed so far (up to 64 MiB), and Whisper's attention
-    scores on a 20 s window are a 24 MB buffer: after the first long utterance, each thread arena kept up to
-    64 MiB above the idle size with no call running (benchmarks/README.md, capacity: memory). Setting the
-    threshold turns glibc's adjustment off, so the mmap threshold is pinned too, at the ceiling the adjustment
-    reaches anyway: the attention buffers stay in the heap and are reused, instead of being mapped and faulted in
-    on every request (a fixed low mmap threshold cost seconds of p95 at 40 calls)."""
+    ``malloc_trim`` returns the free pages inside every arena but trims only the main arena's top: a thread arena
+    gives back the top of its heap only when a ``free()`` of 64 KiB or more leaves more than the trim threshold
+    there. Setting the threshold turns glibc's own adjustment off, so the mmap threshold is pinned too, at the
+    ceiling that adjustment reaches anyway: Whisper's attention buffers stay in the heap and are reused rather
+    than mapped and faulted in on every request (a fixed low mmap threshold cost seconds of p95 at 40 calls)."""
     libc = _libc()
     if libc is None or trim_threshold <= 0:
         return False
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(
         libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
     )
+
+
+# While calls run: what glibc's adjustment reaches after the first large buffers (twice the mmap ceiling). A low
+# threshold during calls would give back and fault in Whisper's 10-25 MB attention buffers on every request:
+# with 8 MiB, 10,000 page faults and 20 ms more system CPU per request on 4-22 s utterances.
+BUSY_TRIM_THRESHOLD = 2 * MMAP_THRESHOLD_MAX
 
 
 def release_free_memory() -> bool:

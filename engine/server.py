@@ -23,7 +23,6 @@ from closerr.settings import get_settings
 from engine.agent.policy import Lead
 from engine.call import run_call
 from engine.logs import configure_logging
-from engine.memory import release_free_memory
 from engine.records import CallRecord, CallRequest
 from engine.services import get_services
 from engine.telephony.carriers import PROTOCOLS, ProtocolError
@@ -132,7 +131,9 @@ IDLE_RELEASE_DELAY_S = 1.0
 
 def _release_if_idle() -> None:
     if _directory.active_calls == 0:
-        release_free_memory()
+        asyncio.get_running_loop().run_in_executor(
+            None, get_services().release_idle_memory, lambda: _directory.active_calls == 0
+        )
 
 
 ScriptResolver = Callable[[str], Awaitable[tuple[dict[str, Any] | None, str | None]]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gc
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from threadpoolctl import threadpool_limits
 import metrics
 from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
-from engine.memory import cap_heap_top, limit_malloc_arenas
+from engine.memory import BUSY_TRIM_THRESHOLD, cap_heap_top, limit_malloc_arenas, release_free_memory
 from engine.priority import lower_thread_priority, run_at_low_priority
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
@@ -37,6 +38,8 @@ class EngineServices:
         )
     )
 
+    _release_lock: threading.Lock = field(default_factory=threading.Lock)
+
     def __post_init__(self) -> None:
         def on_stt_batch(size: int, seconds: float, waits: list[float]) -> None:
             metrics.INFERENCE_SECONDS.labels(model="stt").observe(seconds)
@@ -55,7 +58,8 @@ class EngineServices:
         # costs (0.175 -> 0.084 CPU-s at the same wall time), CPU every other call was waiting for.
         threadpool_limits(limits=1, user_api="blas")
         limit_malloc_arenas(settings.malloc_arenas)
-        cap_heap_top(settings.malloc_trim_threshold_mb * 2**20)
+        if settings.malloc_trim_threshold_mb:
+            cap_heap_top(BUSY_TRIM_THRESHOLD)
 
         # Speech synthesis keeps the event loop's priority: a reply's next clause must be ready before the one
         # playing ends, or the lead hears the bot stall mid-sentence. It is a small share of the CPU (10-20 % of
@@ -83,18 +87,42 @@ class EngineServices:
         (benchmarks/README.md, capacity: memory).
         """
         speech = self.tts.synthesize_blocking(WARM_UP_LINE)
+        for _ in range(rounds):
+            turns = [
+                self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate)
+                for _ in range(SMART_TURN_THREADS)
+            ]
+            self._on_every_stt_worker(speech, turns)
+
+    def _on_every_stt_worker(self, speech: bytes, alongside: list[Future[Any]] | None = None) -> None:
+        """Transcribe ``speech`` once per STT worker, all at once, so every worker (and its CTranslate2 replica)
+        runs one."""
         workers = max(self.settings.stt_workers, 1)
         with ThreadPoolExecutor(max_workers=workers) as callers:
-            for _ in range(rounds):
-                running: list[Future[Any]] = [
-                    callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)
-                ]
-                running += [
-                    self.turn_executor.submit(self.smart_turn.predict, speech, self.tts.out_rate)
-                    for _ in range(SMART_TURN_THREADS)
-                ]
-                for future in running:
-                    future.result()
+            running = [callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)]
+            for future in [*running, *(alongside or [])]:
+                future.result()
+
+    def release_idle_memory(self, still_idle: Callable[[], bool] = lambda: True) -> bool:
+        """Give the memory the finished calls freed back to the OS, down to the idle size; False where the C
+        library cannot. Blocking (it runs Whisper): call it off the event loop, when no call is running.
+
+        A thread arena's top is given back only by a large ``free()`` in that arena (``cap_heap_top``), and the
+        arenas holding Whisper's buffers belong to CTranslate2's inference threads. So for a moment the threshold
+        is lowered and every worker transcribes a short silence: its frees trim its arena's top. Each replica's
+        working buffers also shrink to a short window's. Without it, the process stayed up to 64 MiB per thread
+        arena above its idle size after long utterances (benchmarks/README.md, capacity: memory)."""
+        with self._release_lock:
+            if not still_idle():
+                return False
+            capped = cap_heap_top(self.settings.malloc_trim_threshold_mb * 2**20)
+            try:
+                if capped:
+                    self._on_every_stt_worker(bytes(2 * self.tts.out_rate // 2))  # half a second of silence
+                return release_free_memory()
+            finally:
+                if capped:
+                    cap_heap_top(BUSY_TRIM_THRESHOLD)
 
     def close(self) -> None:
         self.stt.close()
@@ -114,6 +142,7 @@ def get_services() -> EngineServices:
             if _services is None:
                 _services = EngineServices.create()
                 _services.warm_up()
+                _services.release_idle_memory()  # the idle size: what the engine returns to after calls
                 # The ~100,000 objects loaded by now live as long as the process. A full collection walking them
                 # took 60 ms on the event loop, as long as the playout pre-buffer: frozen, they are not walked.
                 gc.freeze()

@@ -139,5 +139,5 @@ def test_a_thread_arena_gives_back_large_freed_buffers_when_its_top_is_capped():
 
 
 def test_heap_top_cap_is_the_settings_default_and_off_at_zero():
-    assert Settings().malloc_trim_threshold_mb == 8
+    assert Settings().malloc_trim_threshold_mb == 1
     assert not cap_heap_top(0)
