@@ -55,6 +55,14 @@ def split_for_speech(text: str, min_words_to_split: int = 6) -> list[str]:
     return sentences
 
 
+async def _shared(future: Future[bytes]) -> bytes:
+    """Await a synthesis other calls may be waiting for too. A call interrupted while waiting (barge-in, hang-up)
+    must not cancel it: the cancelled job stayed registered as pending, and every later call speaking the same
+    piece got the cancellation instead of audio. A reply then stopped after its cached opening ("Okay,") in
+    every call of that script, for the life of the process."""
+    return await asyncio.shield(asyncio.wrap_future(future))
+
+
 class PiperService:
     def __init__(self, voice: object, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512) -> None:
         from piper import PiperVoice, SynthesisConfig
@@ -96,7 +104,10 @@ class PiperService:
             with self._lock:
                 future = self._pending.get(text)
                 # Several queue entries may point at one job (a live request raised its priority): run it once.
-                if future is None or future.running() or not future.set_running_or_notify_cancel():
+                if future is None or future.running():
+                    continue
+                if not future.set_running_or_notify_cancel():
+                    del self._pending[text]  # cancelled while queued: a later request starts afresh
                     continue
             try:
                 pcm = self._synthesize_blocking(text)
@@ -118,7 +129,7 @@ class PiperService:
             if cache:
                 self._store_when_done.add(text)
             future = self._pending.get(text)
-            if future is None:
+            if future is None or future.cancelled():
                 future = Future()
                 self._pending[text] = future
             elif future.running() or priority == BACKGROUND:
@@ -149,7 +160,7 @@ class PiperService:
         pcm = self.cached(text)
         if pcm is not None:
             return pcm
-        return await asyncio.wrap_future(self._submit(text, priority, cache))
+        return await _shared(self._submit(text, priority, cache))
 
     async def stream(self, text: str, cache: bool = False) -> AsyncIterator[tuple[str, bytes]]:
         """(piece of text, its audio) in speaking order; the next piece is synthesized while this one is used."""
@@ -163,7 +174,7 @@ class PiperService:
                 in_flight = self._pending.get(text)
             if in_flight is not None:
                 self._submit(text, LIVE, cache)
-                yield text, await asyncio.wrap_future(in_flight)
+                yield text, await _shared(in_flight)
                 return
         pieces = split_for_speech(text)
         futures = [self._piece(piece) for piece in pieces[:2]]
@@ -171,7 +182,7 @@ class PiperService:
         for index, piece in enumerate(pieces):
             if index + 2 < len(pieces):
                 futures.append(self._piece(pieces[index + 2]))
-            pcm = await asyncio.wrap_future(futures[index])
+            pcm = await _shared(futures[index])
             collected.append(pcm)
             yield piece, pcm
         if cache:
@@ -190,7 +201,7 @@ class PiperService:
         """Synthesize and cache ``texts``; background priority yields to every live reply."""
         futures = [self._submit(t, priority, True) for t in texts if self.cached(t) is None]
         for future in futures:
-            await asyncio.wrap_future(future)
+            await _shared(future)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the synthesis threads once the line in progress is done. A thread still inside onnxruntime when

@@ -201,6 +201,26 @@ def test_warm_up_runs_every_inference_thread_before_the_first_call(services):
     assert set(threads) == {t.name for t in services.stt._threads}
 
 
+async def test_a_reply_cancelled_while_its_piece_waits_does_not_spoil_that_piece_for_later_calls(services):
+    tts = services.tts
+    text = "Okay, 37 years. How much was your last premium for the blue car?"
+    assert tts.cached("37 years.") is None
+    # The synthesis thread is busy with a long line, so the reply's pieces wait in the queue.
+    busy = asyncio.ensure_future(tts.synthesize("This long sentence keeps the only synthesis thread busy for a while."))
+    await asyncio.sleep(0.05)
+
+    async def speak() -> list[str]:
+        return [piece async for piece, _ in tts.stream(text)]
+
+    interrupted = asyncio.ensure_future(speak())
+    await asyncio.sleep(0.05)
+    interrupted.cancel()  # the lead barged in, or hung up
+    await busy
+    pieces = await asyncio.wait_for(speak(), timeout=30)
+    assert pieces == ["Okay,", "37 years.", "How much was your last premium for the blue car?"]
+    assert tts.cached("37 years.") is not None
+
+
 def test_long_sentences_leave_no_memory_behind_in_synthesis(services):
     """onnxruntime's arena would keep every buffer Piper ever grew to (200 MiB over a few long sentences)."""
     sentences = [
