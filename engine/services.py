@@ -118,7 +118,7 @@ class EngineServices:
             capped = cap_heap_top(self.settings.malloc_trim_threshold_mb * 2**20)
             try:
                 if capped:
-                    self._on_every_stt_worker(bytes(2 * self.tts.out_rate // 2))  # half a second of silence
+                    self._on_every_stt_worker(bytes(self.tts.out_rate))  # half a second of 16-bit silence
                 return release_free_memory()
             finally:
                 if capped:

@@ -66,15 +66,20 @@ ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
 """
 
 
-def _arenas(limit: int) -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", _ARENA_PROBE, str(limit)],
+def _run_probe(probe: str, argument: int) -> subprocess.CompletedProcess[str]:
+    """Run ``probe`` in a fresh interpreter: malloc settings must be made before its threads allocate."""
+    return subprocess.run(
+        [sys.executable, "-c", probe, str(argument)],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=Path(__file__).resolve().parents[2],
         check=True,
     )
+
+
+def _arenas(limit: int) -> int:
+    done = _run_probe(_ARENA_PROBE, limit)
     return sum(1 for line in done.stderr.splitlines() if line.startswith("Arena "))
 
 
@@ -121,15 +126,7 @@ print(rss_mb() - before)
 
 
 def _kept_after_trim_mb(trim_threshold: int) -> float:
-    done = subprocess.run(
-        [sys.executable, "-c", _HEAP_TOP_PROBE, str(trim_threshold)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).resolve().parents[2],
-        check=True,
-    )
-    return float(done.stdout.strip())
+    return float(_run_probe(_HEAP_TOP_PROBE, trim_threshold).stdout.strip())
 
 
 def test_a_thread_arena_gives_back_large_freed_buffers_when_its_top_is_capped():
