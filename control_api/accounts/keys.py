@@ -1,7 +1,8 @@
 """API key format and hashing.
 
 A key reads ``clr_<prefix>_<secret>``. The prefix (12 hex digits) is the public id shown in lists and used to find
-the row; only the SHA-256 of the whole key is stored, so a database leak yields no usable key. A 256-bit random
+the row. Its first digit is always a letter (a-f): an all-decimal prefix such as ``079839109369`` reads as a phone
+number to every personal-data check downstream (the audit guard refused ``key:079839109369``). Only the SHA-256 of the whole key is stored, so a database leak yields no usable key. A 256-bit random
 secret makes a slow password hash unnecessary.
 """
 
@@ -26,8 +27,17 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
+_PREFIX_LETTERS = "abcdef"
+
+
+def new_prefix(random_hex: str | None = None) -> str:
+    """12 hex digits whose first is a letter; ``random_hex`` (12 hex digits) is for tests only."""
+    body = random_hex if random_hex is not None else secrets.token_hex(6)
+    return _PREFIX_LETTERS[int(body[0], 16) % len(_PREFIX_LETTERS)] + body[1:]
+
+
 def generate_key() -> NewKey:
-    prefix = secrets.token_hex(6)
+    prefix = new_prefix()
     plaintext = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     return NewKey(prefix=prefix, plaintext=plaintext, digest=hash_key(plaintext))
 

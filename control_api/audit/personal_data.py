@@ -41,6 +41,9 @@ _FORBIDDEN_KEYS = frozenset(
 # Ten or more digits, allowing the separators people type: a phone number in any spelling.
 _PHONE_RE = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\s\-().]*\d){9,}(?![0-9A-Za-z])")
 _EMAIL_RE = re.compile(r"[^\s@]+@[^\s@]+\.[a-zA-Z]{2,}")
+# Actors our code builds: "key:<12 hex>" names an API key by its public prefix. Keys made before prefixes always
+# began with a letter may be all decimal digits, and must still be recognised as a key, not a phone number.
+_KEY_ACTOR_RE = re.compile(r"key:[0-9a-f]{12}")
 
 
 class PersonalDataInAuditError(ValueError):
@@ -60,8 +63,8 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _is_structured_id(value: str) -> bool:
-    """Pseudonyms, UUIDs and timestamps are digit-rich but are not phone numbers."""
-    if is_pseudonym(value):
+    """Pseudonyms, key actors, UUIDs and timestamps are digit-rich but are not phone numbers."""
+    if is_pseudonym(value) or _KEY_ACTOR_RE.fullmatch(value):
         return True
     try:
         uuid.UUID(value)

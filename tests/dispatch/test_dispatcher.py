@@ -392,3 +392,22 @@ async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
     # The same number in the account's other campaign is refused at dial time.
     skipped = await service.claim(db, CFG, second.campaign_id, first.account_id, slots=1)
     assert skipped.jobs == [] and skipped.skipped == {"dnd_blocked": 1}
+
+
+@pytest.mark.parametrize("digits", ["079839109369", "919876543210", "000000000000"])
+async def test_a_key_with_an_all_digit_prefix_still_dispatches(
+    db: Database, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digits: str
+) -> None:
+    # Keys issued before prefixes began with a letter can be all decimal digits ("key:079839109369" as the actor
+    # that started the campaign, which every pre-dial audit entry carries): they must still dispatch.
+    from control_api.accounts import keys
+
+    monkeypatch.setattr(keys, "new_prefix", lambda: digits)
+    sd = await seed(database_url, tmp_path, [{"phone": phone(1)}])
+    assert sd.api_key.startswith(f"clr_{digits}_")
+    await advance(db)
+    result = await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=5)
+    assert len(result.jobs) == 1
+    async with db.sessions() as s:
+        entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "call.dispatch"))).scalars().one()
+    assert json.loads(entry.details)["started_by"] == f"key:{digits}"
