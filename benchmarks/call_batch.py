@@ -21,8 +21,8 @@ from benchmarks.script_replies import reply_lines
 from benchmarks.servers import ResourceSampler, Server, load_average, settle
 from benchmarks.stats import distribution, rounded, stage_medians
 from closerr.settings import get_settings
-from engine.telephony.simulator.persona import load_persona
-from engine.telephony.simulator.run import custom_parameters
+from engine.simulator.persona import load_persona
+from engine.simulator.run import custom_parameters
 
 PERSONAS = Path(__file__).parent / "personas"
 BENCH_PERSONAS = [str(PERSONAS / "car_short.yaml"), str(PERSONAS / "solar_short.yaml")]

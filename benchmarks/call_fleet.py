@@ -20,8 +20,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from benchmarks.stats import pct
-from engine.telephony.simulator.caller import SimulatedCaller
-from engine.telephony.simulator.persona import Persona, load_persona
+from engine.simulator.caller import SimulatedCaller
+from engine.simulator.persona import Persona, load_persona
 
 FLEET_MAX_WAIT_S = 10.0  # a bot silent this long after the lead spoke has dropped the turn: the lead goes on
 
@@ -129,8 +129,8 @@ def _ms(seconds: float | None) -> float | None:
 def _fleet_main(conn: Connection, persona_paths: list[str]) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     info = _pin_and_prioritize()
-    from engine.telephony.simulator.run import lead_lines
-    from engine.telephony.simulator.voices import synthesize
+    from engine.simulator.run import lead_lines
+    from engine.simulator.voices import synthesize
 
     personas = {path: load_persona(path) for path in persona_paths}
     # Every line is synthesized now, before any call, so synthesis never competes with a measured call.

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from engine.agent.factory import make_policy
-from engine.agent.policy import Action, Lead, PolicyContext, RecordSlot, Say, Utterance
-from engine.telephony.simulator.persona import Persona
-from engine.telephony.simulator.run import custom_parameters, lead_lines
+from engine.agent.policy import Action, PolicyContext, RecordSlot, Say, Utterance
+from engine.records import Lead
+from engine.simulator.persona import Persona
+from engine.simulator.run import custom_parameters, lead_lines
 
 
 async def _said(actions: AsyncIterator[Action], ctx: PolicyContext) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from engine.telephony.simulator.run import fetch_record, free_port, wait_healthy
+from engine.simulator.run import fetch_record, free_port, wait_healthy
 
 SYSTEMS = ("closerr", "pipecat_baseline")
 MODULES = {"closerr": "engine.server", "pipecat_baseline": "benchmarks.pipecat_baseline"}

@@ -21,7 +21,7 @@ from litestar.types import ControllerRouterHandler
 from closerr.settings import Settings
 from control_api.accounts.routes import AccountController, ApiKeyController, register_account
 from control_api.audit import AuditRequestMiddleware
-from control_api.auth import ApiKeyAuthMiddleware, provide_principal
+from control_api.accounts.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.calls.routes import CallController
 from control_api.campaigns.routes import CampaignController
 from control_api.console import ConsolePlugin

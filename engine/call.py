@@ -15,7 +15,7 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
-from engine.agent.turn_manager import TurnManager, TurnManagerConfig
+from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig

@@ -8,9 +8,27 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from engine.agent.policy import Lead, Outcome
+class Outcome(StrEnum):
+    QUALIFIED = "qualified"
+    NOT_QUALIFIED = "not_qualified"
+    CALLBACK_REQUESTED = "callback_requested"
+    OPTED_OUT = "opted_out"
+    WRONG_PERSON = "wrong_person"
+    VOICEMAIL = "voicemail"
+    NO_RESPONSE = "no_response"
+    HUNG_UP = "hung_up"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Lead:
+    name: str
+    phone: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
 from closerr.settings import get_settings
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.call import run_call
 from engine.logs import configure_logging
 from engine.records import CallRecord, CallRequest
 from engine.services import get_services
-from engine.telephony.carriers import PROTOCOLS, ProtocolError
-from engine.telephony.directory import CallDirectory, UnknownCall
+from engine.telephony.media_streams import PROTOCOLS, ProtocolError
+from engine.directory import CallDirectory, UnknownCall
 from engine.telephony.ws_leg import WebSocketLeg
 from metrics import loop_lag
 from metrics.litestar import route_handlers as metrics_route_handlers

@@ -202,7 +202,7 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     from control_api.storage.db import create_database
     from engine.server import UVICORN_WS_OPTIONS
     from engine.services import get_services
-    from engine.telephony.simulator.run import free_port
+    from engine.simulator.run import free_port
 
     port = port or free_port()
     settings = Settings(data_dir=data_dir, database_url=None, carrier="simulated", port=port, dispatch_poll_s=0.5)

@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Place one simulated call against the engine and report outcome, transcript and latency."""
-        from engine.telephony.simulator.persona import PersonaError, load_persona
-        from engine.telephony.simulator.run import simulate, start_engine_server
+        from engine.simulator.persona import PersonaError, load_persona
+        from engine.simulator.run import simulate, start_engine_server
 
         console = Console(stderr=True)
         try:

@@ -17,7 +17,7 @@ from control_api.accounts.schemas import (
     ApiKeyPage,
     ApiKeyView,
 )
-from control_api.auth import Caller, client_ip
+from control_api.accounts.auth import Caller, client_ip
 from control_api.deps import Session
 from control_api.errors import NotFound
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from control_api.auth import Caller
+from control_api.accounts.auth import Caller
 from control_api.calls import service
 from control_api.calls.schemas import CallDetail, CallPage
 from control_api.deps import Session

@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from control_api.auth import Caller
+from control_api.accounts.auth import Caller
 from control_api.campaigns import service
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import CampaignCreate, CampaignPage, CampaignUpdate, CampaignView

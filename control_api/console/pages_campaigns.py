@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
 from closerr.settings import Settings
-from control_api.auth import client_ip
+from control_api.accounts.auth import client_ip
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service

@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
 from closerr.settings import Settings
-from control_api.console import pages_calls, pages_campaigns, pages_rights, pages_session, test_call
+from control_api.console import pages_calls, pages_campaigns, pages_rights, pages_session, browser_call
 from control_api.console.auth import SignInRequired, provide_console_principal
 from control_api.console.errors import console_error, forbidden, not_found, to_sign_in
 from control_api.console.formatting import register_filters
@@ -79,7 +79,7 @@ def console_router(settings: Settings) -> Router:
             *pages_campaigns.route_handlers(),
             *pages_calls.route_handlers(),
             *pages_rights.route_handlers(),
-            *test_call.route_handlers(),
+            *browser_call.route_handlers(),
         ],
         middleware=[
             DefineMiddleware(ConsoleSessionMiddleware, config=session_config),

@@ -10,7 +10,7 @@ from litestar import get
 from litestar.params import FromQuery, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from control_api.auth import Caller
+from control_api.accounts.auth import Caller
 from control_api.credits import ledger
 from control_api.deps import Session
 from control_api.errors import InvalidField

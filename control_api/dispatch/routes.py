@@ -7,7 +7,7 @@ from litestar import get
 from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
-from control_api.auth import Caller
+from control_api.accounts.auth import Caller
 from control_api.campaigns import service as campaigns
 from control_api.deps import Session
 from control_api.dispatch import repository as repo

@@ -19,7 +19,7 @@ from loguru import logger
 
 from closerr.settings import Settings
 from control_api.audit import append, pseudonymize_phone
-from control_api.carriers.base import Carrier, CarrierError, Dial
+from control_api.origination.base import Carrier, CarrierError, Dial
 from control_api.credits import fraud
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition, from_record
@@ -28,9 +28,9 @@ from control_api.dnd import service as dnd
 from control_api.dnd.preferences import Source
 from control_api.storage.db import Database, session_scope
 from control_api.webhooks.outbox import Deliverer
-from engine.agent.policy import Lead as EngineLead
+from engine.records import Lead as EngineLead
 from engine.records import CallRecord, CallRequest
-from engine.telephony.directory import CallDirectory
+from engine.directory import CallDirectory
 
 ORIGINATE_TIMEOUT_S = 30.0
 END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from closerr.settings import Settings
-from control_api.auth import Caller
+from control_api.accounts.auth import Caller
 from control_api.deps import Db, Session
 from control_api.dnd import service
 from control_api.dnd.schemas import DndLookup, ImportReport, WithdrawRequest, WithdrawResult

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from closerr.settings import Settings
-from control_api.auth import Caller, client_ip
+from control_api.accounts.auth import Caller, client_ip
 from control_api.deps import Db, Session
 from control_api.leads import service
 from control_api.leads.schemas import LeadPage, UploadReport

@@ -49,18 +49,8 @@ from engine.agent.llm_client import (
     ToolCall,
     ToolCallsDone,
 )
-from engine.agent.policy import (
-    Action,
-    DialoguePolicy,
-    EndCall,
-    Lead,
-    OptOut,
-    Outcome,
-    PolicyContext,
-    RecordSlot,
-    Say,
-    ScheduleCallback,
-)
+from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
+from engine.records import Lead, Outcome
 from engine.agent.script import AgentScript, Question
 from engine.agent.script_policy import spoken_time
 from engine.agent.slots import IST

@@ -13,24 +13,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-
-class Outcome(StrEnum):
-    QUALIFIED = "qualified"
-    NOT_QUALIFIED = "not_qualified"
-    CALLBACK_REQUESTED = "callback_requested"
-    OPTED_OUT = "opted_out"
-    WRONG_PERSON = "wrong_person"
-    VOICEMAIL = "voicemail"
-    NO_RESPONSE = "no_response"
-    HUNG_UP = "hung_up"
-    ERROR = "error"
+from engine.records import Lead, Outcome
 
 
-@dataclass(frozen=True)
-class Lead:
-    name: str
-    phone: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+
+
 
 
 @dataclass(frozen=True)

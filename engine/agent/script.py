@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StringConstraints, ValidationError
 
 from engine.agent import qualify as q
-from engine.agent.policy import Lead
+from engine.records import Lead
 
 __all__ = [
     "AgentScript",

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from loguru import logger
 
-from engine.telephony.carriers import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
+from engine.telephony.media_streams import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
 from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, LegEvent, MarkPlayed
 
 ReceiveText = Callable[[], Awaitable[str | bytes | None]]  # None: the socket closed

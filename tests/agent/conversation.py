@@ -11,19 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.agent.policy import (
-    Action,
-    DialoguePolicy,
-    EndCall,
-    Lead,
-    OptOut,
-    Outcome,
-    PolicyContext,
-    RecordSlot,
-    Say,
-    ScheduleCallback,
-    Utterance,
-)
+from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback, Utterance
+from engine.records import Lead, Outcome
 from engine.agent.slots import IST
 
 # Friday 27 November 2026, 11:00 IST: "tomorrow" is Saturday, "Monday" is 30 November.

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.agent.script import AgentScript, demo_script, load_script_file
 from tests.agent.conversation import Silence, Turn
 

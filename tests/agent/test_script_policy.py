@@ -8,16 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.agent.intents import Intent, detect_intents
-from engine.agent.policy import (
-    DialoguePolicy,
-    EndCall,
-    Lead,
-    OptOut,
-    Outcome,
-    RecordSlot,
-    Say,
-    ScheduleCallback,
-)
+from engine.agent.policy import DialoguePolicy, EndCall, OptOut, RecordSlot, Say, ScheduleCallback
+from engine.records import Lead, Outcome
 from engine.agent.script import AgentScript, parse_script
 from engine.agent.script_policy import ScriptPolicy, format_inr, spoken_time
 from engine.agent.slots import IST

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.agent.script import (
     AgentScript,
     ScriptError,

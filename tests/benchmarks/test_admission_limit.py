@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from closerr.settings import get_settings
 from engine.records import CallRecord
 from engine.server import engine_route_handlers, get_directory
-from engine.telephony.directory import adhoc_request
+from engine.directory import adhoc_request
 from engine.telephony.ws_leg import WebSocketLeg
 
 START = {

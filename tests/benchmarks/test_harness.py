@@ -15,8 +15,8 @@ from benchmarks.pipecat_baseline import TurnTimes
 from benchmarks.report import table, write_json
 from benchmarks.script_replies import reply_lines
 from benchmarks.stats import distribution, fit_slope, stage_medians
-from engine.telephony.simulator.persona import load_persona
-from engine.telephony.simulator.run import lead_lines
+from engine.simulator.persona import load_persona
+from engine.simulator.run import lead_lines
 
 
 def _turn(v2v: float, stt_queue: float = 0.0) -> dict[str, Any]:

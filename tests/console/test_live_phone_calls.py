@@ -1,7 +1,7 @@
 """Phone calls the dispatcher runs show on the live page of their own account only."""
 
 from control_api.console.live import LiveCalls
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.records import CallRecord, CallRequest, TranscriptTurn
 from engine.server import get_directory
 

@@ -14,11 +14,11 @@ from litestar.testing import AsyncTestClient
 
 from closerr.settings import Settings
 from control_api.app import create_app
-from control_api.carriers.simulated import SimulatedCarrier
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.credits import ledger
 from control_api.dispatch.worker import Worker
 from control_api.storage.db import Database, create_database, session_scope
-from engine.telephony.directory import CallDirectory
+from engine.directory import CallDirectory
 
 ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -12,11 +12,11 @@ from xml.etree import ElementTree
 import pytest
 
 from closerr.settings import Settings
-from control_api.carriers import registry
-from control_api.carriers.base import CarrierError, Dial
-from control_api.carriers.plivo import stream_xml
-from control_api.carriers.simulated import SimulatedCarrier, bundled_personas
-from engine.agent.policy import Lead
+from control_api.origination import registry
+from control_api.origination.base import CarrierError, Dial
+from control_api.origination.plivo import stream_xml
+from control_api.origination.simulated import SimulatedCarrier, bundled_personas
+from engine.records import Lead
 from engine.records import CallRequest
 from tests.dispatch.fake_carrier import FakeCarrier
 

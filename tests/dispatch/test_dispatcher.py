@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text, update
 from closerr.settings import Settings
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
-from control_api.carriers.simulated import SimulatedCarrier
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.credits import fraud, ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch import service
@@ -26,7 +26,7 @@ from control_api.dnd import service as dnd
 from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
-from engine.telephony.directory import CallDirectory
+from engine.directory import CallDirectory
 from tests.dispatch.conftest import open_db
 from tests.dispatch.seed import phone, seed, simulated_worker
 
@@ -318,7 +318,7 @@ class RingingCarrier(SimulatedCarrier):
     hung_up: list[str]
 
     async def originate(self, dial):  # type: ignore[no-untyped-def]
-        from control_api.carriers.base import Origination
+        from control_api.origination.base import Origination
 
         return Origination(carrier_call_id=f"RING-{dial.call_id}")
 
@@ -363,7 +363,7 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
 async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
-    from engine.agent.policy import Lead as EngineLead
+    from engine.records import Lead as EngineLead
     from engine.records import CallRequest
 
     first = await seed(database_url, tmp_path, [{"phone": phone(7)}])

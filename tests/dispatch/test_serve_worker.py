@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.telephony.simulator.run import free_port, wait_healthy
+from engine.simulator.run import free_port, wait_healthy
 
 
 def status_of(url: str) -> int:

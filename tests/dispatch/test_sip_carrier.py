@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from closerr.settings import Settings
-from control_api.carriers.base import Dial
-from control_api.carriers.registry import build
-from engine.agent.policy import Lead
+from control_api.origination.base import Dial
+from control_api.origination.registry import build
+from engine.records import Lead
 from engine.records import CallRequest
 from engine.server import get_directory
 from tests.sip.audio import speech_pcm, write_ulaw

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.telephony.simulator.run import free_port, wait_healthy
+from engine.simulator.run import free_port, wait_healthy
 
 
 def start_workers(names: list[str], env: dict[str, str], log_dir: Path) -> list[tuple[subprocess.Popen[bytes], str]]:

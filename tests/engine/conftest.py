@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.telephony.simulator.run import free_port, wait_healthy
+from engine.simulator.run import free_port, wait_healthy
 
 ARTIFACTS = Path("test-artifacts")
 

@@ -14,8 +14,8 @@ import websockets
 
 from closerr.settings import get_settings
 from engine.agent.script import demo_script
-from engine.telephony.simulator.persona import load_persona, parse_persona
-from engine.telephony.simulator.run import simulate
+from engine.simulator.persona import load_persona, parse_persona
+from engine.simulator.run import simulate
 
 pytestmark = pytest.mark.e2e
 

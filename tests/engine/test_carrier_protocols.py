@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.audio.g711 import ulaw_encode
-from engine.telephony.carriers import (
+from engine.telephony.media_streams import (
     Audio,
     Dtmf,
     ExotelProtocol,

@@ -15,7 +15,7 @@ from engine.audio.vad import WebRtcVad
 from engine.pipeline.frames import LeadTurnFrame
 from engine.pipeline.listener import LeadListener, ListenerConfig
 from engine.services import get_services
-from engine.telephony.simulator.voices import synthesize
+from engine.simulator.voices import synthesize
 from tests.engine.pipelines import Collect, run_pipeline
 
 RATE = 8000

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.telephony.simulator.persona import PersonaError, load_persona, parse_persona
+from engine.simulator.persona import PersonaError, load_persona, parse_persona
 
 GOOD = """\
 lead: {name: Ravi Kumar, phone: "+919812345678", metadata: {city: Pune}}

@@ -25,7 +25,7 @@ from engine.audio.vad import SileroVad, WebRtcVad
 from engine.memory import release_free_memory
 from engine.priority import thread_nice
 from engine.services import EngineServices, get_services
-from engine.telephony.simulator.voices import synthesize
+from engine.simulator.voices import synthesize
 from models import ModelMissingError, ModelRegistry, get_registry
 
 

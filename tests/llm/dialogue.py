@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from engine.agent.llm_policy import LLMPolicy
-from engine.agent.policy import Action, DialoguePolicy, Lead, PolicyContext, RecordSlot, Say, Utterance
+from engine.agent.policy import Action, DialoguePolicy, PolicyContext, RecordSlot, Say, Utterance
+from engine.records import Lead
 from engine.agent.script import AgentScript, demo_script
 from engine.agent.script_policy import ScriptPolicy
 from engine.agent.slots import IST

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from engine.agent.llm_client import ChatCompletionsClient, LLMHTTPError, StreamEnd, TextDelta
-from engine.agent.policy import Action, EndCall, OptOut, Outcome, Say, Utterance
+from engine.agent.policy import Action, EndCall, OptOut, Say, Utterance
+from engine.records import Outcome
 from tests.llm.conftest import LlamaServer
 from tests.llm.dialogue import apply, greet, lead_says, llm_policy, new_ctx, said
 

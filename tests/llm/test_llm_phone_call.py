@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.telephony.simulator.persona import parse_persona
-from engine.telephony.simulator.run import free_port, simulate, wait_healthy
+from engine.simulator.persona import parse_persona
+from engine.simulator.run import free_port, simulate, wait_healthy
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from engine.agent.llm_policy import LLMPolicy
-from engine.agent.policy import EndCall, OptOut, Outcome, RecordSlot, Say, ScheduleCallback
+from engine.agent.policy import EndCall, OptOut, RecordSlot, Say, ScheduleCallback
+from engine.records import Outcome
 from engine.agent.script import demo_script, load_script_file
 from engine.agent.script_policy import ScriptPolicy
 from engine.agent.slots import IST

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from engine.agent.llm_policy import LLMPolicy
-from engine.agent.policy import EndCall, OptOut, Outcome
+from engine.agent.policy import EndCall, OptOut
+from engine.records import Outcome
 from engine.agent.script_policy import ScriptPolicy
 from tests.agent.conversation import run_call
 from tests.agent.personas import PERSONAS, load_persona, persona_lead, persona_turns

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.records import CallRecord, CallRequest
 from engine.telephony.sip import SipCallInfo, SipServer
 from engine.telephony.sip.leg import RtpMediaLeg

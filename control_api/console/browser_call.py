@@ -30,7 +30,7 @@ from control_api.deps import Session
 from control_api.errors import InvalidField
 from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.records import CallRecord, CallRequest
 from engine.server import serve_call
 from engine.services import get_services

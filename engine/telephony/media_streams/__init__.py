@@ -1,6 +1,6 @@
 """Carrier WebSocket media-stream protocols (Twilio, Exotel, Plivo) as sans-I/O state machines."""
 
-from engine.telephony.carriers.base import (
+from engine.telephony.media_streams.base import (
     Audio,
     CarrierProtocol,
     Dtmf,
@@ -10,9 +10,9 @@ from engine.telephony.carriers.base import (
     Started,
     Stopped,
 )
-from engine.telephony.carriers.exotel import ExotelProtocol
-from engine.telephony.carriers.plivo import PlivoProtocol
-from engine.telephony.carriers.twilio import TwilioProtocol
+from engine.telephony.media_streams.exotel import ExotelProtocol
+from engine.telephony.media_streams.plivo import PlivoProtocol
+from engine.telephony.media_streams.twilio import TwilioProtocol
 
 PROTOCOLS: dict[str, type[CarrierProtocol]] = {
     "twilio": TwilioProtocol,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from control_api.carriers.base import CarrierError
+from control_api.origination.base import CarrierError
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from closerr.settings import Settings
-from control_api.carriers.base import Carrier
+from control_api.origination.base import Carrier
 
 NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 
@@ -11,21 +11,21 @@ NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 def build(settings: Settings, *, public_url: str) -> Carrier:
     """``public_url`` is the https base of this worker (Plivo fetches its answer XML there)."""
     if settings.carrier == "twilio":
-        from control_api.carriers.twilio import TwilioCarrier
+        from control_api.origination.twilio import TwilioCarrier
 
         return TwilioCarrier(settings)
     if settings.carrier == "exotel":
-        from control_api.carriers.exotel import ExotelCarrier
+        from control_api.origination.exotel import ExotelCarrier
 
         return ExotelCarrier(settings)
     if settings.carrier == "plivo":
-        from control_api.carriers.plivo import PlivoCarrier
+        from control_api.origination.plivo import PlivoCarrier
 
         return PlivoCarrier(settings, public_url)
     if settings.carrier == "sip":
-        from control_api.carriers.sip import SipCarrier
+        from control_api.origination.sip import SipCarrier
 
         return SipCarrier(settings)
-    from control_api.carriers.simulated import SimulatedCarrier
+    from control_api.origination.simulated import SimulatedCarrier
 
     return SimulatedCarrier(settings)

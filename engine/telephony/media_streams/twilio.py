@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.audio.g711 import ulaw_decode, ulaw_encode
-from engine.telephony.carriers.base import CarrierProtocol, ProtocolError, ProtocolEvent
+from engine.telephony.media_streams.base import CarrierProtocol, ProtocolError, ProtocolEvent
 
 
 class TwilioProtocol(CarrierProtocol):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from closerr.settings import Settings
-from control_api.carriers import rest
-from control_api.carriers.base import Dial, Origination
+from control_api.origination import rest
+from control_api.origination.base import Dial, Origination
 
 STREAM_URL_PATH = "/carriers/exotel/stream-url"
 

@@ -3,7 +3,7 @@ WebSocket media path (the Twilio protocol, exactly as ``closerr simulate``), and
 failed calls at configurable rates.
 
 The persona comes from the lead's metadata: ``{"persona": "qualified"}`` names a bundled persona
-(``control_api/carriers/personas/*.yaml``), a mapping is a persona inline; ``{"sim": "busy"}`` forces a carrier
+(``control_api/origination/personas/*.yaml``), a mapping is a persona inline; ``{"sim": "busy"}`` forces a carrier
 result. Leads without either get a default mix, stable per call.
 """
 
@@ -21,9 +21,9 @@ import yaml
 from loguru import logger
 
 from closerr.settings import Settings
-from control_api.carriers.base import CarrierError, Dial, Origination
-from engine.telephony.simulator.caller import CallerResult
-from engine.telephony.simulator.persona import Persona, parse_persona
+from control_api.origination.base import CarrierError, Dial, Origination
+from engine.simulator.caller import CallerResult
+from engine.simulator.persona import Persona, parse_persona
 
 FATES = ("answer", "no_answer", "busy", "failed")
 KEEP_RESULTS = 500  # caller-side measurements kept per process (the demo reads them)
@@ -32,7 +32,7 @@ _PLACEHOLDER_LEAD = {"name": "Simulated Lead", "phone": "+919800000000"}
 
 
 def bundled_personas() -> list[str]:
-    folder = resources.files("control_api.carriers").joinpath("personas")
+    folder = resources.files("control_api.origination").joinpath("personas")
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -41,7 +41,7 @@ def load_persona(spec: str | dict[str, Any]) -> Persona:
     if isinstance(spec, str):
         if spec not in bundled_personas():
             raise CarrierError(f"unknown simulated persona {spec!r}", disposition="error")
-        text = resources.files("control_api.carriers").joinpath("personas", f"{spec}.yaml").read_text("utf-8")
+        text = resources.files("control_api.origination").joinpath("personas", f"{spec}.yaml").read_text("utf-8")
         return parse_persona(text)
     data = {"lead": dict(_PLACEHOLDER_LEAD), **spec}
     data.pop("script", None)  # the campaign's script is the one the engine runs
@@ -49,7 +49,7 @@ def load_persona(spec: str | dict[str, Any]) -> Persona:
 
 
 def lead_lines(persona: Persona) -> list[str]:
-    from engine.telephony.simulator.run import lead_lines as lines
+    from engine.simulator.run import lead_lines as lines
 
     return lines(persona)
 
@@ -101,8 +101,8 @@ class SimulatedCarrier:
         return Origination(carrier_call_id=carrier_id)
 
     async def _play(self, persona: Persona, dial: Dial) -> None:
-        from engine.telephony.simulator.caller import SimulatedCaller
-        from engine.telephony.simulator.voices import synthesize
+        from engine.simulator.caller import SimulatedCaller
+        from engine.simulator.voices import synthesize
 
         try:
             # Synthesis is CPU work: off the event loop the engine's calls share.

@@ -1,5 +1,5 @@
 """Carriers: originate calls whose media connects back to the engine (simulated, Twilio, Exotel, Plivo)."""
 
-from control_api.carriers.base import Carrier, CarrierError, Dial, Origination
+from control_api.origination.base import Carrier, CarrierError, Dial, Origination
 
 __all__ = ["Carrier", "CarrierError", "Dial", "Origination"]

@@ -20,9 +20,9 @@ from typing import Any
 import websockets
 
 from engine.audio.pcm import frames, rms_dbfs
-from engine.telephony.simulator.far_end import FAR_ENDS
-from engine.telephony.simulator.persona import Persona
-from engine.telephony.simulator.voices import beep
+from engine.simulator.far_end import FAR_ENDS
+from engine.simulator.persona import Persona
+from engine.simulator.voices import beep
 
 FRAME_S = 0.02
 VOICED_DBFS = -40.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.telephony.carriers.base import CarrierProtocol, ProtocolError, ProtocolEvent
+from engine.telephony.media_streams.base import CarrierProtocol, ProtocolError, ProtocolEvent
 
 
 class ExotelProtocol(CarrierProtocol):

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 from closerr.settings import Settings
-from control_api.carriers import rest
-from control_api.carriers.base import Dial, Origination
+from control_api.origination import rest
+from control_api.origination.base import Dial, Origination
 
 ANSWER_PATH = "/carriers/plivo/answer"
 

@@ -18,18 +18,8 @@ from pipecat.frames.frames import Frame, InterruptionFrame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 import metrics
-from engine.agent.policy import (
-    Action,
-    DialoguePolicy,
-    EndCall,
-    OptOut,
-    Outcome,
-    PolicyContext,
-    RecordSlot,
-    Say,
-    ScheduleCallback,
-    Utterance,
-)
+from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback, Utterance
+from engine.records import Outcome
 from engine.agent.slots import IST
 from engine.pipeline.frames import (
     BargeInFrame,

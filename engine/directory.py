@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.agent.policy import Lead
+from engine.records import Lead
 from engine.records import CallRecord, CallRequest
 
 MAX_ADHOC_SCRIPT_BYTES = 64_000

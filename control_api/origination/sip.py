@@ -15,7 +15,7 @@ from typing import Any
 from loguru import logger
 
 from closerr.settings import Settings
-from control_api.carriers.base import CarrierError, Dial, Origination
+from control_api.origination.base import CarrierError, Dial, Origination
 from engine.server import get_directory, serve_call
 from engine.telephony.sip import SipTrunkConfig, place_call
 

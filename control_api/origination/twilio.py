@@ -7,8 +7,8 @@ from __future__ import annotations
 from xml.sax.saxutils import quoteattr
 
 from closerr.settings import Settings
-from control_api.carriers import rest
-from control_api.carriers.base import Dial, Origination
+from control_api.origination import rest
+from control_api.origination.base import Dial, Origination
 
 
 def twiml(media_url: str, call_id: str) -> str:

@@ -14,9 +14,9 @@ import urllib.request
 from typing import Any
 
 from engine.records import percentile
-from engine.telephony.simulator.caller import SimulatedCaller
-from engine.telephony.simulator.persona import Persona
-from engine.telephony.simulator.voices import synthesize
+from engine.simulator.caller import SimulatedCaller
+from engine.simulator.persona import Persona
+from engine.simulator.voices import synthesize
 
 
 def free_port() -> int:

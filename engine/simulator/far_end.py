@@ -1,5 +1,5 @@
 """The carrier's side of each media-stream protocol, as the simulator speaks it (the mirror image of
-``engine.telephony.carriers``): what the carrier sends, and how it reads what the engine sends back."""
+``engine.telephony.media_streams``): what the carrier sends, and how it reads what the engine sends back."""
 
 from __future__ import annotations
 
