@@ -21,7 +21,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy closerr engine control_api metrics models benchmarks
+	$(VENV)/bin/mypy closerr config engine control_api metrics models benchmarks
 
 test: install lint typecheck
 	bash scripts/test.sh

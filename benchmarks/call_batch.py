@@ -20,7 +20,7 @@ from benchmarks.prom_scrape import scrape, step_metrics
 from benchmarks.script_replies import reply_lines
 from benchmarks.servers import ResourceSampler, Server, load_average, settle
 from benchmarks.stats import distribution, rounded, stage_medians
-from closerr.settings import get_settings
+from config.settings import get_settings
 from engine.simulator.persona import load_persona
 from engine.simulator.run import custom_parameters
 

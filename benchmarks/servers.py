@@ -1,6 +1,6 @@
 """The two systems under test as server processes, and what the harness watches in them.
 
-``closerr`` is the real engine (``python -m engine.server``); ``pipecat_baseline`` is the plain pipecat pipeline
+``closerr`` is the real engine (``python -m closerr.engine_server``); ``pipecat_baseline`` is the plain pipecat pipeline
 (``python -m benchmarks.pipecat_baseline``). Both answer ``/health``, ``/media/twilio`` and
 ``/engine/calls/{id}``, so the same caller and the same record fetching serve both. ``ResourceSampler`` follows a
 server's resident memory and CPU time with psutil while calls run.
@@ -24,7 +24,7 @@ import psutil
 from engine.simulator.run import fetch_record, free_port, wait_healthy
 
 SYSTEMS = ("closerr", "pipecat_baseline")
-MODULES = {"closerr": "engine.server", "pipecat_baseline": "benchmarks.pipecat_baseline"}
+MODULES = {"closerr": "closerr.engine_server", "pipecat_baseline": "benchmarks.pipecat_baseline"}
 
 
 def engine_cpus() -> set[int]:

@@ -30,9 +30,10 @@ _register_commands()
 
 
 def main() -> None:
+    from config.settings import get_settings
     from engine.logs import configure_logging
 
-    configure_logging()
+    configure_logging(get_settings().log_level)
     app()
 
 

@@ -1,7 +1,9 @@
-"""The Litestar application: ``create_app(settings) -> Litestar``.
+"""The Litestar application: ``create_app(settings, engine) -> Litestar``.
 
-On startup it opens the database (SQLite under the data directory unless ``CLOSERR_DATABASE_URL`` says otherwise)
-and runs every Alembic branch up to its head, so a fresh data directory is usable at once.
+The command layer builds both arguments. On startup the app opens the database (SQLite under the data directory
+unless ``database_url`` says otherwise) and runs every Alembic branch up to its head, so a fresh data directory is
+usable at once. With an ``Engine`` the app also carries its media streams, the SIP listener and the console's
+browser test calls; without one it is the API alone.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
@@ -18,10 +19,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
-from closerr.settings import Settings
-from control_api.accounts.routes import AccountController, ApiKeyController, register_account
-from control_api.audit import AuditRequestMiddleware
+from config.settings import Settings
 from control_api.accounts.auth import ApiKeyAuthMiddleware, provide_principal
+from control_api.accounts.routes import AccountController, ApiKeyController, register_account
+from control_api.audit import AuditRequestMiddleware, pseudonym
 from control_api.calls.routes import CallController
 from control_api.campaigns.routes import CampaignController
 from control_api.console import ConsolePlugin
@@ -36,7 +37,7 @@ from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
-from engine.server import engine_route_handlers
+from engine.facade import Engine
 from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
 log = logging.getLogger(__name__)
@@ -66,18 +67,15 @@ def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
+    engine: Engine | None = None,
     *,
     database: Database | None = None,
-    include_engine: bool = True,
     extra_v1_handlers: Sequence[ControllerRouterHandler] = (),
 ) -> Litestar:
-    """The API. ``database`` lets tests share one engine; otherwise one is built from ``settings``."""
-    if settings is None:
-        from closerr.settings import get_settings
-
-        settings = get_settings()
+    """The API. ``database`` lets tests share one database engine; otherwise one is built from ``settings``."""
     cfg = settings
+    pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -85,6 +83,7 @@ def create_app(
         await db.migrate()
         app.state.db = db
         app.state.settings = cfg
+        app.state.engine = engine
         log.info("control API ready on %s", db.dialect)
         try:
             yield
@@ -95,21 +94,21 @@ def create_app(
     # Registration is the one /v1 route without a key: its own router, outside the auth middleware.
     public_v1 = Router(path="/v1", route_handlers=[register_account])
     handlers: list[ControllerRouterHandler] = [health, public_v1, v1_router(extra_v1_handlers)]
-    handlers.append(metrics_endpoint)  # GET /metrics for Prometheus (issue 7), outside the API-key router
-    if include_engine:
-        handlers.extend(engine_route_handlers())
+    handlers.append(metrics_endpoint)  # GET /metrics for Prometheus, outside the API-key router
+    if engine is not None:
+        handlers.extend(engine.route_handlers())
 
     return Litestar(
         route_handlers=handlers,
-        # privacy: the retention scheduler (issue 6); SIP: the listener when CLOSERR_SIP_PORT is set (issue 8)
-        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg)],
-        middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries (issue 6)
+        # privacy: the retention scheduler; SIP: the listener when sip_port is set (and there is an engine)
+        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg, engine)],
+        middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries
         dependencies={
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
-        plugins=[ConsolePlugin(cfg)],  # the web console at /console (issue 9)
+        plugins=[ConsolePlugin(cfg, engine)],  # the web console at /console
         request_max_body_size=settings.api_max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Closerr control API",
@@ -123,8 +122,3 @@ def create_app(
         ),
         debug=False,
     )
-
-
-def _app_from_env() -> Any:
-    """Factory for ``uvicorn --factory control_api.app:_app_from_env``."""
-    return create_app()

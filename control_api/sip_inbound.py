@@ -10,11 +10,10 @@ from typing import Any
 
 from litestar import Litestar
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.storage.db import Database
 from control_api.storage.repositories import campaigns as campaign_repo
-from engine.server import has_capacity, sip_call_handler
-from engine.telephony.sip import start_from_settings
+from engine.facade import Engine
 
 
 def _digits(number: str) -> str:
@@ -37,16 +36,25 @@ def campaign_resolver(db: Database) -> Any:
     return resolve
 
 
-def sip_lifespan(settings: Settings) -> Any:
+def sip_lifespan(settings: Settings, engine: Engine | None) -> Any:
+    """The listener on ``sip_port`` (0: none) of ``host``, when the app carries an engine."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        server = await start_from_settings(
-            sip_call_handler(campaign_resolver(app.state.db)), settings, admit=has_capacity
+        if engine is None or not settings.sip_port:
+            yield
+            return
+        rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
+        server = await engine.start_sip_listener(
+            settings.host,
+            settings.sip_port,
+            advertise_host=settings.sip_advertise_host,
+            rtp_port_range=rtp_range,
+            resolve=campaign_resolver(app.state.db),
         )
         try:
             yield
         finally:
-            if server is not None:
-                await server.stop()
+            await server.stop()
 
     return lifespan

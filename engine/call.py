@@ -15,28 +15,36 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
-from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig
 from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
+from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
 from engine.records import CallRecord, CallRequest, TurnLatency
-from engine.services import EngineServices, get_services
+from engine.services import EngineServices
 from engine.speech.tts import LIVE
 from engine.telephony.leg import MediaLeg
 
 
 def _make_vad(services: EngineServices, sample_rate: int) -> FrameVad:
-    if services.settings.vad == "silero":
+    if services.config.vad == "silero":
         return SileroVad(services.registry.silero(), sample_rate)
     return WebRtcVad(sample_rate)
 
 
-def _make_policy(request: CallRequest) -> DialoguePolicy:
+def _make_policy(request: CallRequest, services: EngineServices) -> DialoguePolicy:
     from engine.agent.factory import make_policy
 
-    return make_policy(request.script, request.policy)
+    llm = services.config.llm
+    return make_policy(
+        request.script,
+        request.policy,
+        llm_base_url=llm.base_url,
+        llm_model=llm.model,
+        llm_api_key=llm.api_key,
+        llm_first_token_timeout_s=llm.first_token_timeout_s,
+    )
 
 
 def _observe_turn(latency: TurnLatency) -> None:
@@ -52,19 +60,18 @@ def _observe_turn(latency: TurnLatency) -> None:
 async def run_call(
     request: CallRequest,
     leg: MediaLeg,
+    services: EngineServices,
     *,
-    services: EngineServices | None = None,
     policy: DialoguePolicy | None = None,
     on_opt_out: Callable[[], Awaitable[None]] | None = None,
     record: CallRecord | None = None,
 ) -> CallRecord:
     """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it)."""
-    services = services or get_services()
-    settings = services.settings
+    settings = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
     try:
-        policy = policy or _make_policy(request)
+        policy = policy or _make_policy(request, services)
     except Exception as exc:
         logger.warning("call {}: no policy: {}", request.call_id, exc)
         record.error = f"bad agent script: {exc}"

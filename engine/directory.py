@@ -16,8 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.records import Lead
-from engine.records import CallRecord, CallRequest
+from engine.records import CallRecord, CallRequest, Lead
 
 MAX_ADHOC_SCRIPT_BYTES = 64_000
 
@@ -37,7 +36,7 @@ class _Expected:
 
 @dataclass
 class CallDirectory:
-    accept_adhoc: bool = True
+    accept_adhoc: bool = False  # streams no dispatcher announced run an AI call for anyone: opt in only
     keep_records: int = 200
     on_opt_out: OptOutHook | None = None
     _expected: dict[str, _Expected] = field(default_factory=dict)

@@ -11,14 +11,12 @@ import sys
 
 from loguru import logger
 
-from closerr.settings import get_settings
-
 _configured = False
 
 
-def configure_logging(level: str | None = None) -> None:
+def configure_logging(level: str = "INFO") -> None:
     global _configured
-    level = (level or get_settings().log_level).upper()
+    level = level.upper()
     logger.remove()
     logger.add(sys.stderr, level=level, diagnose=False, backtrace=False, colorize=False)
     if not _configured:

@@ -21,16 +21,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from closerr.settings import get_settings
-
 T = TypeVar("T")
 
 
-def lower_thread_priority(nice: int | None = None) -> None:
-    """Run the calling thread (only) at ``nice`` (default: the configured one), if that is lower priority than it
-    has now."""
-    if nice is None:
-        nice = get_settings().inference_nice
+def lower_thread_priority(nice: int) -> None:
+    """Run the calling thread (only) at ``nice``, if that is lower priority than it has now."""
     try:
         tid = threading.get_native_id()
         if os.getpriority(os.PRIO_PROCESS, tid) < nice:
@@ -44,7 +39,7 @@ def thread_nice() -> int:
     return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
 
-def run_at_low_priority(fn: Callable[[], T]) -> T:
-    """``fn()`` on a short-lived thread at inference priority, so every thread it starts inherits that priority."""
-    with ThreadPoolExecutor(max_workers=1, initializer=lower_thread_priority) as pool:
+def run_at_low_priority(fn: Callable[[], T], nice: int) -> T:
+    """``fn()`` on a short-lived thread at ``nice``, so every thread it starts inherits that priority."""
+    with ThreadPoolExecutor(max_workers=1, initializer=lower_thread_priority, initargs=(nice,)) as pool:
         return pool.submit(fn).result()

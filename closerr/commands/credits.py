@@ -9,7 +9,7 @@ import typer
 
 
 async def _add(account_id: str, amount: int, note: str | None) -> int:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
     from control_api.credits import ledger
     from control_api.dispatch.runtime import migrate
     from control_api.storage.db import create_database, session_scope
@@ -24,7 +24,7 @@ async def _add(account_id: str, amount: int, note: str | None) -> int:
 
 
 async def _show(account_id: str) -> tuple[int, int]:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
     from control_api.credits import ledger
     from control_api.storage.db import create_database
 

@@ -195,24 +195,25 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     import httpx
     import uvicorn
 
-    from closerr.settings import Settings
+    from closerr.build import build_engine
+    from config.settings import Settings
     from control_api.app import create_app
     from control_api.credits import ledger
     from control_api.dispatch.runtime import attach_worker
     from control_api.storage.db import create_database
-    from engine.server import UVICORN_WS_OPTIONS
-    from engine.services import get_services
+    from engine.facade import UVICORN_WS_OPTIONS
     from engine.simulator.run import free_port
 
     port = port or free_port()
     settings = Settings(data_dir=data_dir, database_url=None, carrier="simulated", port=port, dispatch_poll_s=0.5)
     db = create_database(settings.effective_database_url)
-    app = create_app(settings, database=db)
-    attach_worker(app, settings, db, "127.0.0.1", port)
+    engine = build_engine(settings)
+    app = create_app(settings, engine, database=db)
+    attach_worker(app, settings, engine, db, "127.0.0.1", port)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_WS_OPTIONS))
     typer.echo(f"Closerr demo: data in {data_dir} (SQLite), API on http://127.0.0.1:{port}, simulated carrier")
     typer.echo("Loading the local speech models (Whisper tiny.en, Piper)...")
-    await asyncio.get_running_loop().run_in_executor(None, get_services)
+    await engine.ready()
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:

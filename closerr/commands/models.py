@@ -13,12 +13,14 @@ def register(app: typer.Typer) -> None:
     @models_app.command("check")
     def check() -> None:
         """Locate and load every model once; fail naming the missing package."""
-        from models import ModelMissingError, get_registry
+        from closerr.build import model_config
+        from config.settings import get_settings
+        from models import ModelMissingError, shared_registry
 
         console = Console()
         try:
             with console.status("loading models"):
-                infos = get_registry().describe(load=True)
+                infos = shared_registry(model_config(get_settings())).describe(load=True)
         except ModelMissingError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc

@@ -11,14 +11,17 @@ import typer
 
 
 def _database() -> Any:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
+    from control_api.audit import pseudonym
     from control_api.storage.db import create_database
 
-    return create_database(get_settings().effective_database_url)
+    settings = get_settings()
+    pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
+    return create_database(settings.effective_database_url)
 
 
 async def _purge(dry_run: bool) -> dict[str, Any]:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
     from control_api.audit import AuditContext
     from control_api.privacy.purge import run_retention
 

@@ -24,15 +24,16 @@ def register(app: typer.Typer) -> None:
             None, "--sip-port", min=0, max=65535, help="SIP listener (UDP and TCP) on this port; 0 disables"
         ),
         worker: bool = typer.Option(
-            True, "--worker/--no-worker", help="run a dispatcher worker in this process (issue 5; embedded default)"
+            True, "--worker/--no-worker", help="run a dispatcher worker in this process (embedded default)"
         ),
     ) -> None:
         """Serve the control API; CLOSERR_DATABASE_URL selects PostgreSQL instead of SQLite."""
         import uvicorn
 
-        from closerr.settings import Settings
+        from closerr.build import build_engine
+        from config.settings import Settings
         from control_api.app import create_app
-        from engine.server import UVICORN_WS_OPTIONS
+        from engine.facade import UVICORN_WS_OPTIONS
 
         if data_dir.exists() and not data_dir.is_dir():
             typer.echo(f"error: --data-dir {data_dir} is not a directory", err=True)
@@ -56,14 +57,16 @@ def register(app: typer.Typer) -> None:
             if path is not None and not path.is_file():
                 typer.echo(f"error: {flag} {path} is not a readable file", err=True)
                 raise typer.Exit(2)
-        # issue 5: the API plus an in-process worker (dispatcher + engine media) sharing one database engine.
+        # The API plus an in-process worker (dispatcher + engine media) sharing one database engine. The media
+        # endpoint serves only the calls this process's dispatcher announced.
         from control_api.dispatch.runtime import attach_worker
         from control_api.storage.db import create_database
 
+        engine = build_engine(settings)
         db = create_database(settings.effective_database_url, echo=settings.sql_echo) if worker else None
-        app = create_app(settings, database=db)
+        app = create_app(settings, engine, database=db)
         if db is not None:
-            attach_worker(app, settings, db, host, port)
+            attach_worker(app, settings, engine, db, host, port)
         uvicorn.run(
             app,
             ssl_certfile=str(certfile) if certfile else None,

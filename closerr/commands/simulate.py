@@ -21,8 +21,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Place one simulated call against the engine and report outcome, transcript and latency."""
+        from closerr.engine_server import start_engine_server
         from engine.simulator.persona import PersonaError, load_persona
-        from engine.simulator.run import simulate, start_engine_server
+        from engine.simulator.run import simulate
 
         console = Console(stderr=True)
         try:

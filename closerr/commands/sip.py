@@ -13,18 +13,14 @@ import typer
 
 
 async def _serve(host: str, port: int, advertise: str | None) -> None:
-    from closerr.settings import get_settings
-    from engine.server import has_capacity, sip_call_handler
-    from engine.services import get_services
-    from engine.telephony.sip import SipServer
+    from closerr.build import build_engine
+    from config.settings import get_settings
 
     settings = get_settings()
+    engine = build_engine(settings)
     rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
-    server = SipServer(
-        host, port, sip_call_handler(), advertise_host=advertise, rtp_port_range=rtp_range, admit=has_capacity
-    )
-    get_services()  # load the models before the first caller waits for them
-    await server.start()
+    server = await engine.start_sip_listener(host, port, advertise_host=advertise, rtp_port_range=rtp_range)
+    await engine.ready()  # load the models before the first caller waits for them
     typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -37,11 +33,12 @@ async def _serve(host: str, port: int, advertise: str | None) -> None:
 
 
 async def _call(number: str, ring_timeout_s: float | None) -> dict[str, Any]:
-    from engine.server import sip_call_handler
-    from engine.telephony.sip import SipTrunkConfig, place_call
+    from closerr.build import build_engine
+    from config.settings import get_settings
+    from control_api.origination.sip import trunk_config
 
-    trunk = SipTrunkConfig.from_settings()
-    result = await place_call(trunk, number, sip_call_handler(), ring_timeout_s=ring_timeout_s)
+    settings = get_settings()
+    result = await build_engine(settings).dial_sip(trunk_config(settings), number, ring_timeout_s=ring_timeout_s)
     record = result.value
     return {
         "disposition": result.disposition,
@@ -83,9 +80,11 @@ def register(app: typer.Typer) -> None:
         ring_timeout: float | None = typer.Option(None, "--ring-timeout", min=1.0, help="seconds to let it ring"),
     ) -> None:
         """Place one call through the trunk in CLOSERR_SIP_TRUNK_HOST/PORT/USERNAME/PASSWORD; print the result."""
+        from control_api.origination.base import CarrierError
+
         try:
             result = asyncio.run(_call(number, ring_timeout))
-        except ValueError as exc:
+        except (ValueError, CarrierError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         typer.echo(json.dumps(result, indent=2, default=str))

@@ -17,9 +17,10 @@ def register(app: typer.Typer) -> None:
         """Take calls from the shared database (CLOSERR_DATABASE_URL; PostgreSQL for several workers) and run them."""
         import uvicorn
 
-        from closerr.settings import get_settings
+        from closerr.build import build_engine
+        from config.settings import get_settings
         from control_api.dispatch.runtime import create_worker_app
-        from engine.server import UVICORN_WS_OPTIONS
+        from engine.facade import UVICORN_WS_OPTIONS
 
         base = get_settings()
         updates: dict[str, object] = {}
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
         uvicorn.run(
-            create_worker_app(settings, host, bind_port),
+            create_worker_app(settings, build_engine(settings), host, bind_port),
             host=host,
             port=bind_port,
             log_level=log_level,

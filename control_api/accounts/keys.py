@@ -2,8 +2,9 @@
 
 A key reads ``clr_<prefix>_<secret>``. The prefix (12 hex digits) is the public id shown in lists and used to find
 the row. Its first digit is always a letter (a-f): an all-decimal prefix such as ``079839109369`` reads as a phone
-number to every personal-data check downstream (the audit guard refused ``key:079839109369``). Only the SHA-256 of the whole key is stored, so a database leak yields no usable key. A 256-bit random
-secret makes a slow password hash unnecessary.
+number to every personal-data check downstream (the audit guard refused ``key:079839109369``). Only the SHA-256 of
+the whole key is stored, so a database leak yields no usable key. A 256-bit random secret makes a slow password
+hash unnecessary.
 """
 
 from __future__ import annotations

@@ -26,16 +26,29 @@ def canonical_phone(phone: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+DEVELOPMENT_KEY = b"closerr-dev-audit-key-change-me"
+
+
+class _Key:
+    """The deployment's key: one per process, handed over by whoever builds the app or runs a command
+    (``use_key``), so the audit log of every process agrees on each number's pseudonym."""
+
+    value: bytes = DEVELOPMENT_KEY
+
+
+def use_key(key: str | bytes) -> None:
+    _Key.value = key.encode() if isinstance(key, str) else key
+
+
 def _key_bytes(key: str | bytes | None) -> bytes:
     if key is None:
-        from closerr.settings import get_settings
-
-        key = get_settings().audit_hmac_key.get_secret_value()
+        return _Key.value
     return key.encode() if isinstance(key, str) else key
 
 
 def pseudonymize_phone(phone: str, *, key: str | bytes | None = None) -> str:
-    """``ph_`` + hex HMAC-SHA256 of the E.164 number; the key defaults to ``Settings.audit_hmac_key``."""
+    """``ph_`` + hex HMAC-SHA256 of the E.164 number; the key defaults to the one given to ``use_key``
+    (``Settings.audit_hmac_key``)."""
     digest = hmac.new(_key_bytes(key), canonical_phone(phone).encode(), hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest
 

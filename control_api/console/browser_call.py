@@ -25,16 +25,13 @@ from control_api.accounts.service import Principal
 from control_api.campaigns import service as campaigns_service
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
-from control_api.console.live import LIVE_CALLS, LiveCall
+from control_api.console.live import LiveCall, LiveCalls
 from control_api.deps import Session
 from control_api.errors import InvalidField
 from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call
-from engine.records import Lead
-from engine.records import CallRecord, CallRequest
-from engine.server import serve_call
-from engine.services import get_services
-from engine.telephony.webrtc_leg import WebRtcLeg
+from engine.facade import Engine, WebRtcLeg
+from engine.records import CallRecord, CallRequest, Lead
 
 TEST_LEAD_NAME = "there"  # the greeting says "Hello there": a test call has no lead
 MAX_SDP_BYTES = 20_000
@@ -95,15 +92,17 @@ async def store_test_call(db: Database, account_id: str, campaign_id: str, recor
         )
 
 
-async def _run(db: Database, request: CallRequest, leg: WebRtcLeg, live: LiveCall) -> None:
+async def _run(
+    db: Database, engine: Engine, live_calls: LiveCalls, request: CallRequest, leg: WebRtcLeg, live: LiveCall
+) -> None:
     try:
-        record = await serve_call(request, leg, None, live.record)
+        record = await engine.serve_call(request, leg, None, live.record)
         record.notes.append("browser test call from the console")
         await store_test_call(db, live.account_id, live.campaign_id, record)
     except Exception as exc:  # one failed test call must not leave the live view stuck
         logger.exception("test call failed: {}", type(exc).__name__)
     finally:
-        LIVE_CALLS.end(request.call_id)
+        live_calls.end(request.call_id)
         RUNNING.legs.pop(request.call_id, None)
 
 
@@ -124,13 +123,19 @@ class TestCallPages(Controller):
 
     @post("/test-call/offer", status_code=200)
     async def offer(
-        self, data: JSONBody[Offer], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+        self,
+        data: JSONBody[Offer],
+        request: Request[Any, Any, Any],
+        principal: ConsolePrincipal,
+        session: Session,
+        engine: Engine,
+        live_calls: LiveCalls,
     ) -> Answer:
         if data.type != "offer" or not data.sdp.startswith("v=0") or len(data.sdp) > MAX_SDP_BYTES:
             raise InvalidField("sdp", "not a WebRTC session offer")
         campaign = await _campaign(session, principal, data.campaign_id)
-        # Models load once per process; the first call must not load them on the event loop.
-        services = await asyncio.to_thread(get_services)
+        # The first call must not load the models on the event loop.
+        services = await engine.ready()
         # The pipeline speaks at the TTS's rate (telephony 8 kHz): the leg runs at that rate, like a phone call.
         rate = services.tts.out_rate if services.tts.out_rate in (8000, 16000) else 8000
         try:
@@ -154,9 +159,9 @@ class TestCallPages(Controller):
             kind="test",
             record=CallRecord(call_id=call_id),
         )
-        LIVE_CALLS.add(live)
+        live_calls.add(live)
         RUNNING.legs[call_id] = (principal.account_id, leg)
-        task = asyncio.create_task(_run(request.app.state.db, call_request, leg, live))
+        task = asyncio.create_task(_run(request.app.state.db, engine, live_calls, call_request, leg, live))
         RUNNING.tasks.add(task)
         task.add_done_callback(RUNNING.tasks.discard)
         return Answer(call_id=call_id, sdp=answer_sdp)

@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.facade import Engine
 from engine.records import CallRecord
-from engine.server import get_directory
 
 
 @dataclass
@@ -46,11 +46,12 @@ class LiveCall:
 
 
 class LiveCalls:
-    """Registry of running calls, per process. Ended calls linger briefly so a page sees how they finished."""
+    """Registry of running calls, per app. Ended calls linger briefly so a page sees how they finished."""
 
     LINGER_S = 120.0
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine | None) -> None:
+        self._engine = engine
         self._calls: dict[str, LiveCall] = {}
         self._ended_at: dict[str, float] = {}
 
@@ -71,8 +72,10 @@ class LiveCalls:
                 del self._ended_at[call_id]
 
     def _phone_calls(self, account_id: str) -> list[LiveCall]:
-        calls = []
-        for request, record in get_directory().live(account_id):
+        calls: list[LiveCall] = []
+        if self._engine is None:
+            return calls
+        for request, record in self._engine.directory.live(account_id):
             if request.call_id in self._calls:
                 continue
             campaign = request.campaign_id or ""
@@ -90,6 +93,3 @@ class LiveCalls:
         self._expire()
         own = [c for c in self._calls.values() if c.account_id == account_id and not c.ended]
         return own + self._phone_calls(account_id)
-
-
-LIVE_CALLS = LiveCalls()

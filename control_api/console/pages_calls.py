@@ -10,13 +10,13 @@ from litestar.params import FromPath
 from litestar.response import File, Template
 from litestar.types import ControllerRouterHandler
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.calls import service as calls_service
 from control_api.campaigns import service as campaigns_service
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
 from control_api.console.latency_chart import build_chart
-from control_api.console.live import LIVE_CALLS
+from control_api.console.live import LiveCalls
 from control_api.deps import Session
 from control_api.privacy.audio_files import audio_paths
 
@@ -68,17 +68,21 @@ class LivePages(Controller):
     guards = [require_sign_in]
 
     @get("/")
-    async def live_page(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
-        calls = [c.view() for c in LIVE_CALLS.running(principal.account_id)]
+    async def live_page(
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, live_calls: LiveCalls
+    ) -> Template:
+        calls = [c.view() for c in live_calls.running(principal.account_id)]
         return page(request, "live.html", principal=principal, section="live", calls=calls)
 
     @get("/calls.json")
-    async def live_calls(self, principal: ConsolePrincipal) -> dict[str, Any]:
-        return {"calls": [c.view() for c in LIVE_CALLS.running(principal.account_id)]}
+    async def live_calls_json(self, principal: ConsolePrincipal, live_calls: LiveCalls) -> dict[str, Any]:
+        return {"calls": [c.view() for c in live_calls.running(principal.account_id)]}
 
     @get("/calls/{call_id:str}")
-    async def live_call(self, call_id: FromPath[str], principal: ConsolePrincipal) -> dict[str, Any]:
-        call = LIVE_CALLS.get(principal.account_id, call_id)
+    async def live_call(
+        self, call_id: FromPath[str], principal: ConsolePrincipal, live_calls: LiveCalls
+    ) -> dict[str, Any]:
+        call = live_calls.get(principal.account_id, call_id)
         if call is None:
             raise NotFoundException("no call in progress with that id")
         return call.view()

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.accounts.auth import client_ip
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle

@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Response, Template
 from litestar.types import ControllerRouterHandler
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import context_from_request
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page

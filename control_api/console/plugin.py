@@ -20,12 +20,14 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
-from closerr.settings import Settings
-from control_api.console import pages_calls, pages_campaigns, pages_rights, pages_session, browser_call
+from config.settings import Settings
+from control_api.console import browser_call, pages_calls, pages_campaigns, pages_rights, pages_session
 from control_api.console.auth import SignInRequired, provide_console_principal
 from control_api.console.errors import console_error, forbidden, not_found, to_sign_in
 from control_api.console.formatting import register_filters
+from control_api.console.live import LiveCalls
 from control_api.errors import ApiError
+from engine.facade import Engine
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -53,8 +55,9 @@ class ConsoleSessionMiddleware(SessionMiddleware[ClientSideSessionBackend]):
         super().__init__(app, backend=ClientSideSessionBackend(config=config))
 
 
-def console_router(settings: Settings) -> Router:
+def console_router(settings: Settings, engine: Engine | None) -> Router:
     key = _secret(settings)
+    live_calls = LiveCalls(engine)
     session_config = CookieBackendConfig(
         secret=key,
         key="closerr_console",
@@ -79,13 +82,17 @@ def console_router(settings: Settings) -> Router:
             *pages_campaigns.route_handlers(),
             *pages_calls.route_handlers(),
             *pages_rights.route_handlers(),
-            *browser_call.route_handlers(),
+            *(browser_call.route_handlers() if engine is not None else []),
         ],
         middleware=[
             DefineMiddleware(ConsoleSessionMiddleware, config=session_config),
             DefineMiddleware(CSRFMiddleware, config=csrf_config),
         ],
-        dependencies={"principal": Provide(provide_console_principal, sync_to_thread=False)},
+        dependencies={
+            "principal": Provide(provide_console_principal, sync_to_thread=False),
+            "live_calls": Provide(lambda: live_calls, sync_to_thread=False, use_cache=True),
+            "engine": Provide(lambda: engine, sync_to_thread=False, use_cache=True),
+        },
         exception_handlers={
             SignInRequired: to_sign_in,
             PermissionDeniedException: forbidden,
@@ -97,16 +104,18 @@ def console_router(settings: Settings) -> Router:
 
 
 class ConsolePlugin(InitPlugin):
-    """``Litestar(plugins=[ConsolePlugin(settings)])``: serves the console at /console."""
+    """``Litestar(plugins=[ConsolePlugin(settings, engine)])``: serves the console at /console; browser test calls
+    need the engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
+        self.engine = engine
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.template_config = TemplateConfig(
             directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=register_filters
         )
-        app_config.route_handlers.append(console_router(self.settings))
+        app_config.route_handlers.append(console_router(self.settings, self.engine))
         app_config.route_handlers.append(
             create_static_files_router(path="/console/static", directories=[STATIC], include_in_schema=False)
         )

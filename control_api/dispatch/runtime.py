@@ -12,12 +12,13 @@ from litestar import Litestar, Response, get
 from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
-from closerr.settings import Settings
+from config.settings import Settings
+from control_api.dispatch.worker import Worker
 from control_api.origination import registry
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
 from control_api.origination.plivo import ANSWER_PATH, stream_xml
-from control_api.dispatch.worker import Worker
 from control_api.storage.db import Database, _upgrade_heads, create_database
+from engine.facade import Engine
 from metrics.litestar import route_handlers as metrics_route_handlers
 
 MIGRATION_LOCK = 5_500_501  # pg_advisory_xact_lock key: one migrator at a time when many workers start together
@@ -38,16 +39,14 @@ def public_base(settings: Settings, host: str, port: int) -> str:
     return settings.public_url or f"http://{host}:{port}"
 
 
-def build_worker(db: Database, settings: Settings, host: str, port: int) -> Worker:
-    from engine.server import get_directory
-
-    carrier = registry.build(settings, public_url=public_base(settings, host, port))
+def build_worker(db: Database, settings: Settings, engine: Engine, host: str, port: int) -> Worker:
+    carrier = registry.build(settings, engine, public_url=public_base(settings, host, port))
     return Worker(
         db=db,
         settings=settings,
         carrier=carrier,
         media_base_url=media_base(settings, host, port),
-        directory=get_directory(),
+        engine=engine,
     )
 
 
@@ -67,10 +66,13 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     return [plivo_answer, exotel_stream_url]
 
 
-def create_worker_app(settings: Settings, host: str, port: int, *, database: Database | None = None) -> Litestar:
-    """The ``closerr worker`` process: carrier media streams at ``/media/{carrier}``, ``/health``, ``/metrics``."""
-    from engine.server import engine_health, engine_route_handlers
-    from engine.services import get_services
+def create_worker_app(
+    settings: Settings, engine: Engine, host: str, port: int, *, database: Database | None = None
+) -> Litestar:
+    """The ``closerr worker`` process: carrier media streams at ``/media/{carrier}``, ``/health``, ``/metrics``.
+    Its media endpoint faces the carriers (the internet): ``engine`` must not accept ad-hoc streams."""
+    if engine.directory.accept_adhoc:
+        raise ValueError("a worker's engine serves only the calls it dialed: build it with accept_adhoc_streams off")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -78,10 +80,8 @@ def create_worker_app(settings: Settings, host: str, port: int, *, database: Dat
         await migrate(db)
         if settings.carrier != "simulated" or settings.sim_no_answer_rate + settings.sim_busy_rate < 1:
             # Load the models now, off the loop, instead of during the first answered call.
-            asyncio.get_running_loop().run_in_executor(None, get_services)
-        worker = build_worker(db, settings, host, port)
-        # A worker's media endpoint faces the carriers (the internet): only streams of calls it dialed are served.
-        worker.directory.accept_adhoc = False
+            asyncio.get_running_loop().run_in_executor(None, lambda: engine.services)
+        worker = build_worker(db, settings, engine, host, port)
         app.state.worker = worker
         worker.start()
         try:
@@ -93,8 +93,8 @@ def create_worker_app(settings: Settings, host: str, port: int, *, database: Dat
 
     return Litestar(
         route_handlers=[
-            *engine_route_handlers(),
-            engine_health,
+            *engine.route_handlers(),
+            engine.health_handler(),
             *metrics_route_handlers,
             *carrier_route_handlers(settings, host, port),
         ],
@@ -102,12 +102,12 @@ def create_worker_app(settings: Settings, host: str, port: int, *, database: Dat
     )
 
 
-def attach_worker(app: Litestar, settings: Settings, db: Database, host: str, port: int) -> None:
+def attach_worker(app: Litestar, settings: Settings, engine: Engine, db: Database, host: str, port: int) -> None:
     """For ``closerr serve``: run a worker inside the API process once the app has migrated ``db`` (which the
     caller owns and passes to ``create_app(database=db)``), stop it, then close ``db``."""
 
     async def start(app: Litestar) -> None:
-        worker = build_worker(db, settings, host, port)
+        worker = build_worker(db, settings, engine, host, port)
         app.state.worker = worker
         worker.start()
 

@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 import httpx
 from loguru import logger
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import append, pseudonymize_phone
-from control_api.origination.base import Carrier, CarrierError, Dial
 from control_api.credits import fraud
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition, from_record
 from control_api.dispatch.service import CallResult, DialJob, DispatchConfig
 from control_api.dnd import service as dnd
 from control_api.dnd.preferences import Source
+from control_api.origination.base import Carrier, CarrierError, Dial
 from control_api.storage.db import Database, session_scope
 from control_api.webhooks.outbox import Deliverer
-from engine.records import Lead as EngineLead
+from engine.facade import Engine
 from engine.records import CallRecord, CallRequest
-from engine.directory import CallDirectory
+from engine.records import Lead as EngineLead
 
 ORIGINATE_TIMEOUT_S = 30.0
 END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up
@@ -56,7 +56,7 @@ class Worker:
     settings: Settings
     carrier: Carrier
     media_base_url: str  # ws(s)://host:port of this process, as the carrier must reach it
-    directory: CallDirectory
+    engine: Engine  # its directory learns of each call before the carrier dials
     cfg: DispatchConfig = field(init=False)
     active: dict[str, DialJob] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -74,7 +74,7 @@ class Worker:
         return self.cfg.worker_id
 
     def start(self) -> None:
-        self.directory.on_opt_out = self._on_opt_out
+        self.engine.directory.on_opt_out = self._on_opt_out
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
@@ -200,7 +200,7 @@ class Worker:
             self._finishing.discard(job.call_id)
             self._tasks_by_call.pop(job.call_id, None)
             self._carrier_ids.pop(job.call_id, None)
-            self.directory.forget(job.call_id)
+            self.engine.directory.forget(job.call_id)
 
     async def _call(self, job: DialJob) -> CallResult:
         request = CallRequest(
@@ -211,7 +211,7 @@ class Worker:
             campaign_id=job.campaign_id,
             account_id=job.account_id,
         )
-        future = self.directory.expect(request)
+        future = self.engine.directory.expect(request)
         dial = Dial(
             call_id=job.call_id,
             to=job.phone,
@@ -238,7 +238,7 @@ class Worker:
     ) -> CallResult:
         loop = asyncio.get_running_loop()
         ring_deadline = loop.time() + self.settings.ring_timeout_s
-        while not (self.directory.active(job.call_id) or future.done()):
+        while not (self.engine.directory.active(job.call_id) or future.done()):
             if loop.time() > ring_deadline:
                 await self._hangup(carrier_call_id)
                 return CallResult(Disposition.NO_ANSWER)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, cast
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.accounts.auth import Caller
 from control_api.deps import Db, Session
 from control_api.dnd import service

@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.accounts.auth import Caller, client_ip
 from control_api.deps import Db, Session
 from control_api.leads import service

@@ -27,9 +27,12 @@ def _run(connection: Connection) -> None:
 
 
 def _url() -> str:
-    from closerr.settings import get_settings
-
-    return get_settings().effective_database_url
+    # The app migrates through a connection it hands over; a URL is only for running Alembic by hand
+    # (``alembic -x url=sqlite+aiosqlite:///data/closerr.sqlite3 upgrade heads``).
+    url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("give the database: alembic -x url=<SQLAlchemy async URL> ...")
+    return url
 
 
 async def _run_from_url() -> None:

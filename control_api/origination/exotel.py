@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination.base import Carrier
+from engine.facade import Engine
 
 NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 
 
-def build(settings: Settings, *, public_url: str) -> Carrier:
-    """``public_url`` is the https base of this worker (Plivo fetches its answer XML there)."""
+def build(settings: Settings, engine: Engine, *, public_url: str) -> Carrier:
+    """``public_url`` is the https base of this worker (Plivo fetches its answer XML there). SIP calls and
+    simulated leads run through ``engine``."""
     if settings.carrier == "twilio":
         from control_api.origination.twilio import TwilioCarrier
 
@@ -25,7 +27,7 @@ def build(settings: Settings, *, public_url: str) -> Carrier:
     if settings.carrier == "sip":
         from control_api.origination.sip import SipCarrier
 
-        return SipCarrier(settings)
+        return SipCarrier(settings, engine)
     from control_api.origination.simulated import SimulatedCarrier
 
-    return SimulatedCarrier(settings)
+    return SimulatedCarrier(settings, engine)

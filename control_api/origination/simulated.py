@@ -20,10 +20,9 @@ from typing import Any
 import yaml
 from loguru import logger
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination.base import CarrierError, Dial, Origination
-from engine.simulator.caller import CallerResult
-from engine.simulator.persona import Persona, parse_persona
+from engine.facade import CallerResult, Engine, Persona, parse_persona
 
 FATES = ("answer", "no_answer", "busy", "failed")
 KEEP_RESULTS = 500  # caller-side measurements kept per process (the demo reads them)
@@ -48,17 +47,12 @@ def load_persona(spec: str | dict[str, Any]) -> Persona:
     return parse_persona(yaml.safe_dump(data))
 
 
-def lead_lines(persona: Persona) -> list[str]:
-    from engine.simulator.run import lead_lines as lines
-
-    return lines(persona)
-
-
 class SimulatedCarrier:
     name = "simulated"
     protocol = "twilio"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self._engine = engine
         self.rates = {
             "no_answer": settings.sim_no_answer_rate,
             "busy": settings.sim_busy_rate,
@@ -101,13 +95,8 @@ class SimulatedCarrier:
         return Origination(carrier_call_id=carrier_id)
 
     async def _play(self, persona: Persona, dial: Dial) -> None:
-        from engine.simulator.caller import SimulatedCaller
-        from engine.simulator.voices import synthesize
-
         try:
-            # Synthesis is CPU work: off the event loop the engine's calls share.
-            utterances = await asyncio.to_thread(synthesize, persona.voice, lead_lines(persona))
-            result = await SimulatedCaller(persona, utterances, dial.media_url).run({"call_id": dial.call_id})
+            result = await self._engine.play_simulated_lead(persona, dial.media_url, dial.call_id)
             self.results[dial.call_id] = result
             while len(self.results) > KEEP_RESULTS:
                 self.results.popitem(last=False)

@@ -1,8 +1,8 @@
 """A SIP trunk as a dispatcher carrier (``CLOSERR_CARRIER=sip``; trunk settings ``CLOSERR_SIP_TRUNK_*``).
 
 Unlike the WebSocket carriers, SIP media does not connect back to a URL: the RTP leg comes up inside this process
-when the trunk answers, and the call runs on it through the engine's ``serve_call``, which resolves the same
-expected-call future the worker waits on. ``originate`` returns once the call is answered (or with the
+when the trunk answers, and the engine runs the call on it, resolving the same expected-call future the worker
+waits on. ``originate`` returns once the call is answered (or with the
 disposition the trunk gave: 486 busy, 480/408 no answer, other failures).
 """
 
@@ -14,20 +14,36 @@ from typing import Any
 
 from loguru import logger
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination.base import CarrierError, Dial, Origination
-from engine.server import get_directory, serve_call
-from engine.telephony.sip import SipTrunkConfig, place_call
+from engine.facade import Engine, SipTrunkConfig
+
+
+def trunk_config(settings: Settings) -> SipTrunkConfig:
+    """The trunk of ``CLOSERR_SIP_TRUNK_*``; our SIP and RTP sockets bind the advertised host (or ``host``)."""
+    if not settings.sip_trunk_host:
+        raise CarrierError("no SIP trunk configured: set CLOSERR_SIP_TRUNK_HOST")
+    password = settings.sip_trunk_password
+    return SipTrunkConfig(
+        host=settings.sip_trunk_host,
+        port=settings.sip_trunk_port,
+        transport=settings.sip_trunk_transport,
+        username=settings.sip_trunk_username,
+        password=password.get_secret_value() if password else None,
+        domain=settings.sip_trunk_domain,
+        caller_id=settings.sip_caller_id,
+        ring_timeout_s=settings.sip_ring_timeout_s,
+        local_host=settings.sip_advertise_host or settings.host,
+    )
 
 
 class SipCarrier:
     name = "sip"
     protocol = "sip"  # media is RTP inside this process; the media URL is not used
 
-    def __init__(self, settings: Settings) -> None:
-        if not settings.sip_trunk_host:
-            raise CarrierError("CLOSERR_SIP_TRUNK_HOST is not set")
-        self._trunk = SipTrunkConfig.from_settings(settings)
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self._trunk = trunk_config(settings)
+        self._engine = engine
         self._ring_timeout_s = settings.ring_timeout_s
         self._calls: dict[str, tuple[asyncio.Task[Any], list[Any]]] = {}
 
@@ -35,16 +51,15 @@ class SipCarrier:
         answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         legs: list[Any] = []
 
-        async def on_answer(info: Any, leg: Any) -> Any:
+        def on_answer(leg: Any) -> None:
             legs.append(leg)
-            request, result = get_directory().claim({"call_id": dial.call_id})
             if not answered.done():
                 answered.set_result(None)
-            return await serve_call(request, leg, result)
 
-        task = asyncio.create_task(
-            place_call(self._trunk, dial.to, on_answer, ring_timeout_s=self._ring_timeout_s), name=f"sip-{dial.call_id}"
+        dialing = self._engine.dial_sip(
+            self._trunk, dial.to, call_id=dial.call_id, ring_timeout_s=self._ring_timeout_s, on_answer=on_answer
         )
+        task = asyncio.create_task(dialing, name=f"sip-{dial.call_id}")
         waiters: set[asyncio.Future[Any]] = {task, answered}
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if answered.done():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.privacy.log_redaction import install_log_redaction
 from control_api.privacy.scheduler import RetentionScheduler
 from control_api.privacy.storage_hygiene import harden_data_dir

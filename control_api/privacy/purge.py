@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import AuditContext
 from control_api.audit.context import SYSTEM_RETENTION
 from control_api.audit.retention import count_expired, prune_expired

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.accounts.service import Principal
 from control_api.audit import AuditContext, context_from_request, verify
 from control_api.errors import ApiError

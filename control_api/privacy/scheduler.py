@@ -16,7 +16,7 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.privacy import repository as repo
 from control_api.privacy.purge import RetentionReport, run_retention
 from control_api.privacy.retention_policy import next_run

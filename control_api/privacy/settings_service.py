@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import AuditContext
 from control_api.errors import InvalidField
 from control_api.privacy import repository as repo

@@ -20,26 +20,32 @@ def _demo() -> AgentScript:
     return demo_script()
 
 
-def make_policy(script: dict[str, Any] | None, policy: str = "script") -> DialoguePolicy:
-    """A fresh policy for one call. ``script`` None means the built-in demo script.
+def make_policy(
+    script: dict[str, Any] | None,
+    policy: str = "script",
+    *,
+    llm_base_url: str = "http://127.0.0.1:8080/v1",
+    llm_model: str = "default",
+    llm_api_key: str | None = None,
+    llm_first_token_timeout_s: float = 1.5,
+) -> DialoguePolicy:
+    """A fresh policy for one call. ``script`` None means the built-in demo script; the ``llm_*`` endpoint is the
+    one the ``llm`` policy streams from.
 
     Raises ``ScriptError`` for an invalid script and ``ValueError`` for an unknown policy name."""
     agent_script = _demo() if script is None else parse_script(script)
     if policy == "script":
         return ScriptPolicy(agent_script)
     if policy == "llm":
-        # Imported here so script-only processes never load the HTTP client. The endpoint comes from
-        # CLOSERR_LLM_BASE_URL / CLOSERR_LLM_MODEL / CLOSERR_LLM_API_KEY / CLOSERR_LLM_FIRST_TOKEN_TIMEOUT_S.
-        from closerr.settings import get_settings
+        # Imported here so script-only processes never load the HTTP client.
         from engine.agent.llm_policy import LLMPolicy
 
-        settings = get_settings()
         return LLMPolicy(
             agent_script,
             ScriptPolicy(agent_script),  # the guard rails: opt-out detection and the answer when the model fails
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=settings.llm_api_key,
-            first_token_timeout_s=settings.llm_first_token_timeout_s,
+            base_url=llm_base_url,
+            model=llm_model,
+            api_key=llm_api_key,
+            first_token_timeout_s=llm_first_token_timeout_s,
         )
     raise ValueError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}")

@@ -49,11 +49,20 @@ from engine.agent.llm_client import (
     ToolCall,
     ToolCallsDone,
 )
-from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
-from engine.records import Lead, Outcome
+from engine.agent.policy import (
+    Action,
+    DialoguePolicy,
+    EndCall,
+    OptOut,
+    PolicyContext,
+    RecordSlot,
+    Say,
+    ScheduleCallback,
+)
 from engine.agent.script import AgentScript, Question
 from engine.agent.script_policy import spoken_time
 from engine.agent.slots import IST
+from engine.records import Lead, Outcome
 
 log = logging.getLogger(__name__)
 

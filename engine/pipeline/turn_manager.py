@@ -18,8 +18,17 @@ from pipecat.frames.frames import Frame, InterruptionFrame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 import metrics
-from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback, Utterance
-from engine.records import Outcome
+from engine.agent.policy import (
+    Action,
+    DialoguePolicy,
+    EndCall,
+    OptOut,
+    PolicyContext,
+    RecordSlot,
+    Say,
+    ScheduleCallback,
+    Utterance,
+)
 from engine.agent.slots import IST
 from engine.pipeline.frames import (
     BargeInFrame,
@@ -30,7 +39,7 @@ from engine.pipeline.frames import (
     PlayoutFrame,
     SpeakFrame,
 )
-from engine.records import CallRecord, CallRequest, TranscriptTurn, TurnLatency
+from engine.records import CallRecord, CallRequest, Outcome, TranscriptTurn, TurnLatency
 
 # Short acknowledgements a lead makes while listening; they are not answers and must not stop the bot.
 BACKCHANNELS = frozenset(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,21 +36,6 @@ def wait_healthy(base_url: str, timeout_s: float = 90.0, process: subprocess.Pop
             pass
         time.sleep(0.2)
     raise TimeoutError(f"engine at {base_url} did not become healthy")
-
-
-def start_engine_server(port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """The engine in its own process, so the simulated caller never shares its event loop."""
-    port = port or free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine.server", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, process=process)
-    return process, base
 
 
 def fetch_record(base_url: str, call_id: str, timeout_s: float = 15.0) -> dict[str, Any] | None:

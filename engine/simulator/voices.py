@@ -18,9 +18,9 @@ RATE = 8000
 def synthesize_piper(texts: list[str]) -> list[bytes]:
     from piper import SynthesisConfig
 
-    from models import get_registry
+    from models import shared_registry
 
-    voice = get_registry().piper()
+    voice = shared_registry().piper()
     # Piper draws fresh noise on every run, so the same line sounds slightly different each time and Whisper
     # now and then mishears it ("Wrong number." as "Broad number."). Without the noise a persona is the same
     # audio on every run, and a test that fails fails every time.

@@ -67,6 +67,7 @@ class WhisperService:
         max_batch: int = 1,
         no_speech_threshold: float = 0.6,
         workers: int = 1,
+        nice: int = 0,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -85,6 +86,7 @@ class WhisperService:
         self._sot_sequence.append(tok("<|notimestamps|>"))
         self._prev = tok("<|startofprev|>")
         self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._nice = nice  # the inference threads' (engine/priority.py)
         self._threads = [
             threading.Thread(target=self._serve, name=f"whisper-inference-{i}", daemon=True) for i in range(workers)
         ]
@@ -118,7 +120,7 @@ class WhisperService:
 
     # -- inference thread ---------------------------------------------------------------------------------------
     def _serve(self) -> None:
-        lower_thread_priority()
+        lower_thread_priority(self._nice)
         while True:
             first = self._queue.get()
             if first is None:

@@ -6,9 +6,9 @@ import pytest
 
 from engine.agent.factory import make_policy
 from engine.agent.policy import DialoguePolicy
-from engine.records import Outcome
 from engine.agent.script import ScriptError, demo_script
 from engine.agent.script_policy import ScriptPolicy
+from engine.records import Outcome
 from tests.agent.conversation import run_call
 
 

@@ -26,9 +26,9 @@ pytestmark = pytest.mark.e2e
 
 @cache
 def _models() -> tuple[Any, Any]:
-    from models.registry import get_registry
+    from models.registry import shared_registry
 
-    registry = get_registry()
+    registry = shared_registry()
     return registry.piper(), registry.whisper()
 
 

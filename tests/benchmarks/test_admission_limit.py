@@ -11,10 +11,9 @@ from litestar import Litestar
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
-from closerr.settings import get_settings
-from engine.records import CallRecord
-from engine.server import engine_route_handlers, get_directory
 from engine.directory import adhoc_request
+from engine.facade import Engine, EngineConfig
+from engine.records import CallRecord
 from engine.telephony.ws_leg import WebSocketLeg
 
 START = {
@@ -32,45 +31,49 @@ START = {
 
 
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Litestar]]:
-    monkeypatch.setattr(get_settings(), "max_concurrent_calls", 1)
-    with TestClient(Litestar(route_handlers=engine_route_handlers())) as test_client:
-        yield test_client
-
-
-def _go_live(call_id: str) -> None:
-    get_directory().started(adhoc_request({"call_id": call_id}), CallRecord(call_id=call_id))
-
-
-def _end(call_id: str) -> None:
-    get_directory().finished(CallRecord(call_id=call_id), None)
+def engine() -> Engine:
+    return Engine(EngineConfig(max_concurrent_calls=1), accept_adhoc_streams=True)
 
 
 @pytest.fixture
-def busy() -> Iterator[str]:
-    """One call already live in the process's directory (the limit is 1)."""
-    _go_live("already-live")
+def client(engine: Engine) -> Iterator[TestClient[Litestar]]:
+    with TestClient(Litestar(route_handlers=engine.route_handlers())) as test_client:
+        yield test_client
+
+
+def _go_live(engine: Engine, call_id: str) -> None:
+    engine.directory.started(adhoc_request({"call_id": call_id}), CallRecord(call_id=call_id))
+
+
+def _end(engine: Engine, call_id: str) -> None:
+    engine.directory.finished(CallRecord(call_id=call_id), None)
+
+
+@pytest.fixture
+def busy(engine: Engine) -> Iterator[str]:
+    """One call already live in the engine's directory (the limit is 1)."""
+    _go_live(engine, "already-live")
     yield "already-live"
-    _end("already-live")
+    _end(engine, "already-live")
 
 
-def test_stream_refused_at_the_limit(client: TestClient[Litestar], busy: str) -> None:
+def test_stream_refused_at_the_limit(client: TestClient[Litestar], engine: Engine, busy: str) -> None:
     with client.websocket_connect("/media/twilio") as ws, pytest.raises(WebSocketDisconnect) as closed:
         ws.receive_text()
     assert closed.value.code == 1013
-    assert get_directory().active_calls == 1  # the refused stream never became a call
+    assert engine.active_calls == 1  # the refused stream never became a call
 
 
 def test_stream_refused_when_the_limit_filled_while_it_was_starting(
-    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+    client: TestClient[Litestar], engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Admitted at connect, but another call went live while this stream waited for its start message."""
-    directory = get_directory()
+    directory = engine.directory
     original = WebSocketLeg.wait_started
 
     async def start_then_fill(self: WebSocketLeg) -> Any:
         started = await original(self)
-        _go_live("won-the-race")
+        _go_live(engine, "won-the-race")
         return started
 
     monkeypatch.setattr(WebSocketLeg, "wait_started", start_then_fill)
@@ -81,6 +84,23 @@ def test_stream_refused_when_the_limit_filled_while_it_was_starting(
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
     finally:
-        _end("won-the-race")
+        _end(engine, "won-the-race")
     assert closed.value.code == 1013
     assert directory.record("admission-test") is None
+
+
+@pytest.mark.parametrize("custom", [{"call_id": "nobody-dialed-this"}, {}, {"script": "{}", "policy": "llm"}])
+def test_an_engine_refuses_streams_no_dispatcher_announced_by_default(custom: dict[str, str]) -> None:
+    """Ad-hoc streams would run an AI call for anyone who connects: off unless the engine is built to accept them."""
+    engine = Engine()
+    start = {**START, "start": {**START["start"], "customParameters": custom}}  # type: ignore[dict-item]
+    with (
+        TestClient(Litestar(route_handlers=engine.route_handlers())) as client,
+        client.websocket_connect("/media/twilio") as ws,
+    ):
+        ws.send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        ws.send_text(json.dumps(start))
+        with pytest.raises(WebSocketDisconnect):
+            for _ in range(100):
+                ws.receive_text()
+    assert engine.active_calls == 0 and engine.directory.record(custom.get("call_id", "")) is None

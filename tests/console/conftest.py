@@ -28,9 +28,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.app import create_app
 from control_api.storage.db import Database, create_database
+from engine.facade import Engine
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -87,7 +88,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         retention_scheduler=False,
         console_session_secret="console-test-secret",  # type: ignore[arg-type]
     )
-    app = create_app(settings)
+    app = create_app(settings, Engine())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="console-server", daemon=True)

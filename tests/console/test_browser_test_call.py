@@ -27,9 +27,9 @@ ANSWER = "Yes, speaking."
 
 
 def synthesize(text: str) -> np.ndarray:
-    from models import get_registry
+    from models import shared_registry
 
-    voice = get_registry().piper()
+    voice = shared_registry().piper()
     audio = np.concatenate([chunk.audio_float_array for chunk in voice.synthesize(text)]).astype(np.float32)
     return resample(audio, voice.config.sample_rate, WAV_RATE)
 

@@ -16,7 +16,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.app import create_app
 from control_api.storage.db import Database, create_database
 from tests.control_api.helpers import Tenant, register
@@ -45,7 +45,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
-    return create_app(settings, include_engine=False)
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from typing import Any
 import yaml
 from litestar.testing import AsyncTestClient
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.app import create_app
-from control_api.origination.simulated import SimulatedCarrier
 from control_api.credits import ledger
 from control_api.dispatch.worker import Worker
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.storage.db import Database, create_database, session_scope
-from engine.directory import CallDirectory
+from engine.facade import Engine
 
 ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -73,7 +73,7 @@ async def seed(
 ) -> Seeded:
     """A new account (or the one of ``api_key``), a campaign with ``leads`` (NDJSON rows), credits, started."""
     settings = Settings(data_dir=data_dir, database_url=database_url, retention_scheduler=False)
-    app = create_app(settings, include_engine=False)
+    app = create_app(settings)
     async with AsyncTestClient(app=app, timeout=60) as client:
         if api_key is not None:
             r = await client.get("/v1/accounts/me", headers={"Authorization": f"Bearer {api_key}"})
@@ -116,10 +116,11 @@ async def seed(
 
 def simulated_worker(db: Database, settings: Settings) -> Worker:
     """A worker on the simulated carrier whose media URL nothing answers (its calls end as the simulator says)."""
+    engine = Engine()
     return Worker(
         db=db,
         settings=settings,
-        carrier=SimulatedCarrier(settings),
+        carrier=SimulatedCarrier(settings, engine),
         media_base_url="ws://127.0.0.1:9",
-        directory=CallDirectory(),
+        engine=engine,
     )

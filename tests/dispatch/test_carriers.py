@@ -11,13 +11,13 @@ from xml.etree import ElementTree
 
 import pytest
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination import registry
 from control_api.origination.base import CarrierError, Dial
 from control_api.origination.plivo import stream_xml
 from control_api.origination.simulated import SimulatedCarrier, bundled_personas
-from engine.records import Lead
-from engine.records import CallRequest
+from engine.facade import Engine
+from engine.records import CallRequest, Lead
 from tests.dispatch.fake_carrier import FakeCarrier
 
 MEDIA = "wss://worker-1.example.in/media"
@@ -60,7 +60,7 @@ async def test_twilio_originate_and_hangup(fake: FakeCarrier) -> None:
         twilio_api_base=fake.url,
         ring_timeout_s=30,
     )
-    carrier = registry.build(settings, public_url="https://worker-1.example.in")
+    carrier = registry.build(settings, Engine(), public_url="https://worker-1.example.in")
     fake.responses = [(201, {"sid": "CA999", "status": "queued"}), (200, {"sid": "CA999", "status": "completed"})]
     origination = await carrier.originate(dial(carrier.protocol))
     await carrier.hangup("CA999")
@@ -92,7 +92,7 @@ async def test_exotel_connect_to_flow(fake: FakeCarrier) -> None:
         exotel_api_base=fake.url,
         ring_timeout_s=90,
     )
-    carrier = registry.build(settings, public_url="https://worker-1.example.in")
+    carrier = registry.build(settings, Engine(), public_url="https://worker-1.example.in")
     fake.responses = [(200, {"Call": {"Sid": "b6cfaf0a", "Status": "in-progress"}})]
     origination = await carrier.originate(dial(carrier.protocol))
     await carrier.hangup("b6cfaf0a")  # no REST call: Exotel documents none
@@ -121,7 +121,7 @@ async def test_plivo_call_answer_xml_and_hangup(fake: FakeCarrier) -> None:
         plivo_api_base=fake.url,
         ring_timeout_s=30,
     )
-    carrier = registry.build(settings, public_url="https://worker-1.example.in/")
+    carrier = registry.build(settings, Engine(), public_url="https://worker-1.example.in/")
     fake.responses = [(201, {"api_id": "x", "message": "call fired", "request_uuid": "9834029e"}), (204, {})]
     origination = await carrier.originate(dial(carrier.protocol))
     await carrier.hangup("9834029e")
@@ -154,7 +154,7 @@ async def test_http_failures_map_to_dispositions(fake: FakeCarrier, status: int,
         twilio_from_number="+9114",
         twilio_api_base=fake.url,
     )
-    carrier = registry.build(settings, public_url="")
+    carrier = registry.build(settings, Engine(), public_url="")
     fake.responses = [(status, {"message": "nope"})]
     with pytest.raises(CarrierError) as err:
         await carrier.originate(dial("twilio"))
@@ -170,7 +170,7 @@ async def test_unreachable_carrier_fails_the_dial_within_its_timeout() -> None:
         plivo_from_number="+9114",
         plivo_api_base="http://127.0.0.1:9",
     )
-    carrier = registry.build(settings, public_url="https://w")
+    carrier = registry.build(settings, Engine(), public_url="https://w")
     with pytest.raises(CarrierError) as err:
         await carrier.originate(dial("plivo"))
     assert err.value.disposition == "failed"
@@ -179,17 +179,17 @@ async def test_unreachable_carrier_fails_the_dial_within_its_timeout() -> None:
 
 def test_missing_credentials_name_the_variable() -> None:
     with pytest.raises(CarrierError, match="CLOSERR_TWILIO_ACCOUNT_SID"):
-        registry.build(Settings(carrier="twilio"), public_url="")
+        registry.build(Settings(carrier="twilio"), Engine(), public_url="")
 
 
 async def test_simulated_carrier_fates_and_personas() -> None:
-    carrier = SimulatedCarrier(Settings(sim_ring_s=0, sim_busy_rate=1.0))
+    carrier = SimulatedCarrier(Settings(sim_ring_s=0, sim_busy_rate=1.0), Engine())
     assert (await carrier.originate(dial("twilio"))).disposition == "busy"  # the configured rate
     assert (await carrier.originate(dial("twilio", sim="no_answer"))).disposition == "no_answer"  # metadata wins
     with pytest.raises(CarrierError):
         await carrier.originate(dial("twilio", sim="exploded"))
     assert {"qualified", "not_qualified", "opt_out", "callback", "voicemail", "hangup"} <= set(bundled_personas())
-    answering = SimulatedCarrier(Settings(sim_ring_s=0))
+    answering = SimulatedCarrier(Settings(sim_ring_s=0), Engine())
     persona = answering.persona_for(dial("twilio", persona={"turns": [{"say": "Yes."}]}))
     assert [t.say for t in persona.turns] == ["Yes."]
 

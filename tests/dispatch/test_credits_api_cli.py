@@ -9,7 +9,7 @@ from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.app import create_app
 from control_api.dispatch import service
 from control_api.dispatch.service import DispatchConfig
@@ -44,9 +44,7 @@ async def test_credits_cli_and_api(database_url: str, tmp_path: Path) -> None:
     await db.dispose()
     assert len(claimed.jobs) == 2
 
-    app = create_app(
-        Settings(data_dir=tmp_path, database_url=database_url, retention_scheduler=False), include_engine=False
-    )
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url, retention_scheduler=False))
     async with AsyncTestClient(app=app, timeout=60) as client:
         r = await client.get("/v1/credits", headers=sd.headers)
         assert r.status_code == 200, r.text

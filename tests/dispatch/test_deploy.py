@@ -14,7 +14,8 @@ import yaml
 from pydantic import SecretStr
 
 from closerr.cli import app as cli_app
-from closerr.settings import Settings
+from config.settings import Settings
+from engine.facade import Engine
 from metrics.call import ACTIVE_CALLS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -132,7 +133,7 @@ def test_health_routes_the_probes_use_exist() -> None:
     from control_api.dispatch.runtime import create_worker_app
 
     settings = Settings()
-    api_paths = {r.path for r in create_app(settings, include_engine=False).routes}
-    worker_paths = {r.path for r in create_worker_app(settings, "127.0.0.1", 8100).routes}
+    api_paths = {r.path for r in create_app(settings).routes}
+    worker_paths = {r.path for r in create_worker_app(settings, Engine(), "127.0.0.1", 8100).routes}
     assert "/health" in api_paths and "/metrics" in api_paths
     assert {"/health", "/metrics", "/media/{carrier:str}", "/carriers/plivo/answer"} <= worker_paths

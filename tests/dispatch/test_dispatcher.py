@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text, update
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
-from control_api.origination.simulated import SimulatedCarrier
 from control_api.credits import fraud, ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch import service
@@ -23,10 +22,11 @@ from control_api.dispatch.service import CallResult, DispatchConfig
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.dispatch.worker import Worker
 from control_api.dnd import service as dnd
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
-from engine.directory import CallDirectory
+from engine.facade import Engine
 from tests.dispatch.conftest import open_db
 from tests.dispatch.seed import phone, seed, simulated_worker
 
@@ -287,7 +287,7 @@ async def test_a_carrier_that_stops_answering_does_not_stall_other_campaigns(
         settings=settings,
         carrier=HangingCarrier(settings),
         media_base_url="ws://127.0.0.1:9",
-        directory=CallDirectory(),
+        engine=Engine(),
     )
     t0 = asyncio.get_running_loop().time()
     states: dict[str, str] = {}
@@ -332,9 +332,7 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
     settings = Settings(heartbeat_s=0.1, lease_ttl_s=30, ring_timeout_s=60)
     carrier = RingingCarrier(settings)
     carrier.hung_up = []
-    worker = Worker(
-        db=db, settings=settings, carrier=carrier, media_base_url="ws://127.0.0.1:9", directory=CallDirectory()
-    )
+    worker = Worker(db=db, settings=settings, carrier=carrier, media_base_url="ws://127.0.0.1:9", engine=Engine())
     worker.start()
     try:
         for _ in range(100):
@@ -363,8 +361,8 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
 async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
-    from engine.records import Lead as EngineLead
     from engine.records import CallRequest
+    from engine.records import Lead as EngineLead
 
     first = await seed(database_url, tmp_path, [{"phone": phone(7)}])
     second = await seed(database_url, tmp_path, [{"phone": phone(7)}], api_key=first.api_key, credits=0)

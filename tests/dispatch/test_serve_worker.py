@@ -55,17 +55,19 @@ async def test_worker_media_endpoint_refuses_streams_it_did_not_dial(tmp_path: P
     import uvicorn
     import websockets
 
-    from closerr.settings import Settings
+    from config.settings import Settings
     from control_api.dispatch.runtime import create_worker_app
-    from engine.server import get_directory
+    from engine.facade import Engine
 
     port = free_port()
     settings = Settings(
         data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}", sim_no_answer_rate=1.0
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_worker_app(settings, "127.0.0.1", port), port=port, log_level="warning", ws="websockets")
-    )
+    engine = Engine()
+    with pytest.raises(ValueError, match="accept_adhoc_streams"):
+        create_worker_app(settings, Engine(accept_adhoc_streams=True), "127.0.0.1", port)
+    app = create_worker_app(settings, engine, "127.0.0.1", port)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", ws="websockets"))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -77,8 +79,7 @@ async def test_worker_media_endpoint_refuses_streams_it_did_not_dial(tmp_path: P
             with pytest.raises(websockets.ConnectionClosed):
                 for _ in range(100):
                     await asyncio.wait_for(ws.recv(), timeout=5)
-        assert get_directory().active_calls == 0
+        assert engine.active_calls == 0
     finally:
         server.should_exit = True
         await serving
-        get_directory().accept_adhoc = True  # the process-wide directory; other tests expect the default

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.origination.base import Dial
 from control_api.origination.registry import build
-from engine.records import Lead
-from engine.records import CallRequest
-from engine.server import get_directory
+from engine.facade import Engine
+from engine.records import CallRequest, Lead
 from tests.sip.audio import speech_pcm, write_ulaw
 from tests.sip.sipp import Sipp, free_port, scenario, uas_args
 
@@ -30,9 +29,10 @@ async def test_an_answered_sip_call_runs_the_agent_and_files_the_record(tmp_path
     port = free_port()
     sipp = await Sipp(uas_args(xml, port), tmp_path).start()
     trunk = {"sip_trunk_host": "127.0.0.1", "sip_trunk_port": port, "sip_trunk_username": "acct"}
-    carrier = build(Settings(carrier="sip", sip_trunk_password="s3cret", **trunk), public_url="")
+    engine = Engine()
+    carrier = build(Settings(carrier="sip", sip_trunk_password="s3cret", **trunk), engine, public_url="")
     dial = _dial("sip-carrier-1")
-    result = get_directory().expect(dial.request)
+    result = engine.directory.expect(dial.request)
     try:
         origination = await carrier.originate(dial)
         assert origination.carrier_call_id == "sip-carrier-1" and origination.disposition is None
@@ -51,14 +51,15 @@ async def test_a_busy_trunk_answer_is_the_busy_disposition(tmp_path: Path) -> No
     xml = scenario("uas_busy.xml", tmp_path, STATUS="486", REASON="Busy Here")
     port = free_port()
     sipp = await Sipp(uas_args(xml, port), tmp_path).start()
-    carrier = build(Settings(carrier="sip", sip_trunk_host="127.0.0.1", sip_trunk_port=port), public_url="")
+    engine = Engine()
+    carrier = build(Settings(carrier="sip", sip_trunk_host="127.0.0.1", sip_trunk_port=port), engine, public_url="")
     dial = _dial("sip-carrier-2")
-    get_directory().expect(dial.request)
+    engine.directory.expect(dial.request)
     try:
         origination = await carrier.originate(dial)
         await sipp.wait(30)
     finally:
-        get_directory().forget(dial.call_id)
+        engine.directory.forget(dial.call_id)
         await carrier.aclose()
         await sipp.stop()
     assert origination.carrier_call_id is None and origination.disposition == "busy"

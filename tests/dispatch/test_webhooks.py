@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.storage.tables import Campaign
 from control_api.webhooks.outbox import Deliverer, backoff
 from control_api.webhooks.signing import HEADER, sign, verify

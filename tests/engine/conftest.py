@@ -27,7 +27,7 @@ def engine_url() -> Iterator[str]:
     }
     log = (ARTIFACTS / "engine-server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine.server", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "closerr.engine_server", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import websockets
 
-from closerr.settings import get_settings
 from engine.agent.script import demo_script
+from engine.config import EngineConfig
 from engine.simulator.persona import load_persona, parse_persona
 from engine.simulator.run import simulate
 
@@ -77,7 +77,7 @@ turns:
     assert result["error"] is None, result
     ends = [t["turn_end"] for t in result["turns"]]
     assert len(ends) == 3 and all(end in ("sentence", "answer") for end in ends), (ends, heard(result))
-    assert max(t["endpoint_s"] for t in result["turns"]) < get_settings().max_turn_silence_s, result["turns"]
+    assert max(t["endpoint_s"] for t in result["turns"]) < EngineConfig().max_turn_silence_s, result["turns"]
 
 
 async def test_barge_in_stops_the_bot_and_the_transcript_keeps_only_what_was_heard(engine_url):

@@ -8,9 +8,9 @@ import pytest
 
 OURS = {"closerr", "engine", "control_api", "metrics", "models"}
 ALLOWED = {
-    "engine": {"engine", "metrics", "models", "closerr.settings"},
+    "engine": {"engine", "metrics", "models", "config.settings"},
     "metrics": {"metrics"},
-    "models": {"models", "closerr.settings"},
+    "models": {"models", "config.settings"},
 }
 
 
@@ -36,4 +36,4 @@ def test_package_imports_only_what_is_below_it(package):
 
 
 def test_settings_imports_nothing_of_ours():
-    assert imported_modules(Path("closerr/settings.py")) == set()
+    assert imported_modules(Path("config/settings.py")) == set()

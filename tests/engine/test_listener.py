@@ -14,9 +14,9 @@ from engine.audio.pcm import frames, silence
 from engine.audio.vad import WebRtcVad
 from engine.pipeline.frames import LeadTurnFrame
 from engine.pipeline.listener import LeadListener, ListenerConfig
-from engine.services import get_services
 from engine.simulator.voices import synthesize
 from tests.engine.pipelines import Collect, run_pipeline
+from tests.engine_services import shared_services
 
 RATE = 8000
 # Shaped like the script policy's prompt (a transcript of this call): Whisper then punctuates as it did there.
@@ -44,7 +44,7 @@ def phone_audio() -> dict[str, bytes]:
 async def listen(audio: bytes) -> tuple[list[LeadTurnFrame], int]:
     """Play ``audio`` and 1.2 s of silence into a listener in real time: the turns it reports and how many times
     it asked Smart-Turn."""
-    services = get_services()
+    services = shared_services()
     smart_turn = CountingSmartTurn(services.smart_turn)
     turns = Collect(LeadTurnFrame)
     listener = LeadListener(

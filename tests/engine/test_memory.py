@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from closerr.settings import Settings
+from config.settings import Settings
 from engine.memory import cap_heap_top, limit_malloc_arenas, release_free_memory
 
 

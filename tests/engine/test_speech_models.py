@@ -16,22 +16,23 @@ import numpy as np
 import psutil
 import pytest
 
-from closerr.settings import Settings, get_settings
 from engine.audio.end_of_turn import SmartTurn
 from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.audio.pcm import frames, silence
 from engine.audio.resample import StreamResampler
 from engine.audio.vad import SileroVad, WebRtcVad
+from engine.config import EngineConfig
 from engine.memory import release_free_memory
 from engine.priority import thread_nice
-from engine.services import EngineServices, get_services
+from engine.services import EngineServices
 from engine.simulator.voices import synthesize
-from models import ModelMissingError, ModelRegistry, get_registry
+from models import ModelConfig, ModelMissingError, ModelRegistry, shared_registry
+from tests.engine_services import shared_services
 
 
 @pytest.fixture(scope="module")
-def services():
-    return get_services()
+def services() -> EngineServices:
+    return shared_services()
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +48,14 @@ def phone_audio() -> dict[str, bytes]:
 
 
 def test_models_load_once_and_are_shared():
-    registry = get_registry()
+    registry = shared_registry()
     assert registry.whisper() is registry.whisper()
-    assert registry.piper() is get_registry().piper()
-    assert get_services() is get_services()
+    assert registry.piper() is shared_registry().piper()
+    assert shared_services().stt is shared_services().stt
 
 
 def test_a_missing_model_names_what_is_missing(tmp_path):
-    registry = ModelRegistry(Settings(whisper_model_path=tmp_path / "nope"))
+    registry = ModelRegistry(ModelConfig(whisper_model_path=tmp_path / "nope"))
     with pytest.raises(ModelMissingError, match="nope"):
         registry.whisper_path()
 
@@ -96,12 +97,12 @@ def test_speech_to_text_is_safe_from_many_threads(services, phone_audio):
 
 
 def test_smart_turn_tells_a_finished_sentence_from_an_unfinished_one(services, phone_audio):
-    turn = SmartTurn(get_registry().smart_turn())
+    turn = SmartTurn(shared_registry().smart_turn())
     assert turn.predict(phone_audio["My bill is about five thousand rupees."], 8000).complete
     assert not turn.predict(phone_audio["My bill is about, um"], 8000).complete
 
 
-@pytest.mark.parametrize("make_vad", [lambda: WebRtcVad(8000), lambda: SileroVad(get_registry().silero(), 8000)])
+@pytest.mark.parametrize("make_vad", [lambda: WebRtcVad(8000), lambda: SileroVad(shared_registry().silero(), 8000)])
 def test_vad_hears_speech_and_not_silence(make_vad, phone_audio):
     vad = make_vad()
     speech = [vad.is_speech(f) for f in frames(phone_audio["My bill is about five thousand rupees."], 8000)]
@@ -150,7 +151,8 @@ async def test_inference_threads_yield_the_cpu_to_the_event_loop(phone_audio):
     """Every thread Whisper and Smart-Turn start (ours, CTranslate2's, onnxruntime's) runs below the event loop's
     priority; speech synthesis keeps it (a reply's next clause must be ready before the one playing ends)."""
     before = _thread_nices()
-    services = EngineServices.create(registry=ModelRegistry())
+    config = EngineConfig()
+    services = EngineServices.create(config, registry=ModelRegistry())
     try:
         audio = phone_audio["Yes, speaking."]
         await services.stt.transcribe(audio, 8000)
@@ -163,7 +165,7 @@ async def test_inference_threads_yield_the_cpu_to_the_event_loop(phone_audio):
         synthesis = {t.native_id for t in services.tts._threads}
     finally:
         services.close()
-    low = get_settings().inference_nice
+    low = config.inference_nice
     assert low > 0
     assert all(nices[tid] >= low for tid in ours), nices
     assert all(nices[tid] == 0 for tid in synthesis), nices

@@ -1,4 +1,5 @@
-"""policy="llm" in a call request: the factory builds an LLMPolicy from CLOSERR_LLM_* settings."""
+"""policy="llm" in a call request: the factory builds an LLMPolicy from the CLOSERR_LLM_* settings the command
+layer hands down."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from closerr.settings import Settings, get_settings
+from closerr.build import engine_config
+from config.settings import Settings, get_settings
 from engine.agent.factory import make_policy
 from engine.agent.llm_policy import LLMPolicy
 from engine.agent.script_policy import ScriptPolicy
@@ -39,7 +41,15 @@ async def test_factory_builds_the_llm_policy_from_the_environment(
     monkeypatch.setenv("CLOSERR_LLM_MODEL", "qualifier-v2")
     monkeypatch.setenv("CLOSERR_LLM_API_KEY", "sk-from-env")
     monkeypatch.setenv("CLOSERR_LLM_FIRST_TOKEN_TIMEOUT_S", "0.8")
-    policy = make_policy(None, "llm")
+    llm = engine_config(get_settings()).llm
+    policy = make_policy(
+        None,
+        "llm",
+        llm_base_url=llm.base_url,
+        llm_model=llm.model,
+        llm_api_key=llm.api_key,
+        llm_first_token_timeout_s=llm.first_token_timeout_s,
+    )
     assert isinstance(policy, LLMPolicy)
     assert isinstance(policy.fallback, ScriptPolicy)
     assert policy.client.first_token_timeout_s == 0.8

@@ -27,7 +27,7 @@ def llm_engine_url(llama_server) -> Iterator[str]:
         "CLOSERR_LLM_FIRST_TOKEN_TIMEOUT_S": "3",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine.server", "--port", str(port)],
+        [sys.executable, "-m", "closerr.engine_server", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

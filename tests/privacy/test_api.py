@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.app import create_app
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
@@ -34,7 +34,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=create_app(settings, include_engine=False), timeout=60) as c:
+    async with AsyncTestClient(app=create_app(settings), timeout=60) as c:
         yield c
 
 
@@ -232,7 +232,7 @@ async def test_secrets_never_reach_logs_or_responses(
     settings = Settings(data_dir=tmp_path / "sec", database_url=database_url, retention_scheduler=False)
     assert secret not in repr(settings) and secret not in str(settings.model_dump())
     bodies: list[str] = []
-    async with AsyncTestClient(app=create_app(settings, include_engine=False), timeout=60) as c:
+    async with AsyncTestClient(app=create_app(settings), timeout=60) as c:
         tenant = await register(c, "initech")
         for method, path, body in [
             ("GET", f"/v1/subjects/{PHONE}", None),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import verify
 from control_api.audit.tables import AuditEntry
 from control_api.privacy.purge import run_retention

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from closerr.settings import Settings
+from config.settings import Settings
 from control_api.audit import AuditContext, pseudonymize_phone, verify
 from control_api.audit.tables import AuditEntry
 from control_api.errors import InvalidField, NotFound

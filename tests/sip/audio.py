@@ -19,9 +19,9 @@ RATE = 8000
 @functools.lru_cache(maxsize=16)
 def speech_pcm(text: str) -> bytes:
     """``text`` spoken by the bundled Piper voice, as 8 kHz PCM16."""
-    from models import get_registry
+    from models import shared_registry
 
-    voice = get_registry().piper()
+    voice = shared_registry().piper()
     chunks = [c.audio_float_array for c in voice.synthesize(text)]
     audio = np.concatenate(chunks).astype(np.float32)
     return to_pcm16(resample(audio, voice.config.sample_rate, RATE))
@@ -51,10 +51,10 @@ def read_wav(path: Path) -> tuple[bytes, int]:
 
 
 def transcribe(pcm16: bytes, rate: int = RATE) -> str:
-    from models import get_registry
+    from models import shared_registry
 
     audio = resample(pcm16, rate, 16000)
-    segments, _ = get_registry().whisper().transcribe(audio, beam_size=1, language="en", vad_filter=False)
+    segments, _ = shared_registry().whisper().transcribe(audio, beam_size=1, language="en", vad_filter=False)
     return " ".join(s.text for s in segments)
 
 

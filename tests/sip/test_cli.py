@@ -28,7 +28,7 @@ def test_serve_needs_advertise_for_wildcard_host() -> None:
 
 
 def test_call_without_a_trunk_is_a_clear_error() -> None:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -67,7 +67,7 @@ async def test_serve_answers_options_on_udp() -> None:
 
 
 def test_serve_rejects_a_bad_rtp_range() -> None:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -82,7 +82,7 @@ def test_serve_rejects_a_bad_rtp_range() -> None:
 
 
 def test_call_rejects_an_undialable_number() -> None:
-    from closerr.settings import get_settings
+    from config.settings import get_settings
 
     get_settings.cache_clear()
     try:

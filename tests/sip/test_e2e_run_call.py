@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.records import Lead
-from engine.records import CallRecord, CallRequest
+from engine.records import CallRecord, CallRequest, Lead
 from engine.telephony.sip import SipCallInfo, SipServer
 from engine.telephony.sip.leg import RtpMediaLeg
 from tests.sip.audio import read_wav, speech_pcm, transcribe, words, write_ulaw, write_wav
@@ -34,9 +33,10 @@ class Engine:
 
     async def __call__(self, info: SipCallInfo, leg: RtpMediaLeg) -> None:
         from engine.call import run_call
+        from tests.engine_services import shared_services
 
         request = CallRequest(call_id=info.call_id, lead=Lead(name="Ravi", phone=info.remote_user), max_call_s=60)
-        self.records.append(await run_call(request, leg))
+        self.records.append(await run_call(request, leg, shared_services()))
         self.done.set()
 
 

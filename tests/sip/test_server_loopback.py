@@ -138,7 +138,7 @@ async def test_missing_ack_ends_the_call_and_tells_the_pipeline(monkeypatch: pyt
 
 
 async def test_start_from_settings() -> None:
-    from closerr.settings import Settings
+    from config.settings import Settings
     from engine.telephony.sip.server import start_from_settings
 
     assert await start_from_settings(GreetingAgent(b""), Settings(sip_port=0)) is None

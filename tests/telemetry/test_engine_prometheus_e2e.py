@@ -1,4 +1,4 @@
-"""The real check against the real engine: a real Prometheus scrapes ``python -m engine.server`` while
+"""The real check against the real engine: a real Prometheus scrapes ``python -m closerr.engine_server`` while
 ``closerr simulate`` places calls through the carrier WebSocket path, and Prometheus's query API must show one
 voice-to-voice observation per bot reply the call records list and one call per simulated call."""
 
@@ -34,7 +34,7 @@ class EngineServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = Process(
-            [sys.executable, "-m", "engine.server", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "closerr.engine_server", "--host", "127.0.0.1", "--port", str(self.port)],
             env={"HF_HUB_OFFLINE": "1", "CLOSERR_DATA_DIR": str(workdir / "data")},
             log=workdir / "engine.log",
         )

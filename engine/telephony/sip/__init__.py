@@ -4,7 +4,7 @@ Protocol cores (``message``, ``transaction``, ``dialog``, ``sdp``, ``auth``, ``r
 ``endpoint``) are pure objects fed bytes and the time. ``server``, ``transport`` and ``leg`` are the asyncio shell.
 """
 
-from engine.telephony.sip.server import SipCallInfo, SipServer, place_call, start_from_settings
+from engine.telephony.sip.server import SipCallInfo, SipServer, place_call
 from engine.telephony.sip.trunk import SipCallResult, SipTrunkConfig
 
-__all__ = ["SipCallInfo", "SipCallResult", "SipServer", "SipTrunkConfig", "place_call", "start_from_settings"]
+__all__ = ["SipCallInfo", "SipCallResult", "SipServer", "SipTrunkConfig", "place_call"]

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from closerr.settings import Settings, get_settings
 from engine.telephony.sip.endpoint import (
     CallAnswered,
     CallConfirmed,
@@ -360,17 +359,3 @@ async def _drain(server: SipServer, max_s: float = 2.0) -> None:
         if not pending:
             return
         await asyncio.sleep(0.02)
-
-
-async def start_from_settings(
-    on_call: OnCall, settings: Settings | None = None, admit: Callable[[], bool] | None = None
-) -> SipServer | None:
-    """The SIP listener ``closerr serve`` runs beside the API: CLOSERR_SIP_PORT (0: none), on CLOSERR_HOST."""
-    s = settings or get_settings()
-    if not s.sip_port:
-        return None
-    rtp_range = (s.sip_rtp_port_min, s.sip_rtp_port_max) if s.sip_rtp_port_min else None
-    server = SipServer(
-        s.host, s.sip_port, on_call, advertise_host=s.sip_advertise_host, rtp_port_range=rtp_range, admit=admit
-    )
-    return await server.start()

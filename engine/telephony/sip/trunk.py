@@ -1,11 +1,9 @@
-"""Where outbound SIP calls go, and the result of one: plain data, read from settings (secrets from env)."""
+"""Where outbound SIP calls go, and the result of one: plain data (the command layer builds it from settings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
-
-from closerr.settings import Settings, get_settings
 
 Disposition = Literal["answered", "busy", "no_answer", "failed"]
 
@@ -21,23 +19,6 @@ class SipTrunkConfig:
     caller_id: str = "closerr"
     ring_timeout_s: float = 45.0
     local_host: str = "127.0.0.1"  # where our SIP and RTP sockets bind for outbound calls
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> SipTrunkConfig:
-        s = settings or get_settings()
-        if not s.sip_trunk_host:
-            raise ValueError("no SIP trunk configured: set CLOSERR_SIP_TRUNK_HOST")
-        return cls(
-            host=s.sip_trunk_host,
-            port=s.sip_trunk_port,
-            transport=s.sip_trunk_transport,
-            username=s.sip_trunk_username,
-            password=s.sip_trunk_password.get_secret_value() if s.sip_trunk_password else None,
-            domain=s.sip_trunk_domain,
-            caller_id=s.sip_caller_id,
-            ring_timeout_s=s.sip_ring_timeout_s,
-            local_host=s.sip_advertise_host or s.host,
-        )
 
     def request_uri(self, number: str) -> str:
         domain = self.domain or self.host

@@ -1,6 +1,8 @@
 """Configuration from environment variables (prefix ``CLOSERR_``); see the README for the full table.
 
-This module imports nothing of ours, so every layer may read settings without creating a cycle.
+Only the commands in ``closerr/`` call ``get_settings()``; they hand each layer the part it needs (``Settings`` to the
+control API, ``EngineConfig`` to the engine, ``ModelConfig`` to the model registry). This package imports nothing
+of ours.
 """
 
 from __future__ import annotations

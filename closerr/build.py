@@ -1,0 +1,53 @@
+"""The composition root's one recipe: from the deployment's ``Settings`` to the ``Engine`` every command runs.
+
+Each command reads the environment once (``get_settings()``), then builds what it serves from here, so every
+process turns a setting into behaviour the same way.
+"""
+
+from __future__ import annotations
+
+from config.settings import Settings
+from engine.facade import Engine, EngineConfig, LlmEndpoint, ModelConfig
+
+
+def model_config(settings: Settings) -> ModelConfig:
+    return ModelConfig(
+        whisper_model_path=settings.whisper_model_path,
+        piper_model_path=settings.piper_model_path,
+        piper_config_path=settings.piper_config_path,
+        stt_threads=settings.stt_threads,
+        stt_workers=settings.stt_workers,
+    )
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    key = settings.llm_api_key
+    return EngineConfig(
+        models=model_config(settings),
+        stt_workers=settings.stt_workers,
+        tts_workers=settings.tts_workers,
+        malloc_arenas=settings.malloc_arenas,
+        malloc_trim_threshold_mb=settings.malloc_trim_threshold_mb,
+        inference_nice=settings.inference_nice,
+        vad=settings.vad,
+        end_of_turn=settings.end_of_turn,
+        vad_stop_s=settings.vad_stop_s,
+        min_turn_silence_s=settings.min_turn_silence_s,
+        max_turn_silence_s=settings.max_turn_silence_s,
+        barge_in_min_speech_s=settings.barge_in_min_speech_s,
+        lead_silence_timeout_s=settings.lead_silence_timeout_s,
+        max_call_s=settings.max_call_s,
+        max_concurrent_calls=settings.max_concurrent_calls,
+        llm=LlmEndpoint(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model,
+            api_key=key.get_secret_value() if key is not None else None,
+            first_token_timeout_s=settings.llm_first_token_timeout_s,
+        ),
+    )
+
+
+def build_engine(settings: Settings, *, accept_adhoc_streams: bool = False) -> Engine:
+    """The process's engine. Ad-hoc media streams (no dispatcher announced them) stay refused unless asked for:
+    only the engine-alone server, which no carrier reaches, asks."""
+    return Engine(engine_config(settings), accept_adhoc_streams=accept_adhoc_streams)

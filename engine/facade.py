@@ -1,0 +1,300 @@
+"""The engine as the rest of Closerr sees it: one ``Engine`` object, built by the command layer and handed to the
+control API, the dispatcher's carriers, the SIP listener and the console.
+
+It owns what used to be process-wide: the call directory (which media stream belongs to which dialed call), the
+admission limit, and the inference services every call shares. Above the engine, code imports this module and
+``engine.records`` only; the names re-exported here are the engine's public surface for the layers above.
+
+Media streams that no dispatcher announced ("ad hoc": a developer's simulator or softphone) run an AI call for
+whoever connects, so they are refused unless the ``Engine`` is built with ``accept_adhoc_streams=True``: only the
+engine-alone server (``python -m closerr.engine_server``) does that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import gc
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import WebSocket, get, websocket
+from litestar.exceptions import NotFoundException, WebSocketDisconnect
+from loguru import logger
+
+from engine.call import run_call
+from engine.config import EngineConfig, LlmEndpoint
+from engine.directory import CallDirectory, UnknownCall
+from engine.records import CallRecord, CallRequest, Lead
+from engine.services import EngineServices
+from engine.simulator.caller import CallerResult, SimulatedCaller
+from engine.simulator.persona import Persona, PersonaError, parse_persona
+from engine.simulator.run import lead_lines
+from engine.simulator.voices import synthesize
+from engine.telephony.leg import MediaLeg
+from engine.telephony.media_streams import PROTOCOLS, ProtocolError
+from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
+from engine.telephony.webrtc_leg import WebRtcLeg
+from engine.telephony.ws_leg import WebSocketLeg
+from models import ModelConfig
+
+__all__ = [
+    "UVICORN_WS_OPTIONS",
+    "CallerResult",
+    "Engine",
+    "EngineConfig",
+    "LlmEndpoint",
+    "ModelConfig",
+    "Persona",
+    "PersonaError",
+    "SipCallResult",
+    "SipTrunkConfig",
+    "WebRtcLeg",
+    "parse_persona",
+]
+
+# Media frames are base64 G.711 in JSON, 50 a second per call: permessage-deflate on them cost about a tenth of
+# a core at 16 calls for a few bytes saved, and carriers do not ask for it. Every uvicorn serving media uses these.
+UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets", "ws_per_message_deflate": False}
+
+IDLE_RELEASE_DELAY_S = 1.0
+START_TIMEOUT_S = 15.0  # a media stream must name its call this soon after connecting
+
+ScriptResolver = Callable[[str], Awaitable[tuple[dict[str, Any] | None, str | None]]]
+OnCall = Callable[[Any, Any], Awaitable[CallRecord]]
+
+
+class Engine:
+    """One engine per process. ``services`` load the models on first use (blocking: ``await ready()`` first)."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        accept_adhoc_streams: bool = False,
+        services: EngineServices | None = None,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self.directory = CallDirectory(accept_adhoc=accept_adhoc_streams)
+        self._services = services
+        self._services_lock = threading.Lock()
+
+    # -- the inference services ---------------------------------------------------------------------------
+    @property
+    def services(self) -> EngineServices:
+        """The models and inference queues; loaded, warmed up and trimmed to their idle size on first use."""
+        if self._services is None:
+            with self._services_lock:
+                if self._services is None:
+                    services = EngineServices.create(self.config)
+                    services.warm_up()
+                    services.release_idle_memory()  # the idle size: what the engine returns to after calls
+                    # The ~100,000 objects loaded by now live as long as the process. A full collection walking
+                    # them took 60 ms on the event loop, as long as the playout pre-buffer: frozen, they are not.
+                    gc.freeze()
+                    # Model threads must be idle before the interpreter tears down onnxruntime and CTranslate2.
+                    atexit.register(services.close)
+                    self._services = services
+        return self._services
+
+    async def ready(self) -> EngineServices:
+        """Load the services off the event loop (before the first call, not during it)."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.services)
+
+    # -- admission ------------------------------------------------------------------------------------------
+    @property
+    def active_calls(self) -> int:
+        return self.directory.active_calls
+
+    def has_capacity(self) -> bool:
+        """Beyond ``max_concurrent_calls`` a call would stutter for everyone: media streams beyond it are refused
+        with 1013 "try again later", SIP calls with 503."""
+        return self.directory.active_calls < self.config.max_concurrent_calls
+
+    # -- running calls --------------------------------------------------------------------------------------
+    async def serve_call(
+        self,
+        request: CallRequest,
+        leg: MediaLeg,
+        result: asyncio.Future[CallRecord] | None = None,
+        record: CallRecord | None = None,
+    ) -> CallRecord:
+        """Run one call on an accepted leg and file its record (every transport comes through here)."""
+        directory = self.directory
+        record = record if record is not None else CallRecord(call_id=request.call_id)
+        directory.started(request, record)
+
+        async def opt_out() -> None:
+            if directory.on_opt_out is not None:
+                await directory.on_opt_out(request)
+
+        try:
+            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record)
+        except Exception as exc:  # never let one call take the server down
+            logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
+            record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")
+        directory.finished(record, result)
+        logger.info(
+            "call {} ended: outcome={} ended_by={} turns={} duration={:.1f}s",
+            request.call_id,
+            record.outcome,
+            record.ended_by,
+            len(record.turns),
+            record.duration_s,
+        )
+        if directory.active_calls == 0:
+            # A moment later: the call's tasks and its socket free what they held only after this returns, and
+            # memory freed after the trim would stay with the process.
+            asyncio.get_running_loop().call_later(IDLE_RELEASE_DELAY_S, self._release_if_idle)
+        return record
+
+    def _release_if_idle(self) -> None:
+        if self.directory.active_calls == 0 and self._services is not None:
+            asyncio.get_running_loop().run_in_executor(
+                None, self._services.release_idle_memory, lambda: self.directory.active_calls == 0
+            )
+
+    async def accept_media_stream(self, socket: WebSocket[Any, Any, Any], carrier: str) -> None:
+        """A carrier's media stream: refused at capacity, refused unless it names a call this engine expects (or
+        ad-hoc streams are on), then served."""
+        protocol_cls = PROTOCOLS.get(carrier)
+        await socket.accept()
+        if protocol_cls is None:
+            await socket.close(code=1008, reason="unknown carrier")
+            return
+        if await self._refused_at_capacity(socket, carrier):
+            return
+
+        async def receive() -> str | bytes | None:
+            try:
+                return await socket.receive_text()
+            except WebSocketDisconnect:
+                return None
+
+        async def close(code: int, reason: str) -> None:
+            await socket.close(code=code, reason=reason)
+
+        leg = WebSocketLeg(protocol_cls(), receive, socket.send_text, close)
+        try:
+            started = await asyncio.wait_for(leg.wait_started(), timeout=START_TIMEOUT_S)
+            # Checked again with no await before serve_call marks the call started: streams that were admitted
+            # together while waiting for their start message cannot overshoot the limit.
+            if await self._refused_at_capacity(socket, carrier):
+                return
+            request, result = self.directory.claim(started.custom)
+        except (ProtocolError, UnknownCall, ValueError, TimeoutError) as exc:
+            logger.warning("{} stream rejected: {}", carrier, exc)
+            await leg.hangup()
+            return
+        await self.serve_call(request, leg, result)
+
+    async def _refused_at_capacity(self, socket: WebSocket[Any, Any, Any], carrier: str) -> bool:
+        if self.has_capacity():
+            return False
+        limit = self.config.max_concurrent_calls
+        logger.warning("{} stream refused: {} calls active, limit {}", carrier, self.directory.active_calls, limit)
+        await socket.close(code=1013, reason="engine at capacity")
+        return True
+
+    # -- SIP ------------------------------------------------------------------------------------------------
+    def sip_call_handler(self, resolve: ScriptResolver | None = None) -> OnCall:
+        """What the SIP listener runs per inbound call: the campaign mapped to the dialed number (``resolve``
+        returns its agent script and id), or the demo script when none is mapped."""
+
+        async def on_call(info: Any, leg: Any) -> CallRecord:
+            script: dict[str, Any] | None = None
+            campaign_id: str | None = None
+            if resolve is not None:
+                try:
+                    script, campaign_id = await resolve(info.dialed)
+                except Exception as exc:  # a lookup failure must not drop the caller: fall back to the demo script
+                    logger.warning("campaign lookup for an inbound SIP call failed: {}", type(exc).__name__)
+            request = CallRequest(
+                call_id=f"sip-{uuid.uuid4().hex[:16]}",
+                lead=Lead(name="there", phone=info.remote_user or ""),
+                script=script,
+                campaign_id=campaign_id,
+            )
+            return await self.serve_call(request, leg)
+
+        return on_call
+
+    async def start_sip_listener(
+        self,
+        host: str,
+        port: int,
+        *,
+        advertise_host: str | None = None,
+        rtp_port_range: tuple[int, int] | None = None,
+        resolve: ScriptResolver | None = None,
+    ) -> SipServer:
+        """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit."""
+        server = SipServer(
+            host,
+            port,
+            self.sip_call_handler(resolve),
+            advertise_host=advertise_host,
+            rtp_port_range=rtp_port_range,
+            admit=self.has_capacity,
+        )
+        return await server.start()
+
+    async def dial_sip(
+        self,
+        trunk: SipTrunkConfig,
+        number: str,
+        *,
+        call_id: str | None = None,
+        ring_timeout_s: float | None = None,
+        on_answer: Callable[[MediaLeg], None] | None = None,
+    ) -> SipCallResult:
+        """One outbound call through ``trunk``. With ``call_id`` it runs the call the dispatcher expects under that
+        id; without, the demo script. ``on_answer`` sees the leg as soon as the trunk answers."""
+
+        async def answered(info: Any, leg: Any) -> CallRecord:
+            if on_answer is not None:
+                on_answer(leg)
+            if call_id is None:
+                return await self.sip_call_handler()(info, leg)
+            request, result = self.directory.claim({"call_id": call_id})
+            return await self.serve_call(request, leg, result)
+
+        return await place_call(trunk, number, answered, ring_timeout_s=ring_timeout_s)
+
+    # -- the far end of a simulated call ----------------------------------------------------------------------
+    async def play_simulated_lead(self, persona: Persona, media_url: str, call_id: str) -> CallerResult:
+        """A simulated lead calling ``media_url`` (the Twilio protocol) as the persona says, for ``call_id``."""
+        # Synthesis is CPU work: off the event loop the engine's calls share.
+        utterances = await asyncio.to_thread(synthesize, persona.voice, lead_lines(persona))
+        return await SimulatedCaller(persona, utterances, media_url).run({"call_id": call_id})
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+    def route_handlers(self, *, include_records: bool = False) -> list[Any]:
+        """Handlers to mount on the app that carries media streams. ``include_records`` exposes recent call
+        records without authentication: only for the engine-alone server used by the simulator and tests."""
+
+        @websocket("/media/{carrier:str}")
+        async def media_stream(socket: WebSocket[Any, Any, Any], carrier: str) -> None:
+            await self.accept_media_stream(socket, carrier)
+
+        @get("/engine/calls/{call_id:str}", include_in_schema=False)
+        async def engine_call_record(call_id: str) -> dict[str, Any]:
+            record = self.directory.record(call_id)
+            if record is None:
+                raise NotFoundException(detail="no finished call with that id on this engine")
+            return record
+
+        return [media_stream, engine_call_record] if include_records else [media_stream]
+
+    def health_handler(self) -> Any:
+        @get("/health", include_in_schema=False)
+        async def engine_health() -> dict[str, Any]:
+            return {"status": "ok", "active_calls": self.directory.active_calls}
+
+        return engine_health
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
