@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from loguru import logger
 
-from engine.telephony.media_streams import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
 from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, LegEvent, MarkPlayed
+from engine.telephony.media_streams import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
 
 ReceiveText = Callable[[], Awaitable[str | bytes | None]]  # None: the socket closed
 SendText = Callable[[str], Awaitable[None]]

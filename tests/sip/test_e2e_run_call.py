@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.records import Lead
-from engine.records import CallRecord, CallRequest
+from engine.records import CallRecord, CallRequest, Lead
 from engine.telephony.sip import SipCallInfo, SipServer
 from engine.telephony.sip.leg import RtpMediaLeg
 from tests.sip.audio import read_wav, speech_pcm, transcribe, words, write_ulaw, write_wav
