@@ -16,7 +16,6 @@ import asyncio
 import fractions
 import time
 from collections import deque
-from collections.abc import AsyncIterator
 
 import av
 import numpy as np
@@ -25,7 +24,8 @@ from aiortc.mediastreams import MediaStreamError
 from loguru import logger
 
 from engine.audio.resample import StreamResampler
-from engine.telephony.leg import FRAME_MS, AudioIn, LegClosed, LegEvent, MarkPlayed, frame_bytes
+from engine.telephony.leg import FRAME_MS, AudioIn, LegEvent, MarkPlayed, frame_bytes
+from engine.telephony.queued_leg import QueuedLeg
 
 # Long enough for a browser on a slow machine; short enough that an abandoned offer frees its sockets.
 CONNECT_TIMEOUT_S = 20.0
@@ -113,15 +113,14 @@ def to_mono_pcm16(frame: av.AudioFrame) -> bytes:
     return np.clip(np.asarray(mono, dtype=np.float32) * 32767.0, -32768, 32767).astype("<i2").tobytes()
 
 
-class WebRtcLeg:
+class WebRtcLeg(QueuedLeg):
     """One browser call on one RTCPeerConnection. Build it with ``await WebRtcLeg.accept(offer_sdp)``."""
 
     def __init__(self, pc: RTCPeerConnection, sample_rate: int = 16000) -> None:
+        super().__init__()
         self.pc = pc
         self._rate = sample_rate
-        self._events: asyncio.Queue[LegEvent] = asyncio.Queue()
         self.outbound = OutboundAudioTrack(sample_rate, self._events)
-        self._closed = False
         self._reader: asyncio.Future[None] | None = None
         self._watcher: asyncio.Future[None] | None = None
         self._frame = frame_bytes(sample_rate)
@@ -135,7 +134,7 @@ class WebRtcLeg:
         @pc.on("connectionstatechange")
         async def _on_state() -> None:
             if pc.connectionState in ("failed", "closed") and not self._closed:
-                self._close_events(f"peer connection {pc.connectionState}", by_remote=True)
+                self._close(f"peer connection {pc.connectionState}", by_remote=True)
 
     @classmethod
     async def accept(cls, offer_sdp: str, *, sample_rate: int = 16000) -> tuple[WebRtcLeg, str]:
@@ -163,7 +162,7 @@ class WebRtcLeg:
         while self.pc.connectionState != "connected" and not self._closed:
             if time.monotonic() > deadline:
                 logger.info("webrtc leg: no connection within {}s", CONNECT_TIMEOUT_S)
-                self._close_events("never connected", by_remote=True)
+                self._close("never connected", by_remote=True)
                 await self.pc.close()
                 return
             await asyncio.sleep(0.1)
@@ -183,50 +182,35 @@ class WebRtcLeg:
                     self._events.put_nowait(AudioIn(bytes(pending[: self._frame])))
                     del pending[: self._frame]
         except MediaStreamError:
-            self._close_events("browser stopped sending", by_remote=True)
+            self._close("browser stopped sending", by_remote=True)
         except Exception as exc:
             logger.info("webrtc leg: inbound audio failed: {}", type(exc).__name__)
-            self._close_events(f"inbound audio failed: {type(exc).__name__}", by_remote=False)
-
-    def _close_events(self, reason: str, *, by_remote: bool) -> None:
-        if not self._closed:
-            self._closed = True
-            self._events.put_nowait(LegClosed(reason, by_remote=by_remote))
+            self._close(f"inbound audio failed: {type(exc).__name__}", by_remote=False)
 
     # -- MediaLeg ----------------------------------------------------------------------------------------------
     @property
     def sample_rate(self) -> int:
         return self._rate
 
-    @property
-    def supports_marks(self) -> bool:
-        return True
-
-    async def events(self) -> AsyncIterator[LegEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, LegClosed):
-                return
-
-    async def send_audio(self, pcm: bytes) -> None:
-        if not self._closed:
-            self.outbound.push(pcm)
-
-    async def send_mark(self, name: str) -> None:
-        if not self._closed:
-            self.outbound.push_mark(name)
-
     async def clear(self) -> None:
         self.outbound.clear()
 
     def remote_hangup(self) -> None:
         """The browser's user ended the call (the hang-up button): for the pipeline, the far end hung up."""
-        self._close_events("the caller hung up", by_remote=True)
+        self._close("the caller hung up", by_remote=True)
 
     async def hangup(self) -> None:
-        self._close_events("hung up", by_remote=False)
+        self._close("hung up", by_remote=False)
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
         self.outbound.stop()
         await self.pc.close()
+
+    def _queue_audio(self, pcm: bytes) -> None:
+        self.outbound.push(pcm)
+
+    def _queue_mark(self, name: str) -> None:
+        self.outbound.push_mark(name)
+
+    def _release(self) -> None:
+        """Nothing before ``hangup``, which the pipeline calls to end every call and which closes the connection."""

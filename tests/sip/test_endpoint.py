@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 
 from engine.telephony.sip.auth import check_authorization
-from engine.telephony.sip.endpoint import (
+from engine.telephony.sip.core import CallState
+from engine.telephony.sip.endpoint import SipEndpoint
+from engine.telephony.sip.events import (
     CallAnswered,
     CallConfirmed,
     CallEnded,
     CallFailed,
     CallProgress,
-    CallState,
     Credentials,
     DtmfInfo,
     IncomingCall,
     MediaUpdated,
     MessageDropped,
-    SipEndpoint,
 )
 from engine.telephony.sip.message import SipRequest, SipResponse, make_response, parse_message
 from engine.telephony.sip.sdp import parse_sdp

@@ -11,7 +11,8 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.telephony.sip.endpoint import CallEnded, IncomingCall, SipEndpoint
+from engine.telephony.sip.endpoint import SipEndpoint
+from engine.telephony.sip.events import CallEnded, IncomingCall
 from engine.telephony.sip.media import RtpSession
 from engine.telephony.sip.message import SipParseError, SipRequest, StreamParser, make_response, parse_message
 from engine.telephony.sip.rtp import RtpError, parse_rtp

@@ -121,9 +121,9 @@ async def test_rtp_ports_come_from_the_configured_range() -> None:
 
 async def test_missing_ack_ends_the_call_and_tells_the_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A caller that never ACKs our 200: after 64*T1 the endpoint BYEs and the leg closes (no call runs forever)."""
-    import engine.telephony.sip.endpoint as endpoint_module
+    import engine.telephony.sip.uas as uas_module
 
-    monkeypatch.setattr(endpoint_module, "T1", 0.02)  # 64*T1 = 1.3 s instead of 32 s
+    monkeypatch.setattr(uas_module, "T1", 0.02)  # 64*T1 = 1.3 s instead of 32 s
     agent = GreetingAgent(tone(0.2), max_s=60)
     async with SipServer("127.0.0.1", 0, agent) as server:
         loop = asyncio.get_running_loop()

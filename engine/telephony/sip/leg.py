@@ -14,9 +14,10 @@ import logging
 import random
 import socket
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, LegEvent, MarkPlayed
+from engine.telephony.leg import AudioIn, DtmfIn, MarkPlayed
+from engine.telephony.queued_leg import QueuedLeg
 from engine.telephony.sip.media import SAMPLE_RATE, Addr, RtpSession
 from engine.telephony.sip.sdp import Negotiated
 
@@ -84,14 +85,13 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         log.debug("rtp socket error: %s", exc)
 
 
-class RtpMediaLeg:
+class RtpMediaLeg(QueuedLeg):
     """MediaLeg over RTP. Create with ``await RtpMediaLeg.open(host)``; ``port`` goes into the SDP."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.session = RtpSession()
         self._transport: asyncio.DatagramTransport | None = None
-        self._events: asyncio.Queue[LegEvent] = asyncio.Queue()
-        self._closed = False
         self._on_hangup: Callable[[], None] | None = None
         self.host = ""
         self.port = 0
@@ -150,35 +150,15 @@ class RtpMediaLeg:
             self._events.put_nowait(DtmfIn(digit))
 
     def remote_closed(self, reason: str) -> None:
-        self._close(LegClosed(reason, by_remote=True))
+        self._close(reason, by_remote=True)
 
     def signalling_closed(self, reason: str, by_remote: bool) -> None:
-        self._close(LegClosed(reason, by_remote=by_remote))
+        self._close(reason, by_remote=by_remote)
 
     # -- MediaLeg ----------------------------------------------------------------------------------------------
     @property
     def sample_rate(self) -> int:
         return SAMPLE_RATE
-
-    @property
-    def supports_marks(self) -> bool:
-        # We pace the stream ourselves, so we know when the audio before a mark has gone out on the wire.
-        return True
-
-    async def events(self) -> AsyncIterator[LegEvent]:
-        while True:
-            event = await self._events.get()
-            yield event
-            if isinstance(event, LegClosed):
-                return
-
-    async def send_audio(self, pcm: bytes) -> None:
-        if not self._closed:
-            self.session.enqueue(pcm)
-
-    async def send_mark(self, name: str) -> None:
-        if not self._closed:
-            self.session.mark(name)
 
     async def clear(self) -> None:
         for name in self.session.clear():
@@ -187,28 +167,26 @@ class RtpMediaLeg:
     async def hangup(self) -> None:
         if self._closed:
             return
-        self._close(LegClosed("hangup", by_remote=False))
+        self._close("hangup", by_remote=False)
         if self._on_hangup is not None:
             self._on_hangup()
 
     # -- internals -----------------------------------------------------------------------------------------------
     @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
     def queued_frames(self) -> int:
         return self.session.queued_frames
 
-    def _close(self, event: LegClosed) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _queue_audio(self, pcm: bytes) -> None:
+        self.session.enqueue(pcm)
+
+    def _queue_mark(self, name: str) -> None:
+        self.session.mark(name)
+
+    def _release(self) -> None:
         if self._clock is not None:
             self._clock.remove(self)
         if self._transport is not None:
             self._transport.close()
-        self._events.put_nowait(event)
 
     def _on_datagram(self, data: bytes, addr: Addr) -> None:
         if self._closed or self._loop is None:

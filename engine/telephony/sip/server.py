@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.telephony.sip.endpoint import (
+from engine.telephony.sip.endpoint import SipEndpoint
+from engine.telephony.sip.events import (
     CallAnswered,
     CallConfirmed,
     CallEnded,
@@ -25,7 +26,6 @@ from engine.telephony.sip.endpoint import (
     IncomingCall,
     MediaUpdated,
     MessageDropped,
-    SipEndpoint,
     SipEvent,
 )
 from engine.telephony.sip.leg import RtpMediaLeg
@@ -355,7 +355,6 @@ async def _drain(server: SipServer, max_s: float = 2.0) -> None:
     end = loop.time() + max_s
     endpoint = server.endpoint
     while endpoint is not None and loop.time() < end:
-        pending = [tx for tx, *_ in endpoint._client_tx.values() if tx.state in ("trying", "proceeding")]
-        if not pending:
+        if not endpoint.requests_in_flight():
             return
         await asyncio.sleep(0.02)
