@@ -10,14 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from engine.records import Lead, Outcome
-
-
-
-
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ from typing import Any
 from engine.agent import qualify as q
 from engine.agent.intents import Intent, detect_intents
 from engine.agent.policy import Action, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
-from engine.records import Lead, Outcome
 from engine.agent.script import AgentScript, Question
 from engine.agent.slots import IST, amount_is_explicit, extract, extract_when, normalize_text
+from engine.records import Lead, Outcome
 
 __all__ = ["ScriptPolicy", "format_inr", "spoken_time"]
 

@@ -11,9 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.agent.policy import Action, DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback, Utterance
-from engine.records import Lead, Outcome
+from engine.agent.policy import (
+    Action,
+    DialoguePolicy,
+    EndCall,
+    OptOut,
+    PolicyContext,
+    RecordSlot,
+    Say,
+    ScheduleCallback,
+    Utterance,
+)
 from engine.agent.slots import IST
+from engine.records import Lead, Outcome
 
 # Friday 27 November 2026, 11:00 IST: "tomorrow" is Saturday, "Monday" is 30 November.
 CALL_TIME = datetime(2026, 11, 27, 11, 0, tzinfo=IST)

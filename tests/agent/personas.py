@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from engine.records import Lead
 from engine.agent.script import AgentScript, demo_script, load_script_file
+from engine.records import Lead
 from tests.agent.conversation import Silence, Turn
 
 PERSONAS_DIR = Path(__file__).resolve().parents[1] / "personas"

@@ -9,10 +9,10 @@ import pytest
 
 from engine.agent.intents import Intent, detect_intents
 from engine.agent.policy import DialoguePolicy, EndCall, OptOut, RecordSlot, Say, ScheduleCallback
-from engine.records import Lead, Outcome
 from engine.agent.script import AgentScript, parse_script
 from engine.agent.script_policy import ScriptPolicy, format_inr, spoken_time
 from engine.agent.slots import IST
+from engine.records import Lead, Outcome
 from tests.agent.conversation import CALL_TIME, RAVI, Dtmf, Silence, Turn, run_call
 
 PolicyMaker = Callable[[], ScriptPolicy]

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.records import Lead
 from engine.agent.script import (
     AgentScript,
     ScriptError,
@@ -20,6 +19,7 @@ from engine.agent.script import (
     parse_script,
     render,
 )
+from engine.records import Lead
 from tests.agent.conftest import SCRIPTS_DIR
 
 GOOD = """\

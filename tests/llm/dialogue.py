@@ -7,10 +7,10 @@ from datetime import datetime
 
 from engine.agent.llm_policy import LLMPolicy
 from engine.agent.policy import Action, DialoguePolicy, PolicyContext, RecordSlot, Say, Utterance
-from engine.records import Lead
 from engine.agent.script import AgentScript, demo_script
 from engine.agent.script_policy import ScriptPolicy
 from engine.agent.slots import IST
+from engine.records import Lead
 
 CALL_STARTED = datetime(2026, 11, 27, 11, 0, tzinfo=IST)  # a Friday morning in India
 

@@ -9,10 +9,10 @@ import pytest
 
 from engine.agent.llm_policy import LLMPolicy
 from engine.agent.policy import EndCall, OptOut, RecordSlot, Say, ScheduleCallback
-from engine.records import Outcome
 from engine.agent.script import demo_script, load_script_file
 from engine.agent.script_policy import ScriptPolicy
 from engine.agent.slots import IST
+from engine.records import Outcome
 from tests.llm.dialogue import greet, lead_says, llm_policy, new_ctx, said
 from tests.llm.fake_openai import FakeOpenAI, Reply, Step, chunk, text_reply, tool_call_reply
 

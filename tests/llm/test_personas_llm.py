@@ -15,8 +15,8 @@ import yaml
 
 from engine.agent.llm_policy import LLMPolicy
 from engine.agent.policy import EndCall, OptOut
-from engine.records import Outcome
 from engine.agent.script_policy import ScriptPolicy
+from engine.records import Outcome
 from tests.agent.conversation import run_call
 from tests.agent.personas import PERSONAS, load_persona, persona_lead, persona_turns
 from tests.llm.fake_openai import FakeOpenAI, Reply, Step, text_reply
