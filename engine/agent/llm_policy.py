@@ -25,9 +25,7 @@ guard for silences and the opt-out key after the shadow run has ended.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -37,7 +35,6 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from engine.agent import slots
 from engine.agent.intents import Intent, detect_intents
 from engine.agent.llm_client import (
     ChatCompletionsClient,
@@ -49,6 +46,16 @@ from engine.agent.llm_client import (
     ToolCall,
     ToolCallsDone,
 )
+from engine.agent.llm_prompt import build_messages
+from engine.agent.llm_tools import (
+    MODEL_OUTCOMES,
+    TOOL_NAMES,
+    SlotValueError,
+    build_tools,
+    closing_lines,
+    coerce_slot_value,
+    parse_when,
+)
 from engine.agent.policy import (
     Action,
     DialoguePolicy,
@@ -59,278 +66,18 @@ from engine.agent.policy import (
     Say,
     ScheduleCallback,
 )
-from engine.agent.script import AgentScript, Question
+from engine.agent.script import AgentScript
 from engine.agent.script_policy import spoken_time
-from engine.agent.slots import IST
 from engine.records import Lead, Outcome
+from engine.speech.sentences import SentenceSplitter
 
 log = logging.getLogger(__name__)
-
-
-# Outcomes the model may choose with end_call; opted_out goes through opt_out (which also suppresses the number)
-# and the rest (hung_up, error, no_response) are decided by the engine, not by the conversation.
-_MODEL_OUTCOMES = (
-    Outcome.QUALIFIED,
-    Outcome.NOT_QUALIFIED,
-    Outcome.WRONG_PERSON,
-    Outcome.CALLBACK_REQUESTED,
-    Outcome.VOICEMAIL,
-)
-_TOOL_NAMES = ("record_slot", "end_call", "opt_out", "schedule_callback")
-_MAX_HISTORY_MESSAGES = 24  # bounds the prompt on long calls; the slots carry what was learned before
-
-
-# -- sentence splitting (pure) -------------------------------------------------------------------------------
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "rs", "st", "vs", "sr", "jr", "approx", "e.g", "i.e", "a.m", "p.m"}
-)
-_CLOSERS = "\"')]}”’"
-_MARKUP = re.compile(r"[*_#`~]+")
-# Chat-template control tokens that some servers (and base models) leak into the text; never read them aloud.
-_CONTROL_TOKENS = re.compile(r"</?s>|\[/?INST\]|<</?SYS>>|<\|[^|>\s]{1,40}\|>|<(?:start|end)_of_turn>")
-_SPACES = re.compile(r"\s+")
-
-
-class SentenceSplitter:
-    """Cuts streamed text into speakable pieces: at ``. ! ?`` (and newlines), and at ``, ; :`` once the clause
-    is long, so TTS can start on the first sentence while the model is still writing the rest.
-
-    A full stop is only a boundary once the next character is known (whitespace), so "2.5 lakh" and "Rs. 500"
-    stay whole.
-    """
-
-    def __init__(self, long_clause_chars: int = 60) -> None:
-        self.long_clause_chars = long_clause_chars
-        self._buf = ""
-
-    def feed(self, text: str) -> list[str]:
-        self._buf += text
-        pieces: list[str] = []
-        start = 0
-        i = 0
-        buf = self._buf
-        while i < len(buf):
-            ch = buf[i]
-            cut: int | None = None
-            if ch == "\n":
-                cut = i + 1
-            elif ch in "!?…":
-                cut = self._after_closers(buf, i + 1)
-            elif ch == ".":
-                if i + 1 >= len(buf):
-                    break  # wait for the next character
-                ends = buf[i + 1] in _CLOSERS or buf[i + 1].isspace()
-                if ends and not self._is_abbreviation(buf[start : i + 1]):
-                    cut = self._after_closers(buf, i + 1)
-            elif ch in ",;:" and i + 1 < len(buf) and buf[i + 1].isspace():
-                cut = i + 1 if len(buf[start:i].strip()) >= self.long_clause_chars else None
-            if cut is not None:
-                piece = _clean(buf[start:cut])
-                if piece:
-                    pieces.append(piece)
-                start = cut
-                i = cut
-                continue
-            i += 1
-        self._buf = buf[start:]
-        return pieces
-
-    def flush(self) -> str | None:
-        piece = _clean(self._buf)
-        self._buf = ""
-        return piece or None
-
-    @staticmethod
-    def _after_closers(buf: str, i: int) -> int:
-        while i < len(buf) and buf[i] in _CLOSERS:
-            i += 1
-        return i
-
-    @staticmethod
-    def _is_abbreviation(text: str) -> bool:
-        words = text.rstrip(".").split()
-        if not words:
-            return False
-        last = words[-1].lstrip("(\"'")
-        is_initial = len(last) == 1 and last.isupper() and last != "I"  # "A. Kumar"
-        return is_initial or last.lower() in _ABBREVIATIONS
-
-
-def _clean(text: str) -> str:
-    """What TTS should read: no markdown, no template tokens, single spaces."""
-    return _SPACES.sub(" ", _MARKUP.sub("", _CONTROL_TOKENS.sub(" ", text))).strip()
-
-
-# -- the script ---------------------------------------------------------------------------------------------
-def closing_lines(script: AgentScript) -> dict[str, str]:
-    return {outcome: text for outcome, text in script.closing.model_dump().items() if text}
 
 
 def render_line(script: AgentScript, template: str, ctx: PolicyContext, callback_at: datetime | None = None) -> str:
     return script.render(template, ctx.lead, callback_at=spoken_time(callback_at, ctx.call_started_at))
 
 
-# -- the prompt and the tools --------------------------------------------------------------------------------
-_TYPE_HINTS = {
-    "yes_no": "true or false",
-    "number": "a number",
-    "amount_inr": "whole rupees as a number (1 lakh = 100000, 1 crore = 10000000)",
-    "choice": "one of the option names",
-    "when": "an ISO 8601 date and time in India (Asia/Kolkata)",
-    "text": "a short text",
-}
-
-
-def build_system_prompt(script: AgentScript, ctx: PolicyContext) -> str:
-    closings = closing_lines(script)
-    lines = [
-        f"You are {script.agent_name}, an AI assistant making an outbound phone call on behalf of "
-        f"{script.company} ({script.name}). Everything you write is spoken aloud to the lead by a "
-        "text-to-speech voice.",
-        "",
-        "Rules:",
-        "- You are an AI assistant. Say so truthfully whenever asked; never claim to be a human.",
-        "- Be brief: one or two short sentences per turn, plain spoken words, no lists, no markdown, no emojis.",
-        "- Ask one question at a time, in the order below. If an answer is unclear, ask again once.",
-        "- As soon as the lead answers a question, call record_slot with the slot name and the value.",
-        "- If the lead does not want to be called again, call opt_out at once.",
-        "- If the lead is busy or asks to be called later, call schedule_callback with the time they gave.",
-        "- When the questions are done, or the lead is not the right person or not interested, call end_call "
-        "with the outcome. Do not say goodbye yourself: the closing line below is spoken for you.",
-        "- Amounts are in Indian rupees: 1 lakh = 100,000 and 1 crore = 10,000,000.",
-        "",
-        "Questions (slot name, value type, question):",
-    ]
-    for n, question in enumerate(script.questions, 1):
-        hint = _TYPE_HINTS.get(question.type, "a value")
-        line = f"{n}. {question.slot} ({question.type}: {hint}): {question.ask}"
-        if question.options:
-            line += f" Options: {', '.join(question.options)}."
-        if question.stop_if is not None:
-            line += f" Stop (end_call not_qualified) if the answer is: {json.dumps(question.stop_if)}."
-        lines.append(line)
-    lines += ["", f"The lead is qualified when: {script.qualify}"]
-    lines += ["", "Closing lines, spoken for you after the matching tool call:"]
-    reachable = {*_model_outcomes(script), str(Outcome.OPTED_OUT)}
-    lines += [f"- {outcome}: {text}" for outcome, text in closings.items() if outcome in reachable]
-    recorded = {k: v for k, v in ctx.slots.items() if v is not None}
-    lines += [
-        "",
-        f"Slots recorded so far: {json.dumps(recorded, default=str) if recorded else 'none'}",
-        f"The call started at {ctx.call_started_at.astimezone(IST).isoformat(timespec='minutes')} (India time).",
-    ]
-    return "\n".join(lines)
-
-
-def _model_outcomes(script: AgentScript) -> list[str]:
-    closings = closing_lines(script)
-    return [str(o) for o in _MODEL_OUTCOMES if str(o) in closings or o == Outcome.VOICEMAIL]
-
-
-def build_tools(script: AgentScript) -> list[dict[str, Any]]:
-    slot_names = script.slot_names
-    outcomes = _model_outcomes(script)
-    return [
-        _tool(
-            "record_slot",
-            "Record the lead's answer to one question.",
-            {
-                "slot": {"type": "string", "enum": slot_names},
-                "value": {"type": ["string", "number", "boolean"]},
-            },
-            ["slot", "value"],
-        ),
-        _tool(
-            "end_call",
-            "End the call with an outcome; the matching closing line is spoken for you.",
-            {"outcome": {"type": "string", "enum": outcomes}},
-            ["outcome"],
-        ),
-        _tool("opt_out", "The lead does not want to be called again.", {}, []),
-        _tool(
-            "schedule_callback",
-            "The lead asked to be called back later.",
-            {"when": {"type": "string", "description": "when, as the lead said it or as ISO 8601"}},
-            ["when"],
-        ),
-    ]
-
-
-def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {"type": "object", "properties": properties, "required": required},
-        },
-    }
-
-
-def build_messages(script: AgentScript, ctx: PolicyContext, text: str) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": build_system_prompt(script, ctx)}]
-    history = list(ctx.history)
-    # The turn manager may or may not have appended this turn to the history yet.
-    if history and history[-1].role == "lead" and history[-1].text.strip() == text.strip():
-        history.pop()
-    turns: list[dict[str, str]] = []
-    for utterance in history:
-        role = "assistant" if utterance.role == "bot" else "user"
-        content = utterance.text + (" (interrupted by the lead)" if utterance.interrupted else "")
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += " " + content
-        else:
-            turns.append({"role": role, "content": content})
-    turns.append({"role": "user", "content": text.strip() or "(no words heard)"})
-    return messages + turns[-_MAX_HISTORY_MESSAGES:]
-
-
-# -- tool-call values ----------------------------------------------------------------------------------------
-class SlotValueError(ValueError):
-    pass
-
-
-def coerce_slot_value(question: Question, value: Any, call_started_at: datetime) -> Any:
-    """The model's value in the shape the script policy records for this slot type.
-
-    Typed JSON values are taken as they are; strings go through the script policy's own extractors, so "5 lakh"
-    from the model means what it means when the lead says it."""
-    kind = question.type
-    if kind == "yes_no" and isinstance(value, bool):
-        return value
-    if kind in ("number", "amount_inr") and isinstance(value, int | float) and not isinstance(value, bool):
-        return round(value) if kind == "amount_inr" or value == int(value) else value
-    if kind == "when":
-        at = parse_when(str(value), call_started_at)
-        if at is None:
-            raise SlotValueError("not a date and time")
-        return at.isoformat()
-    try:
-        result = slots.extract(
-            kind,
-            str(value),
-            now=call_started_at,
-            options=question.options,
-            yes_words=question.yes_words,
-            no_words=question.no_words,
-        )
-    except ValueError as exc:
-        raise SlotValueError(str(exc)) from None
-    if result is None:
-        raise SlotValueError(f"not a {kind} value")
-    return result
-
-
-def parse_when(text: str, call_started_at: datetime) -> datetime | None:
-    """ISO 8601 from the model (naive means India time), else the phrase as the lead said it."""
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return slots.extract_when(text, call_started_at)
-    return at if at.tzinfo else at.replace(tzinfo=IST)
-
-
-# -- the policy ----------------------------------------------------------------------------------------------
 @dataclass
 class LLMPolicyStats:
     """Per-call counters, for the call record's notes and for metrics."""
@@ -525,7 +272,7 @@ class LLMPolicy:
                     raise SlotValueError("unknown tool")
             except (SlotValueError, LLMProtocolError) as exc:
                 # The tool name is bounded by the check above; values may be personal data and are not logged.
-                log.info("ignored a %s tool call: %s", call.name if call.name in _TOOL_NAMES else "unknown", exc)
+                log.info("ignored a %s tool call: %s", call.name if call.name in TOOL_NAMES else "unknown", exc)
                 self.stats.rejected_tool_calls += 1
         return actions + ending
 
@@ -556,7 +303,7 @@ class LLMPolicy:
             outcome = Outcome(raw)
         except ValueError:
             raise SlotValueError("unknown outcome") from None
-        if outcome not in _MODEL_OUTCOMES:
+        if outcome not in MODEL_OUTCOMES:
             raise SlotValueError("outcome not allowed")
         if outcome == Outcome.CALLBACK_REQUESTED:
             return self._callback(ctx, "")

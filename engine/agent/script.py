@@ -192,17 +192,34 @@ Loc = tuple[str | int, ...]
 
 
 def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
-    errors: list[tuple[Loc, str]] = []
+    slot_types = {question.slot: question for question in script.questions}
+    known = set(slot_types)
+    errors = _disclosure_errors(script)
+    for text_loc, text, extra in _spoken_texts(script):
+        errors.extend((text_loc, problem) for problem in _placeholder_errors(text, extra))
+    errors += [
+        (("hotwords", i), "hotwords must not be empty") for i, word in enumerate(script.hotwords) if not word.strip()
+    ]
+    errors += _question_errors(script.questions)
+    for i, question in enumerate(script.questions):
+        errors.extend(_stop_if_errors(script, i, question, known, slot_types))
+    return errors + _qualify_errors(script, known, slot_types)
 
+
+def _disclosure_errors(script: AgentScript) -> list[tuple[Loc, str]]:
+    errors: list[tuple[Loc, str]] = []
     if not _AI_DISCLOSURE_RE.search(script.greeting):
         errors.append(
             (("greeting",), "the greeting must disclose that the caller is an AI assistant "
              "(e.g. '... this is {agent_name}, an AI assistant calling from {company} ...')")
         )  # fmt: skip
-
     if not _AI_DISCLOSURE_RE.search(script.replies.identity):
         errors.append((("replies", "identity"), "the identity line answers 'are you a robot?': it must say 'AI'"))
+    return errors
 
+
+def _spoken_texts(script: AgentScript) -> list[tuple[Loc, str, tuple[str, ...]]]:
+    """Every template the script speaks, with where it is and the placeholders it may use beyond the common ones."""
     texts: list[tuple[Loc, str, tuple[str, ...]]] = [(("greeting",), script.greeting, ())]
     if script.voicemail_message is not None:
         texts.append((("voicemail_message",), script.voicemail_message, ()))
@@ -218,51 +235,52 @@ def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
             texts.append((("questions", i, "reprompt"), question.reprompt, ()))
         if question.confirm is not None:
             texts.append((("questions", i, "confirm"), question.confirm, ("value",)))
-    for text_loc, text, extra in texts:
-        errors.extend((text_loc, problem) for problem in _placeholder_errors(text, extra))
+    return texts
 
-    for i, word in enumerate(script.hotwords):
-        if not word.strip():
-            errors.append((("hotwords", i), "hotwords must not be empty"))
 
+def _question_errors(questions: list[Question]) -> list[tuple[Loc, str]]:
+    errors: list[tuple[Loc, str]] = []
     seen: dict[str, int] = {}
-    for i, question in enumerate(script.questions):
+    for i, question in enumerate(questions):
         loc: Loc = ("questions", i)
-        if not _SLOT_RE.match(question.slot):
-            errors.append(((*loc, "slot"), "slot names use lower-case letters, digits and _ (e.g. monthly_bill)"))
-        elif question.slot in q.KEYWORDS or question.slot in RESERVED_SLOTS:
-            errors.append(((*loc, "slot"), f"{question.slot!r} is a reserved word"))
+        errors += _slot_name_errors(loc, question.slot)
         if question.slot in seen:
             errors.append(((*loc, "slot"), f"duplicate slot {question.slot!r} (also questions[{seen[question.slot]}])"))
         seen.setdefault(question.slot, i)
-        if question.type == "choice":
-            if not question.options:
-                errors.append(((*loc, "options"), "a choice question needs options: {option: [synonyms]}"))
-            else:
-                for key in question.options:
-                    if not key.strip():
-                        errors.append(((*loc, "options"), "option names must not be empty"))
-        elif question.options is not None:
-            errors.append(((*loc, "options"), f"options are only for choice questions, not {question.type}"))
+        errors += _options_errors(loc, question)
         if question.type != "yes_no":
             for name in ("yes_words", "no_words"):
                 if getattr(question, name):
                     errors.append(((*loc, name), f"{name} are only for yes_no questions"))
+    return errors
 
-    slot_types = {question.slot: question for question in script.questions}
-    known = set(slot_types)
-    for i, question in enumerate(script.questions):
-        errors.extend(_stop_if_errors(script, i, question, known, slot_types))
 
+def _slot_name_errors(loc: Loc, slot: str) -> list[tuple[Loc, str]]:
+    if not _SLOT_RE.match(slot):
+        return [((*loc, "slot"), "slot names use lower-case letters, digits and _ (e.g. monthly_bill)")]
+    if slot in q.KEYWORDS or slot in RESERVED_SLOTS:
+        return [((*loc, "slot"), f"{slot!r} is a reserved word")]
+    return []
+
+
+def _options_errors(loc: Loc, question: Question) -> list[tuple[Loc, str]]:
+    if question.type != "choice":
+        if question.options is not None:
+            return [((*loc, "options"), f"options are only for choice questions, not {question.type}")]
+        return []
+    if not question.options:
+        return [((*loc, "options"), "a choice question needs options: {option: [synonyms]}")]
+    return [((*loc, "options"), "option names must not be empty") for key in question.options if not key.strip()]
+
+
+def _qualify_errors(script: AgentScript, known: set[str], slot_types: Mapping[str, Question]) -> list[tuple[Loc, str]]:
     try:
         expr = q.parse_expression(script.qualify, known)
     except q.QualifyError as exc:
         where = _caret(script.qualify, exc.position)
-        errors.append((("qualify",), f"{exc.message} at position {exc.position}: {where}"))
-    else:
-        script._qualify_expr = expr
-        errors.extend((("qualify",), problem) for problem in _type_errors(expr, slot_types, script.qualify))
-    return errors
+        return [(("qualify",), f"{exc.message} at position {exc.position}: {where}")]
+    script._qualify_expr = expr
+    return [(("qualify",), problem) for problem in _type_errors(expr, slot_types, script.qualify)]
 
 
 def _stop_if_errors(

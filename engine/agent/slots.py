@@ -108,67 +108,96 @@ def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
             i += 1
             continue
         start = i
-        total = current = 0.0
-        last = ""  # kind of the previous consumed token
-        multiplier = 0
-        mark = start  # where the part after the last scale word began
-        while i < n:
-            tok = tokens[i]
-            nxt = tokens[i + 1] if i + 1 < n else ""
-            wv = _word_value(tok)
-            if wv is not None:
-                value, kind = wv
-                fits = last in ("", "mult", "hundred", "and") or (last == "tens" and kind == "unit" and value < 10)
-                if last == "mult" and value >= multiplier:
-                    fits = False  # "hazaar. 50,000" is two numbers; "5 lakh 20 thousand" is one
-                if not fits:
-                    break
-                current += value
-                last = kind
-            elif tok == "hundred" or tok == "hundreds":
-                current = (current or 1) * 100
-                last = "hundred"
-            elif tok in _MULTIPLIERS and (last != "" or tok not in _NOT_ALONE):
-                scale = _MULTIPLIERS[tok]
-                if multiplier and scale >= multiplier:  # "hazaar, 5 hazaar": a second number starts at `mark`
-                    current = 0
-                    i = mark
-                    break
-                total += (current or 1) * scale
-                multiplier = scale
-                current = 0
-                last = "mult"
-                mark = i + 1
-            elif tok in ("a", "an") and nxt == "half" and last == "and":
-                pass  # "one and a half lakh"
-            elif tok in ("a", "an") and last == "" and (nxt in _MULTIPLIERS or nxt == "hundred"):
-                current = 1  # "a lakh", "a hundred"
-                last = "a"
-            elif tok == "half" and last == "" and nxt in ("a", "an"):
-                current = 0.5  # "half a lakh"
-                last = "a"
-                i += 1
-            elif tok == "half" and last == "and":
-                current += 0.5
-                last = "unit"
-            elif tok == "and" and last in ("digits", "unit", "tens", "hundred", "mult") and _continues(tokens, i + 1):
-                last = "and"
-            elif (
-                tok == "point" and last in ("digits", "unit") and (_UNITS.get(nxt, 10) < 10 or re.fullmatch(r"\d", nxt))
-            ):
-                current += (_UNITS[nxt] if nxt in _UNITS else int(nxt)) / 10
-                i += 1
-                last = "unit"
-            else:
-                break
-            i += 1
+        phrase = _Phrase(tokens, start)
+        while i < n and not phrase.done:
+            i = phrase.read(i)
         end = i
         while end > start and tokens[end - 1] in ("and", "a", "an"):
             end -= 1
         if end > start:
-            spans.append(NumberSpan(total + current, start, end, multiplier))
+            spans.append(NumberSpan(phrase.total + phrase.current, start, end, phrase.multiplier))
         i = max(end, start + 1)
     return spans
+
+
+class _Phrase:
+    """One number phrase read token by token from ``start``: ``read`` takes the token at an index and returns the
+    index of the next one to read, or (with ``done`` set) the index where the phrase ends."""
+
+    def __init__(self, tokens: Sequence[str], start: int) -> None:
+        self.tokens = tokens
+        self.total = 0.0
+        self.current = 0.0
+        self.last = ""  # kind of the previous consumed token
+        self.multiplier = 0
+        self.mark = start  # where the part after the last scale word began
+        self.done = False
+
+    def read(self, i: int) -> int:
+        tok = self.tokens[i]
+        wv = _word_value(tok)
+        if wv is not None:
+            return self._value(*wv, i)
+        if tok == "hundred" or tok == "hundreds":
+            self.current = (self.current or 1) * 100
+            self.last = "hundred"
+            return i + 1
+        if tok in _MULTIPLIERS and (self.last != "" or tok not in _NOT_ALONE):
+            return self._scale(_MULTIPLIERS[tok], i)
+        return self._word(tok, i)
+
+    def _stop(self, end: int) -> int:
+        self.done = True
+        return end
+
+    def _value(self, value: float, kind: str, i: int) -> int:
+        last = self.last
+        fits = last in ("", "mult", "hundred", "and") or (last == "tens" and kind == "unit" and value < 10)
+        if last == "mult" and value >= self.multiplier:
+            fits = False  # "hazaar. 50,000" is two numbers; "5 lakh 20 thousand" is one
+        if not fits:
+            return self._stop(i)
+        self.current += value
+        self.last = kind
+        return i + 1
+
+    def _scale(self, scale: int, i: int) -> int:
+        if self.multiplier and scale >= self.multiplier:  # "hazaar, 5 hazaar": a second number starts at `mark`
+            self.current = 0
+            return self._stop(self.mark)
+        self.total += (self.current or 1) * scale
+        self.multiplier = scale
+        self.current = 0
+        self.last = "mult"
+        self.mark = i + 1
+        return i + 1
+
+    def _word(self, tok: str, i: int) -> int:
+        """The words that join or halve numbers: "a", "an", "half", "and", "point"."""
+        last = self.last
+        nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else ""
+        if tok in ("a", "an") and nxt == "half" and last == "and":
+            return i + 1  # "one and a half lakh"
+        if tok in ("a", "an") and last == "" and (nxt in _MULTIPLIERS or nxt == "hundred"):
+            self.current = 1  # "a lakh", "a hundred"
+            self.last = "a"
+            return i + 1
+        if tok == "half" and last == "" and nxt in ("a", "an"):
+            self.current = 0.5  # "half a lakh"
+            self.last = "a"
+            return i + 2
+        if tok == "half" and last == "and":
+            self.current += 0.5
+            self.last = "unit"
+            return i + 1
+        if tok == "and" and last in ("digits", "unit", "tens", "hundred", "mult") and _continues(self.tokens, i + 1):
+            self.last = "and"
+            return i + 1
+        if tok == "point" and last in ("digits", "unit") and (_UNITS.get(nxt, 10) < 10 or re.fullmatch(r"\d", nxt)):
+            self.current += (_UNITS[nxt] if nxt in _UNITS else int(nxt)) / 10
+            self.last = "unit"
+            return i + 2
+        return self._stop(i)
 
 
 def _starts_number(tokens: Sequence[str], i: int) -> bool:
@@ -395,45 +424,50 @@ def extract_when(text: str, now: datetime) -> datetime | None:
     if offset is not None:
         return (local + offset).replace(second=0, microsecond=0)
 
-    day: datetime | None = None
-    if _contains("day after tomorrow", norm):
-        day = local + timedelta(days=2)
-    elif _contains("tomorrow", norm) or _contains("tommorow", norm) or _contains("tomorow", norm):
-        day = local + timedelta(days=1)
-    elif _contains("next week", norm):
-        day = local + timedelta(days=7 - local.weekday())
-    elif _contains("weekend", norm):
-        day = local + timedelta(days=(5 - local.weekday()) % 7 or 7)
-    else:
-        for idx, name in enumerate(_WEEKDAYS):
-            if _contains(name, norm):
-                ahead = (idx - local.weekday()) % 7 or 7
-                day = local + timedelta(days=ahead)
-                break
-    if day is None and (_contains("today", norm) or _contains("tonight", norm) or _contains("this", norm)):
-        day = local
-
+    day = _day(norm, local)
     part = next((h for p, h in _PARTS_OF_DAY.items() if _contains(p, norm)), None)
     clock = _clock_time(norm)
     if clock is None and part is None and day is None:
         return None
-
-    if clock is not None:
-        hour, minute, suffix = clock
-        if suffix == "pm" and hour < 12:
-            hour += 12
-        elif suffix == "am" and hour == 12:
-            hour = 0
-        elif suffix is None and ((part is not None and part >= 12) or 1 <= hour <= 7) and hour < 12:
-            hour += 12
-    else:
-        hour, minute = (part if part is not None else _DEFAULT_HOUR), 0
+    hour, minute = _hour_minute(clock, part)
 
     base = day or local
     result = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if day is None and result <= local:
         result += timedelta(days=1)
     return result
+
+
+def _day(norm: str, local: datetime) -> datetime | None:
+    """The day the lead named ("tomorrow", "next week", "on Friday", "today"), at the current time of day."""
+    if _contains("day after tomorrow", norm):
+        return local + timedelta(days=2)
+    if _contains("tomorrow", norm) or _contains("tommorow", norm) or _contains("tomorow", norm):
+        return local + timedelta(days=1)
+    if _contains("next week", norm):
+        return local + timedelta(days=7 - local.weekday())
+    if _contains("weekend", norm):
+        return local + timedelta(days=(5 - local.weekday()) % 7 or 7)
+    for idx, name in enumerate(_WEEKDAYS):
+        if _contains(name, norm):
+            return local + timedelta(days=(idx - local.weekday()) % 7 or 7)
+    if _contains("today", norm) or _contains("tonight", norm) or _contains("this", norm):
+        return local
+    return None
+
+
+def _hour_minute(clock: tuple[int, int, str | None] | None, part: int | None) -> tuple[int, int]:
+    """The 24-hour time from a clock time and the part of the day (its hour) the lead named."""
+    if clock is None:
+        return (part if part is not None else _DEFAULT_HOUR), 0
+    hour, minute, suffix = clock
+    if suffix == "pm" and hour < 12:
+        hour += 12
+    elif suffix == "am" and hour == 12:
+        hour = 0
+    elif suffix is None and ((part is not None and part >= 12) or 1 <= hour <= 7) and hour < 12:
+        hour += 12
+    return hour, minute
 
 
 # -- text and dispatch -----------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import queue
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -26,9 +25,7 @@ import numpy as np
 
 from engine.audio.pcm import to_pcm16
 from engine.audio.resample import resample
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+from engine.speech.sentences import split_first_clause, split_sentences
 
 LIVE = 0
 BACKGROUND = 1
@@ -43,15 +40,15 @@ def split_for_speech(text: str, min_words_to_split: int = 6) -> list[str]:
     """Sentences, with the first sentence split at its first clause boundary when it opens with a short
     acknowledgement ("Okay, 5 years.") or has more than a few words: "Got it," is ready at once and plays while
     the rest of the sentence is synthesized."""
-    sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    sentences = split_sentences(text)
     if not sentences:
         return []
     first = sentences[0]
-    parts = _CLAUSE_END.split(first, maxsplit=1)
-    if len(parts) == 2:
+    parts = split_first_clause(first)
+    if parts is not None:
         head = len(parts[0].split())
         if head <= SHORT_PIECE_WORDS or (len(first.split()) > min_words_to_split and head >= 2):
-            return [parts[0], parts[1], *sentences[1:]]
+            return [*parts, *sentences[1:]]
     return sentences
 
 

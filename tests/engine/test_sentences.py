@@ -1,13 +1,15 @@
-"""How streamed model text is cut into pieces TTS can start on."""
+"""How text is cut into pieces TTS can start on: the model's streamed reply, and a whole line."""
 
 from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.agent.llm_policy import SentenceSplitter
+from engine.speech.sentences import SentenceSplitter, split_first_clause, split_sentences
+from engine.speech.tts import split_for_speech
 
 
 def split_all(pieces: list[str], long_clause_chars: int = 60) -> list[str]:
@@ -67,3 +69,44 @@ def test_splitting_loses_no_words_wherever_the_stream_is_cut(text: str, cuts: li
 def test_chat_template_tokens_are_never_spoken() -> None:
     leaked = "Sure. <s>[INST] <<SYS>>\nHello<|im_end|> there.<end_of_turn></s>"
     assert split_all([leaked]) == ["Sure.", "Hello there."]
+
+
+AMOUNTS_AND_ABBREVIATIONS = [
+    ("The premium is Rs. 500 a month. Is that fine?", ["The premium is Rs. 500 a month.", "Is that fine?"]),
+    ("Your loan is ₹1,20,000. Is that right?", ["Your loan is ₹1,20,000.", "Is that right?"]),
+    ("It costs 2.5 lakh. Shall I go on?", ["It costs 2.5 lakh.", "Shall I go on?"]),
+    ("Mr. Kumar and Dr. Rao agreed. Thanks.", ["Mr. Kumar and Dr. Rao agreed.", "Thanks."]),
+    ("Bring an ID, e.g. a PAN card. Okay?", ["Bring an ID, e.g. a PAN card.", "Okay?"]),
+    ("Flat No. 5 is ours. No. I rent it.", ["Flat No. 5 is ours.", "No.", "I rent it."]),
+    ("Call me at 10 a.m. tomorrow. Bye.", ["Call me at 10 a.m. tomorrow.", "Bye."]),
+]
+
+
+@pytest.mark.parametrize(("text", "sentences"), AMOUNTS_AND_ABBREVIATIONS)
+def test_amounts_abbreviations_and_decimals_end_no_sentence(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+    assert split_all([text]) == sentences
+    assert split_all(list(text)) == sentences  # the stream cut after every character
+    assert split_for_speech(text)[-1] == sentences[-1]
+    assert " ".join(split_for_speech(text)) == " ".join(sentences)
+
+
+def test_a_number_abbreviation_waits_for_the_next_word() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("Flat No. ") == []
+    assert splitter.feed("5 is ours. ") == ["Flat No. 5 is ours."]
+    assert splitter.feed("No. ") == []
+    assert splitter.feed("I rent.") == ["No."]
+    assert splitter.flush() == "I rent."
+
+
+def test_a_whole_line_keeps_its_text_as_written() -> None:
+    assert split_sentences("  Hello   there.  How are you?\nFine ") == ["Hello   there.", "How are you?", "Fine"]
+    assert split_sentences("   ") == []
+
+
+def test_first_clause() -> None:
+    assert split_first_clause("Okay, 5 years.") == ("Okay,", "5 years.")
+    assert split_first_clause("It costs 1,20,000 rupees.") is None
+    assert split_first_clause("Well;  fine: yes.") == ("Well;", "fine: yes.")
+    assert split_first_clause("Yes,") is None
