@@ -13,10 +13,10 @@ from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
 from closerr.settings import Settings
+from control_api.dispatch.worker import Worker
 from control_api.origination import registry
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
 from control_api.origination.plivo import ANSWER_PATH, stream_xml
-from control_api.dispatch.worker import Worker
 from control_api.storage.db import Database, _upgrade_heads, create_database
 from metrics.litestar import route_handlers as metrics_route_handlers
 

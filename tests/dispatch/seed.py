@@ -14,9 +14,9 @@ from litestar.testing import AsyncTestClient
 
 from closerr.settings import Settings
 from control_api.app import create_app
-from control_api.origination.simulated import SimulatedCarrier
 from control_api.credits import ledger
 from control_api.dispatch.worker import Worker
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.storage.db import Database, create_database, session_scope
 from engine.directory import CallDirectory
 

@@ -16,8 +16,7 @@ from control_api.origination import registry
 from control_api.origination.base import CarrierError, Dial
 from control_api.origination.plivo import stream_xml
 from control_api.origination.simulated import SimulatedCarrier, bundled_personas
-from engine.records import Lead
-from engine.records import CallRequest
+from engine.records import CallRequest, Lead
 from tests.dispatch.fake_carrier import FakeCarrier
 
 MEDIA = "wss://worker-1.example.in/media"

@@ -10,8 +10,7 @@ import pytest
 from closerr.settings import Settings
 from control_api.origination.base import Dial
 from control_api.origination.registry import build
-from engine.records import Lead
-from engine.records import CallRequest
+from engine.records import CallRequest, Lead
 from engine.server import get_directory
 from tests.sip.audio import speech_pcm, write_ulaw
 from tests.sip.sipp import Sipp, free_port, scenario, uas_args
