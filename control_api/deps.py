@@ -9,19 +9,14 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.storage.db import Database
+from control_api.storage.db import Database, session_scope
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
-    """Commits when the handler returns, rolls back when it raises."""
-    db = cast(Database, state.db)
-    async with db.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    """Commits when the handler returns, rolls back when it raises (Litestar throws the handler's exception in
+    here)."""
+    async with session_scope(cast(Database, state.db)) as session:
+        yield session
 
 
 def provide_db(state: State) -> Database:

@@ -10,6 +10,7 @@ most five), so that answer is computed once per five-digit prefix with ``phonenu
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Final
 
@@ -123,3 +124,10 @@ def parse_any(raw: str) -> int | None:
 
 def to_e164(digits: int) -> str:
     return f"+{digits}"
+
+
+def comparable_digits(raw: str) -> str:
+    """What two spellings of one number share, to match a dialed number to a caller ID: its last ten digits, so the
+    0-prefixed national, 91- and +91-prefixed forms of an Indian number compare equal. Any number will do,
+    including those ``normalise`` rejects (caller IDs of the 140 and 1600 series)."""
+    return re.sub(r"\D", "", raw)[-10:]

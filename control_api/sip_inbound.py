@@ -3,7 +3,6 @@ caller ID is the number dialed, or the demo script when no campaign has that num
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,25 +10,20 @@ from typing import Any
 from litestar import Litestar
 
 from config.settings import Settings
+from control_api.phones import comparable_digits
 from control_api.storage.db import Database
 from control_api.storage.repositories import campaigns as campaign_repo
 from engine.facade import Engine
 
 
-def _digits(number: str) -> str:
-    digits = re.sub(r"\D", "", number)
-    # 0-prefixed national and 91-prefixed forms of an Indian number compare as its last ten digits.
-    return digits[-10:] if len(digits) >= 10 else digits
-
-
 def campaign_resolver(db: Database) -> Any:
     async def resolve(dialed: str) -> tuple[dict[str, Any] | None, str | None]:
-        wanted = _digits(dialed)
+        wanted = comparable_digits(dialed)
         if not wanted:
             return None, None
         async with db.sessions() as session:
             for campaign in await campaign_repo.started_with_caller_ids(session):
-                if campaign.caller_id and _digits(campaign.caller_id) == wanted:
+                if campaign.caller_id and comparable_digits(campaign.caller_id) == wanted:
                     return campaign.script, campaign.id
         return None, None
 

@@ -1,9 +1,9 @@
 """The house rules, read from the code's own imports: every arrow points down, and nothing goes in a circle.
 
-    closerr/      the commands: read the environment, build everything, hand each layer what it needs
-    control_api/  talks to the engine only through engine.facade and engine.records
-    engine/       records at the bottom; telephony, audio and speech below agent and pipeline
-    config/, metrics/, models/  at the bottom: they import nothing above them
+closerr/      the commands: read the environment, build everything, hand each layer what it needs
+control_api/  talks to the engine only through engine.facade and engine.records
+engine/       records at the bottom; telephony, audio and speech below agent and pipeline
+config/, metrics/, models/  at the bottom: they import nothing above them
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The dispatcher's rules: which leads a worker may dial now (pre-dial checks, caps, credits, fraud guard), what
-a finished or lost call does to the lead, the ledger and the campaign.
+"""The dispatcher's orchestration: advance campaigns, claim due leads for a worker (caps, fraud guard, the
+pre-dial checks of ``predial``, credit holds, leases), and settle finished or lost calls through ``settlement``.
 
 Lock order, everywhere: the account row (``ledger.lock_account``), then lead/lease rows, then the audit chain
-head. One order means two workers can wait on each other but never deadlock.
+head. One order means two workers can wait on each other but never deadlock. Every transaction here takes the
+account lock first; ``predial`` and ``settlement`` run inside those transactions.
 """
 
 from __future__ import annotations
@@ -15,26 +16,23 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import metrics
-from control_api.audit import append, pseudonymize_phone
+from control_api.audit import append
+from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.campaigns import service as campaigns
 from control_api.campaigns.lifecycle import State
 from control_api.credits import fraud, ledger
+from control_api.dispatch import predial, settlement
 from control_api.dispatch import repository as repo
-from control_api.dispatch import retry, window
 from control_api.dispatch.dispositions import DIALING, FINAL_SKIPS, Disposition
+from control_api.dispatch.settlement import CallResult, Closed
 from control_api.dispatch.tables import DispatchLease
-from control_api.dnd import service as dnd
-from control_api.dnd.preferences import BlockReason, zone_of
-from control_api.phones import normalise, to_e164
+from control_api.phones import to_e164
 from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from control_api.webhooks import outbox
 
-ACTOR = "system:dispatcher"
 BALANCE_LOW_REASON = "balance_low"
-# A DND time band that excludes "now" is not a refusal of the lead: look again after this long.
-TIME_BAND_RECHECK = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -68,59 +66,6 @@ class ClaimResult:
     paused_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class CallResult:
-    disposition: Disposition
-    outcome: str | None = None
-    record: dict[str, Any] | None = None
-    error: str | None = None
-
-
-# -- audit ---------------------------------------------------------------------------------------------------
-
-
-def _window_text(c: Campaign) -> str:
-    return f"{c.window_start}-{c.window_end} {','.join(c.days)}"
-
-
-async def _audit_dispatch(
-    s: AsyncSession,
-    c: Campaign,
-    lead: Lead,
-    *,
-    call_id: str,
-    now: datetime,
-    consent_ok: bool | None,
-    dnd_verdict: dnd.DndVerdict | None,
-    outcome: str,
-    started_by: str | None,
-) -> None:
-    skipped = outcome != "dialed"
-    await append(
-        s,
-        actor=ACTOR,
-        tenant_id=c.account_id,
-        action="call.skip" if skipped else "call.dispatch",
-        object_type="call",
-        object_id=call_id,
-        outcome="denied" if skipped else "success",
-        subject_ref=pseudonymize_phone(to_e164(lead.phone)),
-        details={
-            "campaign_id": c.id,
-            "lead_id": str(lead.id),
-            "started_by": started_by,
-            "attempt": lead.attempts,
-            "consent_ok": consent_ok,
-            "dnd_allowed": None if dnd_verdict is None else dnd_verdict.allowed,
-            "dnd_reason": None if dnd_verdict is None else dnd_verdict.reason,
-            "window": _window_text(c),
-            "lead_local_time": now.astimezone(zone_of(lead.phone)).strftime("%a %H:%M"),
-            "disposition": outcome,
-        },
-        at=now,
-    )
-
-
 _STARTERS: dict[str, str] = {}  # campaign id -> actor that started it (a campaign starts once: never stale)
 
 
@@ -135,36 +80,6 @@ async def _started_by(s: AsyncSession, campaign_id: str) -> str | None:
     return _STARTERS[campaign_id]
 
 
-# -- pre-dial checks -----------------------------------------------------------------------------------------
-
-
-def _consent_ok(lead: Lead, now: datetime) -> bool:
-    return bool(lead.consent_source and lead.consent_purpose and lead.consent_attested_by) and lead.consent_at <= now
-
-
-def _number_ok(lead: Lead) -> bool:
-    return isinstance(normalise(to_e164(lead.phone)), int)
-
-
-async def _skip_final(s: AsyncSession, c: Campaign, lead: Lead, disposition: Disposition, now: datetime) -> str:
-    call_id = str(uuid.uuid4())
-    lead.status = str(disposition)
-    lead.next_attempt_at = None
-    s.add(
-        Call(
-            id=call_id,
-            account_id=c.account_id,
-            campaign_id=c.id,
-            lead_id=lead.id,
-            attempt=lead.attempts,
-            status=str(disposition),
-            ended_at=now,
-            created_at=now,
-        )
-    )
-    return call_id
-
-
 async def pause(s: AsyncSession, c: Campaign, reason: str, now: datetime) -> None:
     """Pause a running campaign with the reason (fraud guard, balance low); the client resumes it."""
     if c.state != State.RUNNING.value:
@@ -174,7 +89,7 @@ async def pause(s: AsyncSession, c: Campaign, reason: str, now: datetime) -> Non
     row.paused_reason, row.paused_at = reason, now
     await append(
         s,
-        actor=ACTOR,
+        actor=DISPATCHER_ACTOR,
         tenant_id=c.account_id,
         action="campaign.pause",
         object_type="campaign",
@@ -183,6 +98,24 @@ async def pause(s: AsyncSession, c: Campaign, reason: str, now: datetime) -> Non
         details={"reason": reason},
         at=now,
     )
+
+
+# -- claim -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Round:
+    """One claim's transaction: the campaign, the credit hold of one call, and what the round has leased so far."""
+
+    s: AsyncSession
+    cfg: DispatchConfig
+    c: Campaign
+    account_id: str
+    hold: int
+    free: int
+    now: datetime
+    started_by: str | None
+    result: ClaimResult
 
 
 async def claim(
@@ -211,86 +144,90 @@ async def claim(
             result.paused_reason = reason
             return result
         starter = await _started_by(s, c.id)
-        for lead in await repo.due_leads(s, c.id, now, limit=free * 4 + 4):
-            if len(result.jobs) >= free:
-                break
-            disposition, verdict, consent = await _pre_dial(s, c, lead, now)
-            call_id = str(uuid.uuid4())
-            if disposition is None and not await ledger.reserve(s, account_id, call_id, hold):
-                disposition = Disposition.BALANCE_LOW
-            if disposition is not None:
-                result.skipped[str(disposition)] = result.skipped.get(str(disposition), 0) + 1
-                if disposition in FINAL_SKIPS:
-                    call_id = await _skip_final(s, c, lead, disposition, now)
-                await _audit_dispatch(
-                    s,
-                    c,
-                    lead,
-                    call_id=call_id,
-                    now=now,
-                    consent_ok=consent,
-                    dnd_verdict=verdict,
-                    outcome=str(disposition),
-                    started_by=starter,
-                )
-                if disposition is Disposition.BALANCE_LOW:
-                    await pause(s, c, BALANCE_LOW_REASON, now)
-                    result.paused_reason = BALANCE_LOW_REASON
-                    break
-                continue
-            lead.attempts += 1
-            lead.status = DIALING
-            s.add(
-                DispatchLease(
-                    lead_id=lead.id,
-                    call_id=call_id,
-                    campaign_id=c.id,
-                    account_id=account_id,
-                    worker_id=cfg.worker_id,
-                    attempt=lead.attempts,
-                    reserved=hold,
-                    leased_at=now,
-                    heartbeat_at=now,
-                    expires_at=now + timedelta(seconds=cfg.lease_ttl_s),
-                )
-            )
-            s.add(
-                Call(
-                    id=call_id,
-                    account_id=account_id,
-                    campaign_id=c.id,
-                    lead_id=lead.id,
-                    attempt=lead.attempts,
-                    status=DIALING,
-                    created_at=now,
-                )
-            )
-            await _audit_dispatch(
-                s,
-                c,
-                lead,
-                call_id=call_id,
-                now=now,
-                consent_ok=consent,
-                dnd_verdict=verdict,
-                outcome="dialed",
-                started_by=starter,
-            )
-            result.jobs.append(
-                DialJob(
-                    call_id=call_id,
-                    lead_id=lead.id,
-                    campaign_id=c.id,
-                    account_id=account_id,
-                    attempt=lead.attempts,
-                    phone=to_e164(lead.phone),
-                    name=lead.name or "there",
-                    metadata=dict(lead.extra or {}),
-                    script=dict(c.script),
-                    max_call_s=c.max_call_seconds,
-                    caller_id=c.caller_id,
-                )
-            )
+        await _lease_due(_Round(s, cfg, c, account_id, hold, free, now, starter, result))
+    _count(result)
+    return result
+
+
+async def _lease_due(r: _Round) -> None:
+    for lead in await repo.due_leads(r.s, r.c.id, r.now, limit=r.free * 4 + 4):
+        if len(r.result.jobs) >= r.free:
+            break
+        verdict = await predial.check(r.s, r.c, lead, r.now)
+        call_id = str(uuid.uuid4())
+        disposition = verdict.disposition
+        if disposition is None and not await ledger.reserve(r.s, r.account_id, call_id, r.hold):
+            disposition = Disposition.BALANCE_LOW
+        if disposition is None:
+            await _dial(r, lead, verdict, call_id)
+        elif not await _skip(r, lead, verdict, disposition, call_id):
+            break
+
+
+async def _skip(r: _Round, lead: Lead, verdict: predial.Verdict, disposition: Disposition, call_id: str) -> bool:
+    """Record a lead the checks (or the balance) stopped; False when the round must stop (balance low)."""
+    r.result.skipped[str(disposition)] = r.result.skipped.get(str(disposition), 0) + 1
+    if disposition in FINAL_SKIPS:
+        call_id = predial.end_lead(r.s, r.c, lead, disposition, r.now)
+    await predial.audit(
+        r.s, r.c, lead, verdict, call_id=call_id, outcome=str(disposition), started_by=r.started_by, now=r.now
+    )
+    if disposition is Disposition.BALANCE_LOW:
+        await pause(r.s, r.c, BALANCE_LOW_REASON, r.now)
+        r.result.paused_reason = BALANCE_LOW_REASON
+        return False
+    return True
+
+
+async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -> None:
+    """Lease the lead to this worker (its credits are held) and open its call row."""
+    c, now = r.c, r.now
+    lead.attempts += 1
+    lead.status = DIALING
+    r.s.add(
+        DispatchLease(
+            lead_id=lead.id,
+            call_id=call_id,
+            campaign_id=c.id,
+            account_id=r.account_id,
+            worker_id=r.cfg.worker_id,
+            attempt=lead.attempts,
+            reserved=r.hold,
+            leased_at=now,
+            heartbeat_at=now,
+            expires_at=now + timedelta(seconds=r.cfg.lease_ttl_s),
+        )
+    )
+    r.s.add(
+        Call(
+            id=call_id,
+            account_id=r.account_id,
+            campaign_id=c.id,
+            lead_id=lead.id,
+            attempt=lead.attempts,
+            status=DIALING,
+            created_at=now,
+        )
+    )
+    await predial.audit(r.s, c, lead, verdict, call_id=call_id, outcome="dialed", started_by=r.started_by, now=now)
+    r.result.jobs.append(
+        DialJob(
+            call_id=call_id,
+            lead_id=lead.id,
+            campaign_id=c.id,
+            account_id=r.account_id,
+            attempt=lead.attempts,
+            phone=to_e164(lead.phone),
+            name=lead.name or "there",
+            metadata=dict(lead.extra or {}),
+            script=dict(c.script),
+            max_call_s=c.max_call_seconds,
+            caller_id=c.caller_id,
+        )
+    )
+
+
+def _count(result: ClaimResult) -> None:
     for skip, n in result.skipped.items():
         for _ in range(n):
             metrics.record_dispatch(skip)
@@ -298,38 +235,9 @@ async def claim(
                 metrics.record_dnd_block()
     for _ in result.jobs:
         metrics.record_dispatch("dialed")
-    return result
-
-
-async def _pre_dial(
-    s: AsyncSession, c: Campaign, lead: Lead, now: datetime
-) -> tuple[Disposition | None, dnd.DndVerdict | None, bool | None]:
-    """The first failing check (invalid_number, consent_missing, dnd_blocked, outside_window), or None; balance
-    is checked by the caller when it reserves."""
-    if not _number_ok(lead):
-        return Disposition.INVALID_NUMBER, None, None
-    if not _consent_ok(lead, now):
-        return Disposition.CONSENT_MISSING, None, False
-    verdict = await dnd.check(s, lead.phone, c.category, account_id=c.account_id, at=now)
-    if not verdict.allowed:
-        if verdict.reason == BlockReason.OUTSIDE_TIME_BAND:
-            lead.next_attempt_at = now + TIME_BAND_RECHECK
-            return Disposition.OUTSIDE_WINDOW, verdict, True
-        return Disposition.DND_BLOCKED, verdict, True
-    if not window.inside(lead.phone, now, c.window_start, c.window_end, list(c.days)):
-        lead.next_attempt_at = window.next_opening(lead.phone, now, c.window_start, c.window_end, list(c.days))
-        return Disposition.OUTSIDE_WINDOW, verdict, True
-    return None, verdict, True
 
 
 # -- call end --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Closed:
-    disposition: Disposition
-    lead_status: str
-    charged: int
 
 
 async def finish(
@@ -349,105 +257,12 @@ async def finish(
         lease = await repo.lease_for_update(s, lead_id)
         if lease is None or lease.call_id != job_call_id:
             return None
-        closed = await _close(s, cfg, lease, result, now)
+        closed = await settlement.close(s, lease, result, now, rate=cfg.rate_per_second)
     if closed.charged:
         metrics.record_credits_consumed(closed.charged)
     if closed.lead_status == "retry":
         metrics.record_dispatch("rescheduled")
     return closed
-
-
-async def _close(
-    s: AsyncSession, cfg: DispatchConfig, lease: DispatchLease, result: CallResult, now: datetime
-) -> Closed:
-    c = await s.get(Campaign, lease.campaign_id)
-    assert c is not None  # campaigns cascade to their leases
-    lead = await s.get(Lead, lease.lead_id)
-    call = await s.get(Call, lease.call_id)
-    record = result.record or {}
-    answered = result.disposition not in (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED) and bool(record)
-    duration = float(record.get("duration_s") or 0.0) if answered else 0.0
-    settlement = await ledger.settle(
-        s,
-        lease.account_id,
-        lease.call_id,
-        reserved=lease.reserved,
-        duration_s=duration,
-        max_call_s=c.max_call_seconds,
-        rate=cfg.rate_per_second,
-    )
-    if lead is None or call is None:
-        # Erased (data-principal request) while the call ran: settle the money, keep nothing about the person.
-        await repo.drop_lease(s, lease.lead_id)
-        return Closed(disposition=result.disposition, lead_status="erased", charged=settlement.charged)
-    call.status = str(result.disposition)
-    call.outcome = result.outcome
-    call.ended_at = now
-    call.duration_s = duration if answered else None
-    if answered:
-        started = record.get("started_at")
-        call.started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
-        call.transcript = record.get("transcript")
-        call.turns = record.get("turns")
-        call.slots = record.get("slots")
-        call.record = record
-    call.error = result.error or (record.get("error") if answered else None)
-    await s.flush()
-    decision = retry.decide(
-        c.retry,
-        attempts=lead.attempts,
-        errors=await repo.errored_attempts(s, lead.id),
-        disposition=result.disposition,
-        outcome=result.outcome,
-        callback_at=record.get("callback_at"),
-        now=now,
-    )
-    lead.status = decision.status
-    lead.next_attempt_at = decision.next_attempt_at
-    await repo.drop_lease(s, lead.id)
-    await append(
-        s,
-        actor=ACTOR,
-        tenant_id=c.account_id,
-        action="call.end",
-        object_type="call",
-        object_id=call.id,
-        outcome="error" if result.disposition is Disposition.ERROR else "success",
-        subject_ref=pseudonymize_phone(to_e164(lead.phone)),
-        details={
-            "campaign_id": c.id,
-            "lead_id": str(lead.id),
-            "attempt": lease.attempt,
-            "disposition": str(result.disposition),
-            "outcome": result.outcome,
-            "billed_seconds": settlement.billed_seconds,
-            "charged": settlement.charged,
-            "lead_status": decision.status,
-        },
-        at=now,
-    )
-    if c.webhook_url:
-        await outbox.enqueue(
-            s,
-            c,
-            "call.ended",
-            {
-                "call_id": call.id,
-                "lead_id": lead.id,
-                "attempt": lease.attempt,
-                "disposition": str(result.disposition),
-                "outcome": result.outcome,
-                "slots": call.slots or {},
-                "callback_at": record.get("callback_at"),
-                "duration_s": call.duration_s,
-                "billed_seconds": settlement.billed_seconds,
-                "credits_charged": settlement.charged,
-                "lead_status": decision.status,
-                "ended_at": now.isoformat(),
-            },
-            now,
-        )
-    return Closed(disposition=result.disposition, lead_status=decision.status, charged=settlement.charged)
 
 
 async def reap_expired(db: Database, cfg: DispatchConfig, now: datetime | None = None, limit: int = 50) -> int:
@@ -463,7 +278,8 @@ async def reap_expired(db: Database, cfg: DispatchConfig, now: datetime | None =
             lease = await repo.lease_for_update(s, lead_id)
             if lease is None or lease.call_id != call_id or lease.expires_at >= now:
                 continue  # finished or heartbeated meanwhile
-            await _close(s, cfg, lease, CallResult(Disposition.ERROR, error="lease expired: worker lost"), now)
+            lost = CallResult(Disposition.ERROR, error="lease expired: worker lost")
+            await settlement.close(s, lease, lost, now, rate=cfg.rate_per_second)
             reaped += 1
         metrics.record_dispatch("error")
     return reaped

@@ -19,10 +19,12 @@ from loguru import logger
 
 from config.settings import Settings
 from control_api.audit import append, pseudonymize_phone
+from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.credits import fraud
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition, from_record
-from control_api.dispatch.service import CallResult, DialJob, DispatchConfig
+from control_api.dispatch.service import DialJob, DispatchConfig
+from control_api.dispatch.settlement import CallResult
 from control_api.dnd import service as dnd
 from control_api.dnd.preferences import Source
 from control_api.origination.base import Carrier, CarrierError, Dial
@@ -267,7 +269,7 @@ class Worker:
             await dnd.add_entry(s, job.phone, Source.CALL_OPT_OUT, account_id=job.account_id)
             await append(
                 s,
-                actor=service.ACTOR,
+                actor=DISPATCHER_ACTOR,
                 tenant_id=job.account_id,
                 action="consent.withdraw",
                 object_type="call",

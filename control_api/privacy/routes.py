@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, cast
 
 import msgspec
@@ -23,7 +25,7 @@ from control_api.privacy.purge import purge_campaign
 from control_api.privacy.scheduler import JOB_NAME
 from control_api.privacy.schemas import GrievanceCreate, GrievanceUpdate, PrivacySettingsUpdate, SubjectCorrection
 from control_api.privacy.storage_hygiene import flush_deleted_pages
-from control_api.storage.db import Database
+from control_api.storage.db import Database, session_scope
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
 Offset = Annotated[int, Parameter(ge=0, le=1_000_000_000, description="rows to skip")]
@@ -33,18 +35,25 @@ def _ctx(request: Request[Any, Any, Any], principal: Principal) -> AuditContext:
     return context_from_request(request, account_id=principal.account_id, key_prefix=principal.key_prefix)
 
 
-async def _audit_refusal(db: Database, ctx: AuditContext, action: str, exc: ApiError) -> None:
-    """A refused rights request is audited too; the request's own transaction is rolled back, so this entry
-    gets its own."""
-    async with db.sessions() as session:
-        await ctx.record(
-            session,
-            action,
-            object_type="subject",
-            outcome="denied" if exc.status in (401, 403) else "failure",
-            details={"status": exc.status, "field": exc.field},
-        )
-        await session.commit()
+@asynccontextmanager
+async def _rights_request(
+    request: Request[Any, Any, Any], principal: Principal, db: Database, action: str
+) -> AsyncIterator[AuditContext]:
+    """The audit context of a data-rights request. A refused request (``ApiError``) is audited too, before the
+    refusal is answered; the request's own transaction is rolled back, so this entry gets its own."""
+    ctx = _ctx(request, principal)
+    try:
+        yield ctx
+    except ApiError as exc:
+        async with session_scope(db) as session:
+            await ctx.record(
+                session,
+                action,
+                object_type="subject",
+                outcome="denied" if exc.status in (401, 403) else "failure",
+                details={"status": exc.status, "field": exc.field},
+            )
+        raise
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -69,12 +78,8 @@ class SubjectController(Controller):
         db: Database,
     ) -> dict[str, Any]:
         """Everything held about this phone number in your account (right of access)."""
-        ctx = _ctx(request, principal)
-        try:
+        async with _rights_request(request, principal, db, "subject.access") as ctx:
             return await subjects.access(session, ctx, phone, _settings(request).data_dir)
-        except ApiError as exc:
-            await _audit_refusal(db, ctx, "subject.access", exc)
-            raise
 
     @patch("/{phone:str}")
     async def correct(
@@ -89,12 +94,8 @@ class SubjectController(Controller):
         """Correct the name and/or metadata of this number's leads (right of correction)."""
         fields = _set_fields(data)
         fix = subjects.Correction(name=fields.get("name"), metadata=fields.get("metadata"), fields_set=set(fields))
-        ctx = _ctx(request, principal)
-        try:
+        async with _rights_request(request, principal, db, "subject.correct") as ctx:
             return await subjects.correct(session, ctx, phone, fix)
-        except ApiError as exc:
-            await _audit_refusal(db, ctx, "subject.correct", exc)
-            raise
 
     @delete("/{phone:str}", status_code=200)
     async def erase(
@@ -106,12 +107,8 @@ class SubjectController(Controller):
         db: Database,
     ) -> dict[str, Any]:
         """Erase this number from your account: leads, calls, transcripts, audio, slots, payload copies."""
-        ctx = _ctx(request, principal)
-        try:
+        async with _rights_request(request, principal, db, "subject.erase") as ctx:
             report = await subjects.erase(session, ctx, phone, _settings(request).data_dir)
-        except ApiError as exc:
-            await _audit_refusal(db, ctx, "subject.erase", exc)
-            raise
         await session.commit()
         await flush_deleted_pages(db)
         return {"subject_ref": report.subject_ref, "erased": report.counts()}

@@ -18,7 +18,8 @@ from control_api.credits import fraud, ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition
-from control_api.dispatch.service import CallResult, DispatchConfig
+from control_api.dispatch.service import DispatchConfig
+from control_api.dispatch.settlement import CallResult
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.dispatch.worker import Worker
 from control_api.dnd import service as dnd

@@ -1,0 +1,164 @@
+"""Settling a call that ended, or whose worker was lost: charge the billed seconds and release the rest of the
+hold in the ledger, record the call's result, decide the lead's next attempt, audit ``call.end`` and queue the
+``call.ended`` webhook.
+
+Everything here runs inside the caller's transaction, after the account row is locked (the lock order is in
+``control_api.dispatch.service``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from control_api.audit import append, pseudonymize_phone
+from control_api.audit.events import DISPATCHER_ACTOR
+from control_api.credits import ledger
+from control_api.dispatch import repository as repo
+from control_api.dispatch import retry
+from control_api.dispatch.dispositions import Disposition
+from control_api.dispatch.tables import DispatchLease
+from control_api.phones import to_e164
+from control_api.storage.tables import Call, Campaign, Lead
+from control_api.webhooks import outbox
+
+# Nothing was said on these: no record to keep, no seconds to bill.
+_UNANSWERED = (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    disposition: Disposition
+    outcome: str | None = None
+    record: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Closed:
+    disposition: Disposition
+    lead_status: str
+    charged: int
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """What the audit entry and the webhook both report of a settled call."""
+
+    lease: DispatchLease
+    result: CallResult
+    settlement: ledger.Settlement
+    lead_status: str
+
+
+async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: datetime, *, rate: int) -> Closed:
+    """Settle the call of ``lease`` and drop the lease; ``rate`` is credits per second."""
+    c = await s.get(Campaign, lease.campaign_id)
+    assert c is not None  # campaigns cascade to their leases
+    lead = await s.get(Lead, lease.lead_id)
+    call = await s.get(Call, lease.call_id)
+    record = result.record or {}
+    answered = result.disposition not in _UNANSWERED and bool(record)
+    duration = float(record.get("duration_s") or 0.0) if answered else 0.0
+    settlement = await ledger.settle(
+        s,
+        lease.account_id,
+        lease.call_id,
+        reserved=lease.reserved,
+        duration_s=duration,
+        max_call_s=c.max_call_seconds,
+        rate=rate,
+    )
+    if lead is None or call is None:
+        # Erased (data-principal request) while the call ran: settle the money, keep nothing about the person.
+        await repo.drop_lease(s, lease.lead_id)
+        return Closed(disposition=result.disposition, lead_status="erased", charged=settlement.charged)
+    _record_result(call, result, record if answered else None, duration, now)
+    await s.flush()
+    decision = retry.decide(
+        c.retry,
+        attempts=lead.attempts,
+        errors=await repo.errored_attempts(s, lead.id),
+        disposition=result.disposition,
+        outcome=result.outcome,
+        callback_at=record.get("callback_at"),
+        now=now,
+    )
+    lead.status = decision.status
+    lead.next_attempt_at = decision.next_attempt_at
+    await repo.drop_lease(s, lead.id)
+    ended = _Ended(lease=lease, result=result, settlement=settlement, lead_status=decision.status)
+    await _audit_end(s, c, lead, call, ended, now)
+    if c.webhook_url:
+        await _notify(s, c, lead, call, ended, now)
+    return Closed(disposition=result.disposition, lead_status=decision.status, charged=settlement.charged)
+
+
+def _record_result(
+    call: Call, result: CallResult, answered_record: dict[str, Any] | None, duration: float, now: datetime
+) -> None:
+    """The call row's result; what was said (``answered_record``) only when the call was answered."""
+    call.status = str(result.disposition)
+    call.outcome = result.outcome
+    call.ended_at = now
+    call.duration_s = duration if answered_record is not None else None
+    if answered_record is not None:
+        started = answered_record.get("started_at")
+        call.started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
+        call.transcript = answered_record.get("transcript")
+        call.turns = answered_record.get("turns")
+        call.slots = answered_record.get("slots")
+        call.record = answered_record
+    call.error = result.error or (answered_record.get("error") if answered_record is not None else None)
+
+
+async def _audit_end(s: AsyncSession, c: Campaign, lead: Lead, call: Call, ended: _Ended, now: datetime) -> None:
+    result = ended.result
+    await append(
+        s,
+        actor=DISPATCHER_ACTOR,
+        tenant_id=c.account_id,
+        action="call.end",
+        object_type="call",
+        object_id=call.id,
+        outcome="error" if result.disposition is Disposition.ERROR else "success",
+        subject_ref=pseudonymize_phone(to_e164(lead.phone)),
+        details={
+            "campaign_id": c.id,
+            "lead_id": str(lead.id),
+            "attempt": ended.lease.attempt,
+            "disposition": str(result.disposition),
+            "outcome": result.outcome,
+            "billed_seconds": ended.settlement.billed_seconds,
+            "charged": ended.settlement.charged,
+            "lead_status": ended.lead_status,
+        },
+        at=now,
+    )
+
+
+async def _notify(s: AsyncSession, c: Campaign, lead: Lead, call: Call, ended: _Ended, now: datetime) -> None:
+    result = ended.result
+    await outbox.enqueue(
+        s,
+        c,
+        "call.ended",
+        {
+            "call_id": call.id,
+            "lead_id": lead.id,
+            "attempt": ended.lease.attempt,
+            "disposition": str(result.disposition),
+            "outcome": result.outcome,
+            "slots": call.slots or {},
+            "callback_at": (result.record or {}).get("callback_at"),
+            "duration_s": call.duration_s,
+            "billed_seconds": ended.settlement.billed_seconds,
+            "credits_charged": ended.settlement.charged,
+            "lead_status": ended.lead_status,
+            "ended_at": now.isoformat(),
+        },
+        now,
+    )
