@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
+
+from engine.records import CallRecord
 
 
 class Disposition(StrEnum):
@@ -40,14 +42,14 @@ PENDING, RETRY, DIALING = "pending", "retry", "dialing"
 OPEN_STATUSES: Final = frozenset({PENDING, RETRY, DIALING})
 
 
-def from_record(record: dict[str, Any]) -> tuple[Disposition, str | None]:
-    """An answered call's disposition and the agent's outcome, from ``CallRecord.to_dict()``."""
-    outcome = str(record.get("outcome") or "error")
+def from_record(record: CallRecord) -> tuple[Disposition, str | None]:
+    """An answered call's disposition and the agent's outcome."""
+    outcome = str(record.outcome)
     if outcome == "voicemail":
         return Disposition.VOICEMAIL, outcome
     if outcome == "hung_up":
         return Disposition.HUNG_UP, outcome
-    if outcome == "error" or (record.get("error") and record.get("ended_by") == "error"):
+    if outcome == "error" or (record.error and record.ended_by == "error"):
         return Disposition.ERROR, outcome
     return Disposition.COMPLETED, outcome
 

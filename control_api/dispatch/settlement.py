@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +23,7 @@ from control_api.dispatch.tables import DispatchLease
 from control_api.phones import to_e164
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.webhooks import outbox
+from engine.records import CallRecord
 
 # Nothing was said on these: no record to keep, no seconds to bill.
 _UNANSWERED = (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED)
@@ -33,7 +33,7 @@ _UNANSWERED = (Disposition.NO_ANSWER, Disposition.BUSY, Disposition.FAILED)
 class CallResult:
     disposition: Disposition
     outcome: str | None = None
-    record: dict[str, Any] | None = None
+    record: CallRecord | None = None  # what the engine recorded, for answered calls
     error: str | None = None
 
 
@@ -60,9 +60,8 @@ async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: 
     assert c is not None  # campaigns cascade to their leases
     lead = await s.get(Lead, lease.lead_id)
     call = await s.get(Call, lease.call_id)
-    record = result.record or {}
-    answered = result.disposition not in _UNANSWERED and bool(record)
-    duration = float(record.get("duration_s") or 0.0) if answered else 0.0
+    record = result.record if result.disposition not in _UNANSWERED else None
+    duration = record.duration_s if record is not None else 0.0
     settlement = await ledger.settle(
         s,
         lease.account_id,
@@ -76,7 +75,7 @@ async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: 
         # Erased (data-principal request) while the call ran: settle the money, keep nothing about the person.
         await repo.drop_lease(s, lease.lead_id)
         return Closed(disposition=result.disposition, lead_status="erased", charged=settlement.charged)
-    _record_result(call, result, record if answered else None, duration, now)
+    _record_result(call, result, record, duration, now)
     await s.flush()
     decision = retry.decide(
         c.retry,
@@ -84,7 +83,7 @@ async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: 
         errors=await repo.errored_attempts(s, lead.id),
         disposition=result.disposition,
         outcome=result.outcome,
-        callback_at=record.get("callback_at"),
+        callback_at=record.callback_at if record is not None else None,
         now=now,
     )
     lead.status = decision.status
@@ -97,22 +96,21 @@ async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: 
     return Closed(disposition=result.disposition, lead_status=decision.status, charged=settlement.charged)
 
 
-def _record_result(
-    call: Call, result: CallResult, answered_record: dict[str, Any] | None, duration: float, now: datetime
-) -> None:
-    """The call row's result; what was said (``answered_record``) only when the call was answered."""
+def _record_result(call: Call, result: CallResult, answered: CallRecord | None, duration: float, now: datetime) -> None:
+    """The call row's result; what was said (``answered``) only when the call was answered. The record becomes
+    JSON here, where it is stored."""
     call.status = str(result.disposition)
     call.outcome = result.outcome
     call.ended_at = now
-    call.duration_s = duration if answered_record is not None else None
-    if answered_record is not None:
-        started = answered_record.get("started_at")
-        call.started_at = datetime.fromisoformat(started) if isinstance(started, str) else None
-        call.transcript = answered_record.get("transcript")
-        call.turns = answered_record.get("turns")
-        call.slots = answered_record.get("slots")
-        call.record = answered_record
-    call.error = result.error or (answered_record.get("error") if answered_record is not None else None)
+    call.duration_s = duration if answered is not None else None
+    if answered is not None:
+        data = answered.to_dict()
+        call.started_at = datetime.fromisoformat(answered.started_at) if answered.started_at else None
+        call.transcript = data["transcript"]
+        call.turns = data["turns"]
+        call.slots = data["slots"]
+        call.record = data
+    call.error = result.error or (answered.error if answered is not None else None)
 
 
 async def _audit_end(s: AsyncSession, c: Campaign, lead: Lead, call: Call, ended: _Ended, now: datetime) -> None:
@@ -153,7 +151,7 @@ async def _notify(s: AsyncSession, c: Campaign, lead: Lead, call: Call, ended: _
             "disposition": str(result.disposition),
             "outcome": result.outcome,
             "slots": call.slots or {},
-            "callback_at": (result.record or {}).get("callback_at"),
+            "callback_at": result.record.callback_at if result.record is not None else None,
             "duration_s": call.duration_s,
             "billed_seconds": ended.settlement.billed_seconds,
             "credits_charged": ended.settlement.charged,

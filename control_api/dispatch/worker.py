@@ -250,9 +250,8 @@ class Worker:
         except TimeoutError:
             await self._hangup(carrier_call_id)
             return CallResult(Disposition.ERROR, error="call did not end in time")
-        data = record.to_dict()
-        disposition, outcome = from_record(data)
-        return CallResult(disposition, outcome=outcome, record=data, error=record.error)
+        disposition, outcome = from_record(record)
+        return CallResult(disposition, outcome=outcome, record=record, error=record.error)
 
     async def _hangup(self, carrier_call_id: str | None) -> None:
         if carrier_call_id is None:

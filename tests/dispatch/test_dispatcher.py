@@ -28,6 +28,7 @@ from control_api.storage.db import Database, session_scope
 from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from engine.facade import Engine
+from engine.records import CallRecord, Outcome
 from tests.dispatch.conftest import open_db
 from tests.dispatch.seed import phone, seed, simulated_worker
 
@@ -120,7 +121,13 @@ async def test_caps_leases_settlement_and_completion(db: Database, database_url:
     other = DispatchConfig(worker_id="other", account_concurrency=2)
     assert (await service.claim(db, other, sd.campaign_id, sd.account_id, slots=10)).jobs == []
     job = first.jobs[0]
-    record = {"outcome": "qualified", "duration_s": 12.2, "slots": {"x": 1}, "started_at": utcnow().isoformat()}
+    record = CallRecord(
+        call_id=job.call_id,
+        outcome=Outcome.QUALIFIED,
+        duration_s=12.2,
+        slots={"x": 1},
+        started_at=utcnow().isoformat(),
+    )
     closed = await service.finish(
         db, CFG, job.call_id, job.lead_id, job.account_id, CallResult(Disposition.COMPLETED, "qualified", record)
     )
@@ -196,7 +203,7 @@ async def test_expired_lease_returns_the_lead_as_error_without_charging(
         job.call_id,
         job.lead_id,
         job.account_id,
-        CallResult(Disposition.COMPLETED, "qualified", {"duration_s": 30.0}),
+        CallResult(Disposition.COMPLETED, "qualified", CallRecord(call_id="c", duration_s=30.0)),
     )
     assert late is None
     async with db.sessions() as s:
@@ -245,7 +252,7 @@ async def test_lead_erased_mid_call_still_releases_the_hold(db: Database, databa
         job.call_id,
         job.lead_id,
         job.account_id,
-        CallResult(Disposition.COMPLETED, "qualified", {"duration_s": 4.5}),
+        CallResult(Disposition.COMPLETED, "qualified", CallRecord(call_id="c", duration_s=4.5)),
     )
     assert closed is not None and closed.lead_status == "erased" and closed.charged == 5
     async with db.sessions() as s:
@@ -283,12 +290,13 @@ async def test_a_carrier_that_stops_answering_does_not_stall_other_campaigns(
     )
     db = await open_db(sqlite_url)
     settings = Settings(sim_ring_s=0.01)
+    engine = Engine()
     worker = Worker(
         db=db,
         settings=settings,
-        carrier=HangingCarrier(settings),
+        carrier=HangingCarrier(settings, engine),
         media_base_url="ws://127.0.0.1:9",
-        engine=Engine(),
+        engine=engine,
     )
     t0 = asyncio.get_running_loop().time()
     states: dict[str, str] = {}
@@ -385,7 +393,7 @@ async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
         job.call_id,
         job.lead_id,
         job.account_id,
-        CallResult(Disposition.COMPLETED, "opted_out", {"duration_s": 9.0}),
+        CallResult(Disposition.COMPLETED, "opted_out", CallRecord(call_id="c", duration_s=9.0)),
     )
     assert closed is not None and closed.lead_status == "completed"
     # The same number in the account's other campaign is refused at dial time.

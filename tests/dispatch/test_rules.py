@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from control_api.credits.ledger import billed_seconds
 from control_api.dispatch import retry, window
 from control_api.dispatch.dispositions import Disposition, from_record
+from engine.records import CallRecord, Outcome
 
 POLICY = {"dispositions": ["no_answer", "busy", "callback_requested"], "spacing_minutes": [30, 60], "max_attempts": 3}
 NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # Monday 11:30 IST
@@ -81,10 +83,17 @@ def test_window_is_the_leads_local_time_and_days() -> None:
 
 
 def test_engine_record_maps_to_dispositions() -> None:
-    assert from_record({"outcome": "qualified"}) == (Disposition.COMPLETED, "qualified")
-    assert from_record({"outcome": "voicemail"}) == (Disposition.VOICEMAIL, "voicemail")
-    assert from_record({"outcome": "hung_up"}) == (Disposition.HUNG_UP, "hung_up")
-    assert from_record({"outcome": "error", "error": "engine error"}) == (Disposition.ERROR, "error")
+    def record(outcome: Outcome, **kw: Any) -> CallRecord:
+        return CallRecord(call_id="c1", outcome=outcome, **kw)
+
+    assert from_record(record(Outcome.QUALIFIED)) == (Disposition.COMPLETED, "qualified")
+    assert from_record(record(Outcome.VOICEMAIL)) == (Disposition.VOICEMAIL, "voicemail")
+    assert from_record(record(Outcome.HUNG_UP)) == (Disposition.HUNG_UP, "hung_up")
+    assert from_record(record(Outcome.ERROR, error="engine error")) == (Disposition.ERROR, "error")
+    assert from_record(record(Outcome.QUALIFIED, error="tts failed", ended_by="error")) == (
+        Disposition.ERROR,
+        "qualified",
+    )
 
 
 def test_billing_is_per_started_second_capped_at_the_maximum() -> None:
