@@ -11,8 +11,8 @@ from typing import Any
 from litestar import Litestar
 
 from closerr.settings import Settings
+from control_api.campaigns import repository as campaign_repo
 from control_api.storage.db import Database
-from control_api.storage.repositories import campaigns as campaign_repo
 from engine.server import has_capacity, sip_call_handler
 from engine.telephony.sip import start_from_settings
 

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from control_api.accounts import service
+from control_api.accounts.auth import Caller, client_ip
 from control_api.accounts.schemas import (
     AccountCreate,
     AccountCreated,
@@ -17,11 +18,10 @@ from control_api.accounts.schemas import (
     ApiKeyPage,
     ApiKeyView,
 )
-from control_api.accounts.auth import Caller, client_ip
+from control_api.accounts.tables import Account
 from control_api.deps import Session
 from control_api.errors import NotFound
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from control_api.storage.tables import Account
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
 

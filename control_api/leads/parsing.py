@@ -23,6 +23,7 @@ import numpy as np
 
 from control_api.errors import InvalidField
 from control_api.leads import fast_csv
+from control_api.leads.writer import StagedRow
 from control_api.phones import PhoneRejection, normalise
 from control_api.streaming import LineSplitter
 
@@ -53,10 +54,6 @@ MAX_SOURCE = 200
 MAX_PURPOSE = 500
 MAX_METADATA_BYTES = 4096
 _TRUE = frozenset({"true", "yes", "y", "1"})
-
-# line, phone (E.164 digits), name, metadata JSON, consent source, consent time, consent purpose; consent fields
-# are None when the campaign-level attestation covers the row.
-StagedRow = tuple[int, int, str | None, str | None, str | None, Any, str | None]
 
 
 @dataclass(frozen=True)

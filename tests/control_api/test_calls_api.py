@@ -7,11 +7,10 @@ import uuid
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from control_api.calls.tables import Call
 from control_api.storage.db import Database
-from control_api.storage.tables import Call
 from control_api.storage.types import utcnow
-from engine.records import Outcome
-from engine.records import CallRecord, TranscriptTurn, TurnLatency
+from engine.records import CallRecord, Outcome, TranscriptTurn, TurnLatency
 from tests.control_api.helpers import Tenant, create_campaign
 
 

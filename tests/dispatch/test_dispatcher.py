@@ -14,7 +14,8 @@ from sqlalchemy import func, select, text, update
 from closerr.settings import Settings
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
-from control_api.origination.simulated import SimulatedCarrier
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.credits import fraud, ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch import service
@@ -23,8 +24,9 @@ from control_api.dispatch.service import CallResult, DispatchConfig
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.dispatch.worker import Worker
 from control_api.dnd import service as dnd
+from control_api.leads.tables import Lead
+from control_api.origination.simulated import SimulatedCarrier
 from control_api.storage.db import Database, session_scope
-from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from engine.directory import CallDirectory
 from tests.dispatch.conftest import open_db
@@ -363,8 +365,8 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
 async def test_opt_out_during_a_call_suppresses_the_number_for_the_account(
     db: Database, database_url: str, tmp_path: Path
 ) -> None:
-    from engine.records import Lead as EngineLead
     from engine.records import CallRequest
+    from engine.records import Lead as EngineLead
 
     first = await seed(database_url, tmp_path, [{"phone": phone(7)}])
     second = await seed(database_url, tmp_path, [{"phone": phone(7)}], api_key=first.api_key, credits=0)
