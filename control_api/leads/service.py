@@ -20,7 +20,8 @@ from control_api.campaigns import service as campaigns
 from control_api.campaigns.lifecycle import State
 from control_api.errors import Conflict, InvalidField
 from control_api.leads import repository as repo
-from control_api.leads.parsing import REASON_NAMES, Attestation, LeadParser, UploadOptions, make_parser
+from control_api.leads.parsing import make_parser
+from control_api.leads.row_rules import REASON_NAMES, Attestation, LeadParser, UploadOptions
 from control_api.leads.schemas import ConsentRecord, LeadPage, LeadView, RejectedRow, UploadReport
 from control_api.leads.tables import Lead, LeadUpload
 from control_api.leads.writer import LeadWriter, UploadContext
