@@ -10,9 +10,9 @@ from typing import Any
 from litestar import Litestar
 
 from config.settings import Settings
+from control_api.campaigns import repository as campaign_repo
 from control_api.phones import comparable_digits
 from control_api.storage.db import Database
-from control_api.storage.repositories import campaigns as campaign_repo
 from engine.facade import Engine
 
 

@@ -18,10 +18,10 @@ from control_api.accounts.schemas import (
     ApiKeyPage,
     ApiKeyView,
 )
+from control_api.accounts.tables import Account
 from control_api.deps import Session
 from control_api.errors import NotFound
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from control_api.storage.tables import Account
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
 

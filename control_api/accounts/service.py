@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts import keys
+from control_api.accounts import repository as repo
 from control_api.accounts.schemas import (
     AccountCreate,
     AccountCreated,
@@ -21,11 +22,10 @@ from control_api.accounts.schemas import (
     ApiKeyView,
     Billing,
 )
+from control_api.accounts.tables import Account, ApiKey
 from control_api.audit import audit_event
 from control_api.errors import Conflict, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
-from control_api.storage.repositories import accounts as repo
-from control_api.storage.tables import Account, ApiKey
 from control_api.storage.types import utcnow
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
+from control_api.calls import repository as repo
 from control_api.calls.schemas import CallDetail, CallPage, CallSummary
+from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns
 from control_api.errors import NotFound
 from control_api.pagination import decode_cursor, encode_cursor
-from control_api.storage.repositories import calls as repo
-from control_api.storage.tables import Call
 
 
 def summary(c: Call) -> CallSummary:

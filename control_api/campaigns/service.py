@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from control_api.accounts.service import Principal
 from control_api.audit import audit_event
 from control_api.campaigns import lifecycle
+from control_api.campaigns import repository as repo
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import (
     ALL_DAYS,
@@ -22,10 +23,9 @@ from control_api.campaigns.schemas import (
     RetryPolicy,
 )
 from control_api.campaigns.scripts import validate_script
+from control_api.campaigns.tables import Campaign
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
-from control_api.storage.repositories import campaigns as repo
-from control_api.storage.tables import Campaign
 from control_api.storage.types import utcnow
 
 

@@ -15,9 +15,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.accounts import repository as accounts_repo
 from control_api.accounts.service import Principal, authenticate
 from control_api.storage.db import Database, session_scope
-from control_api.storage.repositories import accounts as accounts_repo
 
 _SESSION_KEYS = ("account_id", "key_id", "key_prefix")
 

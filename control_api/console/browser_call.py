@@ -22,6 +22,7 @@ from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
+from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns_service
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
@@ -29,7 +30,6 @@ from control_api.console.live import LiveCall, LiveCalls
 from control_api.deps import Session
 from control_api.errors import InvalidField
 from control_api.storage.db import Database, session_scope
-from control_api.storage.tables import Call
 from engine.facade import Engine, WebRtcLeg
 from engine.records import CallRecord, CallRequest, Lead
 

@@ -7,7 +7,7 @@ their inputs and their errors into messages next to the field.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -15,8 +15,6 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from config.settings import Settings
-from control_api.accounts.auth import client_ip
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service
@@ -29,7 +27,7 @@ from control_api.deps import Db, Session
 from control_api.errors import ApiError, InvalidField
 from control_api.leads import service as leads_service
 from control_api.leads.schemas import UploadReport
-from control_api.streaming import check_content_length
+from control_api.leads.upload_request import upload_params
 
 ACTIONS = ("start", "pause", "resume", "cancel")
 
@@ -202,16 +200,13 @@ class LeadUpload(Controller):
         consent_source: FromQuery[str | None] = None,
         consent_purpose: FromQuery[str | None] = None,
     ) -> UploadReport:
-        settings = cast(Settings, request.app.state.settings)
-        check_content_length(request.headers.get("content-length"), settings.upload_max_bytes)
-        params = leads_service.UploadParams(
-            content_type=request.headers.get("content-type", "text/csv"),
+        params = upload_params(
+            request,
             no_minors_attested=no_minors_attested,
             consent_source=consent_source,
             consent_purpose=consent_purpose,
             consent_at=None,
-            client_ip=client_ip(request),
-            max_bytes=settings.upload_max_bytes,
+            default_content_type="text/csv",
         )
         return await leads_service.upload(db, principal, campaign_id, request.stream(), params)
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.calls.tables import Call
 from control_api.dispatch.dispositions import OPEN_STATUSES, PRE_DIAL_ORDER, WAITING_SKIPS, Disposition
-from control_api.storage.tables import Call, Lead
+from control_api.leads.tables import Lead
 
 # The dispatcher owns the statuses: a lead is still to be dialed while open or waiting (next window, a top-up).
 _REMAINING = sorted({*OPEN_STATUSES, *(str(d) for d in WAITING_SKIPS)})

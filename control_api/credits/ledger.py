@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.accounts.tables import Account
 from control_api.credits.tables import CreditEntry
-from control_api.storage.tables import Account
 from control_api.storage.types import utcnow
 
 TOPUP, RESERVE, RELEASE, CHARGE = "topup", "reserve", "release", "charge"

@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.dispatch import window
 from control_api.dispatch.dispositions import Disposition
 from control_api.dnd import service as dnd
 from control_api.dnd.preferences import BlockReason, zone_of
+from control_api.leads.tables import Lead
 from control_api.phones import normalise, to_e164
-from control_api.storage.tables import Call, Campaign, Lead
 
 # A DND time band that excludes "now" is not a refusal of the lead: look again after this long.
 TIME_BAND_RECHECK = timedelta(minutes=30)

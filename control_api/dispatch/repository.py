@@ -11,9 +11,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.audit.tables import AuditEntry
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.dispatch.dispositions import DIALING, OPEN_STATUSES, PENDING, RETRY
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
-from control_api.storage.tables import Call, Campaign, Lead
+from control_api.leads.tables import Lead
 
 
 async def campaigns_in(session: AsyncSession, states: tuple[str, ...]) -> list[Campaign]:

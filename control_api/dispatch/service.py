@@ -18,17 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import metrics
 from control_api.audit import append
 from control_api.audit.events import DISPATCHER_ACTOR
+from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.tables import Campaign
 from control_api.credits import fraud, ledger
 from control_api.dispatch import predial, settlement
 from control_api.dispatch import repository as repo
 from control_api.dispatch.dispositions import DIALING, FINAL_SKIPS, Disposition
 from control_api.dispatch.settlement import CallResult, Closed
 from control_api.dispatch.tables import DispatchLease
+from control_api.leads.tables import Lead
 from control_api.phones import to_e164
 from control_api.storage.db import Database, session_scope
-from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from control_api.webhooks import outbox
 

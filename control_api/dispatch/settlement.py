@@ -15,13 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch import repository as repo
 from control_api.dispatch import retry
 from control_api.dispatch.dispositions import Disposition
 from control_api.dispatch.tables import DispatchLease
+from control_api.leads.tables import Lead
 from control_api.phones import to_e164
-from control_api.storage.tables import Call, Campaign, Lead
 from control_api.webhooks import outbox
 from engine.records import CallRecord
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
 from control_api.audit import audit_event, pseudonymize_phone
+from control_api.dnd import repository as repo
 from control_api.dnd.preferences import (
     BlockReason,
     Preference,
@@ -23,14 +24,13 @@ from control_api.dnd.preferences import (
     mask_of,
 )
 from control_api.dnd.registry_file import RegistryFileParser
+from control_api.dnd.repository import RegistryWriter
 from control_api.dnd.schemas import DndEntryView, DndLookup, ImportReport, TimeBand, VerdictView, WithdrawResult
+from control_api.dnd.tables import REGISTRY_SCOPE, DndEntry
 from control_api.errors import InvalidField
 from control_api.phones import parse_any, to_e164
 from control_api.privacy.suppression import suppressed_after_erasure
 from control_api.storage.db import Database
-from control_api.storage.repositories import dnd as repo
-from control_api.storage.repositories.dnd import RegistryWriter
-from control_api.storage.tables import REGISTRY_SCOPE, DndEntry
 from control_api.storage.types import utcnow
 from control_api.streaming import byte_batches
 

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from control_api.leads import fast_phones
+from control_api.leads.row_rules import MAX_METADATA_BYTES
 
 # Per-line outcome codes; 0-3 are the parser's Reason values.
 MALFORMED: Final = 0
@@ -28,7 +29,6 @@ PER_ROW: Final = 101  # left to the per-row parser
 SKIPPED: Final = 102  # blank line, or a row the per-row parser already counted
 
 MAX_NAME_BYTES = 200  # a longer UTF-8 name may still be <= 200 characters: the per-row parser measures it
-MAX_METADATA_BYTES = 4096
 
 
 @dataclass(frozen=True)

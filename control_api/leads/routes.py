@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from config.settings import Settings
-from control_api.accounts.auth import Caller, client_ip
+from control_api.accounts.auth import Caller
 from control_api.deps import Db, Session
 from control_api.leads import service
 from control_api.leads.schemas import LeadPage, UploadReport
+from control_api.leads.upload_request import upload_params
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from control_api.streaming import check_content_length
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
 
@@ -43,16 +42,13 @@ class LeadController(Controller):
         consent_purpose: Annotated[str | None, QueryParameter(max_length=500)] = None,
         consent_at: FromQuery[datetime | None] = None,
     ) -> UploadReport:
-        settings = cast(Settings, request.app.state.settings)
-        check_content_length(request.headers.get("content-length"), settings.upload_max_bytes)
-        params = service.UploadParams(
-            content_type=request.headers.get("content-type", ""),
+        params = upload_params(
+            request,
             no_minors_attested=no_minors_attested,
             consent_source=consent_source,
             consent_purpose=consent_purpose,
             consent_at=consent_at,
-            client_ip=client_ip(request),
-            max_bytes=settings.upload_max_bytes,
+            default_content_type="",
         )
         return await service.upload(db, principal, campaign_id, request.stream(), params)
 

@@ -19,14 +19,17 @@ from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns
 from control_api.campaigns.lifecycle import State
 from control_api.errors import Conflict, InvalidField
-from control_api.leads.parsing import REASON_NAMES, Attestation, LeadParser, UploadOptions, make_parser
+from control_api.leads import repository as repo
+from control_api.leads.parsing import make_parser
+from control_api.leads.row_rules import REASON_NAMES, Attestation, LeadParser, UploadOptions
 from control_api.leads.schemas import ConsentRecord, LeadPage, LeadView, RejectedRow, UploadReport
+from control_api.leads.tables import Lead, LeadUpload
+from control_api.leads.writer import LeadWriter, UploadContext
+from control_api.leads.writer_pg import PgLeadWriter
+from control_api.leads.writer_sqlite import SqliteLeadWriter
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.phones import to_e164
 from control_api.storage.db import Database
-from control_api.storage.repositories import leads as repo
-from control_api.storage.repositories.leads import LeadWriter, UploadContext, make_lead_writer
-from control_api.storage.tables import Lead, LeadUpload
 from control_api.storage.types import utcnow
 from control_api.streaming import byte_batches
 
@@ -67,6 +70,13 @@ def attestation_of(params: UploadParams, now: datetime) -> Attestation | None:
     if at > now:
         raise InvalidField("consent_at", "consent_at is in the future")
     return Attestation(source=source, purpose=purpose, at=at)
+
+
+def make_lead_writer(session: AsyncSession, ctx: UploadContext) -> LeadWriter:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        return PgLeadWriter(session, ctx)
+    return SqliteLeadWriter(session, ctx)
 
 
 async def _uploadable_campaign(session: AsyncSession, principal: Principal, campaign_id: str) -> tuple[str, int]:

@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy import Table, Text, and_, cast, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
+from control_api.dnd.tables import DndEntry
+from control_api.leads.tables import Lead, LeadUpload
 from control_api.privacy.tables import AccountPrivacy, ErasedSubject, Grievance, PrivacyJob
 from control_api.storage.db import Base
-from control_api.storage.tables import Call, Campaign, DndEntry, Lead, LeadUpload
 
 # Content columns of a call: what the first clock purges and the metadata clock never keeps.
 # SQL NULL, not JSON null: a JSON column given Python None stores the text 'null', which "IS NULL" misses.

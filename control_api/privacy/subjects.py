@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.audit import AuditContext, entries_for_subject, pseudonymize_phone
+from control_api.calls.tables import Call
+from control_api.dnd.tables import DndEntry
 from control_api.errors import InvalidField, NotFound
+from control_api.leads.tables import Lead
 from control_api.phones import parse_any, to_e164
 from control_api.privacy import repository as repo
 from control_api.privacy.audio_files import audio_paths, delete_audio
 from control_api.privacy.storage_hygiene import begin_secure_delete
-from control_api.storage.tables import Call, DndEntry, Lead
 
 
 def parse_subject_phone(raw: str) -> int:

@@ -1,26 +1,18 @@
 """Imports every module that defines tables, so ``Base.metadata`` is complete for Alembic and for tests.
 
-Other areas append their table modules here (one import line each)."""
+Each feature defines its tables in its own ``tables`` module on the one ``Base``, and migrates them on its own
+Alembic revision branch; a new tables module gets one import line here.
+"""
 
 from __future__ import annotations
 
-import importlib
-import logging
-
-from control_api.storage import tables as _core  # noqa: F401
-
-log = logging.getLogger(__name__)
-
-# Optional modules of other areas; each may not exist yet while the areas are built in parallel.
-_OPTIONAL = (
-    "control_api.audit.tables",
-    "control_api.privacy.tables",
-    "control_api.dispatch.tables",
-    "control_api.credits.tables",
-)
-for _name in _OPTIONAL:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not _name.startswith(exc.name):
-            raise
+from control_api.accounts import tables as _accounts  # noqa: F401
+from control_api.audit import tables as _audit  # noqa: F401
+from control_api.calls import tables as _calls  # noqa: F401
+from control_api.campaigns import tables as _campaigns  # noqa: F401
+from control_api.credits import tables as _credits  # noqa: F401
+from control_api.dispatch import tables as _dispatch  # noqa: F401
+from control_api.dnd import tables as _dnd  # noqa: F401
+from control_api.leads import tables as _leads  # noqa: F401
+from control_api.privacy import tables as _privacy  # noqa: F401
+from control_api.webhooks import tables as _webhooks  # noqa: F401

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+ID = String(36)  # uuid4 text for every public object except leads (bulk: integer ids)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias), never a BIGINT one.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")

@@ -13,8 +13,8 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.campaigns.tables import Campaign
 from control_api.storage.db import Database, session_scope
-from control_api.storage.tables import Campaign
 from control_api.storage.types import utcnow
 from control_api.webhooks.signing import HEADER, sign
 from control_api.webhooks.tables import WebhookDelivery

@@ -16,12 +16,14 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns_service
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.tables import Campaign
 from control_api.console.pages_campaigns import example_script
+from control_api.leads.tables import Lead
 from control_api.privacy.audio_files import audio_dir
 from control_api.storage.db import Database
-from control_api.storage.tables import Call, Campaign, Lead
 from tests.console.conftest import ConsoleServer, Tenant, register, screenshot, sign_in
 
 

@@ -10,8 +10,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from control_api.accounts.tables import Account, ApiKey
 from control_api.storage.db import Database
-from control_api.storage.tables import Account, ApiKey
 from tests.control_api.helpers import Tenant, create_campaign
 
 

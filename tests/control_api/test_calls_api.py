@@ -7,8 +7,8 @@ import uuid
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from control_api.calls.tables import Call
 from control_api.storage.db import Database
-from control_api.storage.tables import Call
 from control_api.storage.types import utcnow
 from engine.records import CallRecord, Outcome, TranscriptTurn, TurnLatency
 from tests.control_api.helpers import Tenant, create_campaign

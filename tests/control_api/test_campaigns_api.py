@@ -7,8 +7,8 @@ from litestar.testing import AsyncTestClient
 
 from control_api.campaigns import service
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.tables import Campaign
 from control_api.storage.db import Database
-from control_api.storage.tables import Campaign
 from tests.control_api.helpers import Tenant, create_campaign, demo_script
 
 

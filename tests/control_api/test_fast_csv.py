@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from control_api.errors import InvalidField
-from control_api.leads.parsing import Attestation, CsvLeadParser, UploadOptions
+from control_api.leads.csv_parser import CsvLeadParser
+from control_api.leads.row_rules import Attestation, UploadOptions
 
 ATTESTATION = Attestation("web form", "solar quote", datetime(2026, 1, 1, tzinfo=UTC))
 

@@ -7,15 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from control_api.errors import InvalidField
-from control_api.leads.parsing import (
-    REASON_NAMES,
-    Attestation,
-    CsvLeadParser,
-    LeadParser,
-    NdjsonLeadParser,
-    UploadOptions,
-    make_parser,
-)
+from control_api.leads.csv_parser import CsvLeadParser
+from control_api.leads.ndjson_parser import NdjsonLeadParser
+from control_api.leads.parsing import make_parser
+from control_api.leads.row_rules import REASON_NAMES, Attestation, LeadParser, UploadOptions
 
 ATTESTED = UploadOptions(
     no_minors_attested=True, attestation=Attestation("web form", "solar quote", datetime(2026, 1, 1, tzinfo=UTC))

@@ -14,11 +14,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from control_api.leads import writer_sqlite
+from control_api.leads.tables import Lead
+from control_api.leads.writer import StagedRow, UploadContext
+from control_api.leads.writer_sqlite import SqliteLeadWriter
 from control_api.storage.db import Database
-from control_api.storage.repositories import lead_upload_sqlite
-from control_api.storage.repositories.lead_upload_sqlite import SqliteLeadWriter
-from control_api.storage.repositories.leads import StagedRow, UploadContext
-from control_api.storage.tables import Lead
 from tests.control_api.helpers import Tenant, create_campaign, upload_csv
 
 
@@ -29,7 +29,7 @@ async def test_sqlite_upload_checkpoints_after_the_commit(
     path = database_url.split("///", 1)[1]
     done = threading.Event()
     checkpointed: list[str] = []
-    real_checkpoint = lead_upload_sqlite._checkpoint
+    real_checkpoint = writer_sqlite._checkpoint
 
     def checkpoint(p: str) -> None:
         real_checkpoint(p)
@@ -45,7 +45,7 @@ async def test_sqlite_upload_checkpoints_after_the_commit(
         autocheckpoint.append((await cursor.fetchone())[0])
         await cursor.close()
 
-    monkeypatch.setattr(lead_upload_sqlite, "_checkpoint", checkpoint)
+    monkeypatch.setattr(writer_sqlite, "_checkpoint", checkpoint)
     monkeypatch.setattr(SqliteLeadWriter, "drop", drop_and_look)
     c = await create_campaign(client, tenant)
     r = await upload_csv(client, tenant, c["id"], "phone\n" + "".join(f"98765{i:05d}\n" for i in range(3000)))

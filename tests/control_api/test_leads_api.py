@@ -8,8 +8,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from control_api.leads.tables import Lead, LeadUpload
 from control_api.storage.db import Database
-from control_api.storage.tables import Lead, LeadUpload
 from tests.control_api.helpers import ATTEST, Tenant, create_campaign, demo_script, upload_csv
 
 CSV = (

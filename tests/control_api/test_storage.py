@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
+from control_api.accounts.tables import Account
 from control_api.storage.db import Base, Database, alembic_config
-from control_api.storage.tables import Account
 
 CORE_TABLES = {"accounts", "api_keys", "campaigns", "lead_uploads", "leads", "dnd_entries", "calls"}
 

@@ -14,6 +14,8 @@ from sqlalchemy import func, select, text, update
 from config.settings import Settings
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.credits import fraud, ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch import service
@@ -23,9 +25,9 @@ from control_api.dispatch.settlement import CallResult
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.dispatch.worker import Worker
 from control_api.dnd import service as dnd
+from control_api.leads.tables import Lead
 from control_api.origination.simulated import SimulatedCarrier
 from control_api.storage.db import Database, session_scope
-from control_api.storage.tables import Call, Campaign, Lead
 from control_api.storage.types import utcnow
 from engine.facade import Engine
 from engine.records import CallRecord, Outcome

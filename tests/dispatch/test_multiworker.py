@@ -19,11 +19,14 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from control_api.audit import verify
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.credits.tables import CreditEntry
 from control_api.dispatch.tables import DispatchLease
+from control_api.dnd.tables import DndEntry
+from control_api.leads.tables import Lead
 from control_api.storage.db import create_database, session_scope
-from control_api.storage.tables import Call, Campaign, DndEntry, Lead
 from tests.dispatch.seed import phone, seed
 from tests.dispatch.workers import start_workers, stop
 

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from config.settings import Settings
-from control_api.storage.tables import Campaign
+from control_api.campaigns.tables import Campaign
 from control_api.webhooks.outbox import Deliverer, backoff
 from control_api.webhooks.signing import HEADER, sign, verify
 from control_api.webhooks.tables import WebhookDelivery

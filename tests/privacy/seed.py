@@ -9,7 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.storage.tables import Account, Call, Campaign, DndEntry, Lead, LeadUpload
+from control_api.accounts.tables import Account
+from control_api.calls.tables import Call
+from control_api.campaigns.tables import Campaign
+from control_api.dnd.tables import DndEntry
+from control_api.leads.tables import Lead, LeadUpload
 
 SUBJECT_PHONE = 919876543210
 SUBJECT_NAME = "Asha Raghunathan"

@@ -17,8 +17,9 @@ from config.settings import Settings
 from control_api.app import create_app
 from control_api.audit import pseudonymize_phone
 from control_api.audit.tables import AuditEntry
+from control_api.dnd.tables import DndEntry
+from control_api.leads.tables import Lead
 from control_api.storage.db import Database, create_database
-from control_api.storage.tables import DndEntry, Lead
 from tests.control_api.helpers import Tenant, create_campaign, register, upload_csv
 from tests.privacy.conftest import files_under, find_identifiers, pg_dump
 from tests.privacy.seed import OTHER_NAME, OTHER_PHONE, SUBJECT_NAME, SUBJECT_PHONE, add_call

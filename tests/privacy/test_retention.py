@@ -12,12 +12,13 @@ from sqlalchemy import func, select, update
 from config.settings import Settings
 from control_api.audit import verify
 from control_api.audit.tables import AuditEntry
+from control_api.calls.tables import Call
+from control_api.leads.tables import Lead
 from control_api.privacy.purge import run_retention
 from control_api.privacy.retention_policy import cutoffs, effective_content_days, next_run
 from control_api.privacy.scheduler import RetentionScheduler
 from control_api.privacy.tables import AccountPrivacy, PrivacyJob
 from control_api.storage.db import Database
-from control_api.storage.tables import Call, Lead
 from tests.privacy.seed import add_account, add_call, add_campaign, add_lead
 
 

@@ -12,13 +12,15 @@ from sqlalchemy import delete, func, select
 from config.settings import Settings
 from control_api.audit import AuditContext, pseudonymize_phone, verify
 from control_api.audit.tables import AuditEntry
+from control_api.calls.tables import Call
+from control_api.dnd.tables import DndEntry
 from control_api.errors import InvalidField, NotFound
+from control_api.leads.tables import Lead
 from control_api.privacy import subjects
 from control_api.privacy.grievances import GrievanceIntake, file_grievance
 from control_api.privacy.repository import is_erased
 from control_api.privacy.storage_hygiene import flush_deleted_pages
 from control_api.storage.db import Database
-from control_api.storage.tables import Call, DndEntry, Lead
 from tests.privacy.conftest import files_under, find_identifiers, pg_dump
 from tests.privacy.seed import OTHER_NAME, OTHER_PHONE, SUBJECT_NAME, SUBJECT_PHONE, Seeded, seed_subject
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.storage.tables import Account, ApiKey
+from control_api.accounts.tables import Account, ApiKey
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:

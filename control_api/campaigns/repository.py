@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.storage.tables import Campaign
+from control_api.campaigns.tables import Campaign
 
 
 async def get(session: AsyncSession, account_id: str, campaign_id: str, *, for_update: bool = False) -> Campaign | None:

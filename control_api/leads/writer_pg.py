@@ -3,7 +3,7 @@
 Per batch of parsed rows: one query finds the numbers already in the campaign, one finds the numbers the DND
 registry or the client's suppression list blocks for the campaign's category (``phone = ANY($1)`` walks the
 primary-key index); the remaining rows go in with binary COPY, PostgreSQL's fastest write path (multi-row heap
-inserts), encoded by ``lead_copy_pg``. Every write happens in the caller's transaction, so a failed upload
+inserts), encoded by ``copy_pg``. Every write happens in the caller's transaction, so a failed upload
 leaves nothing; uploads to one campaign are serialised with a transaction-scoped advisory lock, so two files
 racing cannot both add a number.
 
@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from control_api.dnd.tables import REGISTRY_SCOPE
+from control_api.leads.copy_pg import COLUMNS_WITH_ID, LeadCopyEncoder
+from control_api.leads.tables import LeadUpload
+from control_api.leads.writer import Check, StagedRow, UploadContext
 from control_api.storage.bulk import driver_connection
-from control_api.storage.repositories.lead_copy_pg import COLUMNS_WITH_ID, LeadCopyEncoder
-from control_api.storage.repositories.leads import Check, StagedRow, UploadContext
-from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 
 class PgLeadWriter:

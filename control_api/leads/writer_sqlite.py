@@ -26,9 +26,10 @@ from typing import Any
 import aiosqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from control_api.dnd.tables import REGISTRY_SCOPE
+from control_api.leads.tables import LeadUpload
+from control_api.leads.writer import Check, StagedRow, UploadContext
 from control_api.storage.bulk import driver_connection, sqlite_ts
-from control_api.storage.repositories.leads import Check, StagedRow, UploadContext
-from control_api.storage.tables import REGISTRY_SCOPE, LeadUpload
 
 _BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.storage.tables import Call
+from control_api.calls.tables import Call
 
 
 async def get(session: AsyncSession, account_id: str, call_id: str) -> Call | None:

@@ -15,9 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.dnd.tables import REGISTRY_SCOPE, DndEntry
 from control_api.storage.bulk import driver_connection, sqlite_ts
 from control_api.storage.db import Database
-from control_api.storage.tables import REGISTRY_SCOPE, DndEntry
 
 
 async def entries_for(session: AsyncSession, phone: int, account_id: str | None) -> list[DndEntry]:

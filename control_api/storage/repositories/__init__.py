@@ -1,1 +1,0 @@
-"""Queries, one module per area; services call these and never build SQL themselves."""
