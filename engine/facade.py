@@ -24,6 +24,7 @@ from litestar import WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
+from engine.agent.script import ScriptError, load_script_text, parse_script
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import CallDirectory, UnknownCall
@@ -49,10 +50,13 @@ __all__ = [
     "ModelConfig",
     "Persona",
     "PersonaError",
+    "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
     "WebRtcLeg",
+    "load_script_text",
     "parse_persona",
+    "parse_script",
 ]
 
 # Media frames are base64 G.711 in JSON, 50 a second per call: permessage-deflate on them cost about a tenth of

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from control_api.errors import InvalidField
-from engine.agent.script import ScriptError, load_script_text, parse_script
+from engine.facade import ScriptError, load_script_text, parse_script
 
 
 @dataclass(frozen=True)
