@@ -1,4 +1,4 @@
-"""Capacity benchmark (issue 10): N simultaneous simulated calls, N = 1, 2, 4, 8, 16, 24, 32, ..., for Closerr
+"""Capacity benchmark: N simultaneous simulated calls, N = 1, 2, 4, 8, 16, 24, 32, ..., for Closerr
 and the plain pipecat baseline in the same run.
 
 Each step places N calls at once (starts spread over a few seconds, as real traffic is not in lockstep; the

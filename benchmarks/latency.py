@@ -1,4 +1,4 @@
-"""Latency benchmark (issue 2): caller-side voice-to-voice of Closerr and of the plain pipecat baseline, one call
+"""Latency benchmark: caller-side voice-to-voice of Closerr and of the plain pipecat baseline, one call
 at a time, measured side by side in one run.
 
 Both servers run at once (idle between their calls); calls alternate between them (Closerr, baseline, Closerr,

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     llm_model: str = "default"
     llm_first_token_timeout_s: float = Field(default=1.5, gt=0)
 
-    # Privacy (issue 6): the two retention clocks, the purge schedule, grievance deadline, residency, TLS.
+    # Privacy: the two retention clocks, the purge schedule, grievance deadline, residency, TLS.
     content_retention_days: int = Field(
         default=90, ge=1, description="transcripts and audio; campaigns/accounts may set their own"
     )
@@ -115,19 +115,19 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
-    # Control API (issue 4): request size limits (bytes); the upload/import routes stream their bodies.
+    # Control API: request size limits (bytes); the upload/import routes stream their bodies.
     api_max_body_bytes: int = Field(default=1_000_000, gt=0, description="JSON bodies")
     upload_max_bytes: int = Field(default=1 << 30, gt=0, description="lead uploads (CSV / NDJSON)")
     registry_import_max_bytes: int = Field(default=4 << 30, gt=0, description="DND registry imports")
     sql_echo: bool = False
     warm_phone_cache: bool = Field(default=True, description="classify mobile prefixes at `closerr serve` start")
 
-    # Web console (issue 9): signs and encrypts the session cookie; unset: a random key per process (sign-ins end
+    # Web console: signs and encrypts the session cookie; unset: a random key per process (sign-ins end
     # on restart). 32+ random bytes, e.g. ``openssl rand -hex 32``.
     console_session_secret: SecretStr | None = None
     console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
 
-    # Dispatch (issue 5): workers, leases, caps, carriers, credits, fraud guard, webhooks.
+    # Dispatch: workers, leases, caps, carriers, credits, fraud guard, webhooks.
     carrier: Literal["simulated", "twilio", "exotel", "plivo", "sip"] = "simulated"
     media_public_url: str | None = Field(
         default=None, description="wss:// base the carrier's media stream connects back to; default ws://host:port"

@@ -59,7 +59,7 @@ async def register(session: AsyncSession, body: AccountCreate, client_ip: str | 
     key, plaintext = _new_key(account.id, label="default")
     session.add(key)
     await session.flush()
-    await audit_event(  # issue 6: registrations are audited
+    await audit_event(  # registrations are audited
         session, None, "account.register", tenant_id=account.id, object_type="account", object_id=account.id
     )
     return AccountCreated(account_id=account.id, api_key=plaintext, api_key_id=key.id, api_key_prefix=key.prefix)

@@ -154,7 +154,7 @@ async def update(session: AsyncSession, principal: Principal, campaign_id: str, 
         setattr(campaign, key, value)
     campaign.updated_at = utcnow()
     await session.flush()
-    await audit_event(  # issue 6: settings changes are audited (field names, not values)
+    await audit_event(  # settings changes are audited (field names, not values)
         session,
         principal,
         "campaign.update",

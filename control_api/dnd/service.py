@@ -109,7 +109,7 @@ async def check(
         return DndVerdict(allowed=False, reason="invalid_number", entry=None)
     when = at or utcnow()
     if account_id is not None and await suppressed_after_erasure(session, account_id, key):
-        # issue 6: erased on request after opting out; only the pseudonym is left, the block stays.
+        # erased on request after opting out; only the pseudonym is left, the block stays.
         return DndVerdict(allowed=False, reason=str(BlockReason.SUPPRESSED), entry=None)
     entries = await repo.entries_for(session, key, account_id)
     # Suppression first, then the registry: the most specific refusal is the one reported.
@@ -163,7 +163,7 @@ async def add_entry(
 
 async def withdraw_consent(session: AsyncSession, principal: Principal, phone: str) -> WithdrawResult:
     """A lead's own withdrawal: onto this client's suppression list at once, fully blocked."""
-    # issue 6: a data principal's own request, recorded as such and audited under the number's pseudonym.
+    # a data principal's own request, recorded as such and audited under the number's pseudonym.
     info = await add_entry(session, phone, Source.DATA_PRINCIPAL_REQUEST, account_id=principal.account_id)
     await audit_event(
         session,
@@ -234,7 +234,7 @@ async def import_registry(
                     with contextlib.suppress(BaseException):
                         await pending
             await writer.finish()
-            await audit_event(  # issue 6: opt-out lists and registry imports are audited (counts only)
+            await audit_event(  # opt-out lists and registry imports are audited (counts only)
                 session, principal, "dnd.import", object_type="dnd", details={"scope": scope, "imported": imported}
             )
             await session.commit()

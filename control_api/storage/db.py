@@ -71,7 +71,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def create_database(url: str, *, echo: bool = False) -> Database:
     """Build the engine for ``url``; creates the SQLite file's directory when needed."""
     parsed = make_url(url)
-    # Bound parameters are phone numbers and names: keep them out of SQL echo and exception messages (issue 6),
+    # Bound parameters are phone numbers and names: keep them out of SQL echo and exception messages,
     # and silence aiosqlite, which logs every statement with its parameters at DEBUG.
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
