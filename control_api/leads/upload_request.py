@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from closerr.settings import Settings
 from litestar import Request
 
+from config.settings import Settings
 from control_api.accounts.auth import client_ip
 from control_api.leads.service import UploadParams
 from control_api.streaming import check_content_length
