@@ -40,17 +40,50 @@ TARGET_P99_MS = 5.0
 
 
 # -- the peer process: N phones ------------------------------------------------------------------------------
-def _peer(engine_ports: list[int], duration_s: float, conn: Connection, nice: int, realtime: bool) -> None:
-    _raise_priority(nice, realtime)
+def _open_phones(count: int, sel: selectors.BaseSelector) -> list[socket.socket]:
     socks = []
-    sel = selectors.DefaultSelector()
-    for i in range(len(engine_ports)):
+    for i in range(count):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
         sock.setblocking(False)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         sel.register(sock, selectors.EVENT_READ, i)
         socks.append(sock)
+    return socks
+
+
+def _drain(sock: socket.socket, arrivals: list[int], seqs: list[int]) -> None:
+    """Reads every packet waiting on ``sock``, keeping its arrival time and RTP sequence number."""
+    while True:
+        try:
+            data = sock.recv(2048)
+        except BlockingIOError:
+            return
+        arrivals.append(time.perf_counter_ns())
+        seqs.append(struct.unpack_from("!H", data, 2)[0])
+
+
+def _reception(arrivals: list[list[int]], seqs: list[list[int]], warm_ns: int) -> dict[str, Any]:
+    """Packets received and lost over all streams, and the arrival gaps (ms) after the warm-up."""
+    gaps: list[float] = []
+    received = 0
+    lost = 0
+    for times, seq in zip(arrivals, seqs, strict=True):
+        received += len(times)
+        if len(seq) > 1:
+            expected = (seq[-1] - seq[0]) % 65536 + 1
+            lost += max(0, expected - len(seq))
+        t = np.array(times, dtype=np.int64)
+        t = t[t >= warm_ns]
+        if t.size > 1:
+            gaps.extend((np.diff(t) / 1e6).tolist())
+    return {"received": received, "lost": lost, "gaps_ms": gaps}
+
+
+def _peer(engine_ports: list[int], duration_s: float, conn: Connection, nice: int, realtime: bool) -> None:
+    _raise_priority(nice, realtime)
+    sel = selectors.DefaultSelector()
+    socks = _open_phones(len(engine_ports), sel)
     conn.send([s.getsockname()[1] for s in socks])
     conn.recv()  # go
     payload = b"\xff" * 160
@@ -74,28 +107,8 @@ def _peer(engine_ports: list[int], duration_s: float, conn: Connection, nice: in
             continue
         for key, _ in sel.select(max(0.0, min(next_send, end) - now)):
             i = key.data
-            sock = socks[i]
-            while True:
-                try:
-                    data = sock.recv(2048)
-                except BlockingIOError:
-                    break
-                arrivals[i].append(time.perf_counter_ns())
-                seqs[i].append(struct.unpack_from("!H", data, 2)[0])
-    warm = int((start + WARMUP_S) * 1e9)
-    gaps: list[float] = []
-    received = 0
-    lost = 0
-    for times, seq in zip(arrivals, seqs, strict=True):
-        received += len(times)
-        if len(seq) > 1:
-            expected = (seq[-1] - seq[0]) % 65536 + 1
-            lost += max(0, expected - len(seq))
-        t = np.array(times, dtype=np.int64)
-        t = t[t >= warm]
-        if t.size > 1:
-            gaps.extend((np.diff(t) / 1e6).tolist())
-    conn.send({"sent": n * len(socks), "received": received, "lost": lost, "gaps_ms": gaps})
+            _drain(socks[i], arrivals[i], seqs[i])
+    conn.send({"sent": n * len(socks), **_reception(arrivals, seqs, int((start + WARMUP_S) * 1e9))})
     for sock in socks:
         sock.close()
 

@@ -132,11 +132,7 @@ class Playout(FrameProcessor):
                 continue
             if pcm:
                 if lateness > FRAME_S and utt.frames_sent > self._prebuffer:
-                    self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)
-                    if lateness > FRAME_S * self._prebuffer:
-                        self.stats.underruns += 1
-                    else:
-                        self.stats.late_frames += 1
+                    self._count_late(lateness)
                 try:
                     await self._leg.send_audio(pcm)
                 except Exception as exc:
@@ -153,15 +149,31 @@ class Playout(FrameProcessor):
                         PlayoutFrame(utterance_id=utterance_id, event="started", at=sent_at), FrameDirection.UPSTREAM
                     )
                 next_at += FRAME_S
-            if utt.complete and utt.frames_sent >= utt.frames_queued:
-                await self._finish_sending(utt)
-            if not self._queue:
-                if utt.complete:
-                    idle = True
-                else:
-                    # Speech is still being synthesized: this gap is audible.
-                    self.stats.underruns += 1
-                    self.stats.starved += 1
+            # The rare cases (a late frame above; here an utterance sent whole, or a dry queue) go to helpers, but
+            # their checks stay inline so that a steady 20 ms frame pays for no extra call.
+            if not self._queue or (utt.complete and utt.frames_sent >= utt.frames_queued):
+                idle = await self._after_sent_or_drained(utt)
+
+    def _count_late(self, lateness: float) -> None:
+        self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)
+        if lateness > FRAME_S * self._prebuffer:
+            self.stats.underruns += 1
+        else:
+            self.stats.late_frames += 1
+
+    async def _after_sent_or_drained(self, utt: _Utterance) -> bool:
+        """Closes ``utt`` if it has gone out whole. Returns whether playout falls idle: the queue ran dry at the end
+        of an utterance, so the next one starts from silence with a fresh pre-buffer."""
+        if utt.complete and utt.frames_sent >= utt.frames_queued:
+            await self._finish_sending(utt)
+        if self._queue:
+            return False
+        if utt.complete:
+            return True
+        # Speech is still being synthesized: this gap is audible.
+        self.stats.underruns += 1
+        self.stats.starved += 1
+        return False
 
     async def _finish_sending(self, utt: _Utterance) -> None:
         if utt.mark_sent:

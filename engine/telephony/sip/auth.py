@@ -19,42 +19,56 @@ class DigestChallenge:
     stale: bool = False
 
 
+def _skip(text: str, i: int, chars: str) -> int:
+    """The index of the first character at or after ``i`` that is not in ``chars``."""
+    while i < len(text) and text[i] in chars:
+        i += 1
+    return i
+
+
+def _scan_to(text: str, i: int, stops: str) -> int:
+    """The index of the first character at or after ``i`` that is in ``stops`` (or the end)."""
+    while i < len(text) and text[i] not in stops:
+        i += 1
+    return i
+
+
+def _quoted_value(text: str, i: int) -> tuple[str, int]:
+    """The quoted string whose opening quote is at ``i``, unescaped, and the index after its closing quote."""
+    n = len(text)
+    i += 1
+    value_chars: list[str] = []
+    while i < n and text[i] != '"':
+        if text[i] == "\\" and i + 1 < n:
+            i += 1
+        value_chars.append(text[i])
+        i += 1
+    if i >= n:
+        raise SipParseError("unterminated quoted string in challenge")
+    return "".join(value_chars), i + 1
+
+
+def _param_value(text: str, i: int) -> tuple[str, int]:
+    """The value starting at ``i`` (quoted, or a token up to the next comma) and the index after it."""
+    if i < len(text) and text[i] == '"':
+        return _quoted_value(text, i)
+    end = _scan_to(text, i, ",")
+    return text[i:end].strip(), end
+
+
 def _parse_auth_params(text: str) -> dict[str, str]:
     params: dict[str, str] = {}
     i, n = 0, len(text)
     while i < n:
-        while i < n and text[i] in " ,\t":
-            i += 1
-        start = i
-        while i < n and text[i] not in "=, \t":
-            i += 1
+        start = _skip(text, i, " ,\t")
+        i = _scan_to(text, start, "=, \t")
         key = text[start:i].strip().lower()
-        while i < n and text[i] in " \t":
-            i += 1
+        i = _skip(text, i, " \t")
         if i >= n or text[i] != "=":
             if key:
                 params[key] = ""
             continue
-        i += 1
-        while i < n and text[i] in " \t":
-            i += 1
-        if i < n and text[i] == '"':
-            i += 1
-            value_chars: list[str] = []
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                value_chars.append(text[i])
-                i += 1
-            if i >= n:
-                raise SipParseError("unterminated quoted string in challenge")
-            i += 1
-            value = "".join(value_chars)
-        else:
-            start = i
-            while i < n and text[i] != ",":
-                i += 1
-            value = text[start:i].strip()
+        value, i = _param_value(text, _skip(text, i + 1, " \t"))
         params[key] = value
     return params
 

@@ -68,15 +68,70 @@ def _connection_address(value: str) -> str:
     return parts[2].split("/")[0]
 
 
+def _origin(value: str) -> tuple[str, int]:
+    parts = value.split()
+    if len(parts) != 6 or not parts[2].isdigit():
+        raise SdpError("malformed o= line")
+    return parts[1], int(parts[2]) % (2**63)
+
+
+def _media(value: str) -> MediaDescription:
+    parts = value.split()
+    if len(parts) < 4 or not parts[1].split("/")[0].isdigit():
+        raise SdpError("malformed m= line")
+    port = int(parts[1].split("/")[0])
+    if port > 65535:
+        raise SdpError("m= port out of range")
+    try:
+        formats = [int(f) for f in parts[3:]]
+    except ValueError:
+        formats = []  # non-RTP media (e.g. application) have token formats
+    return MediaDescription(parts[0], port, parts[2], formats)
+
+
+def _apply_attribute(session: SessionDescription, current: MediaDescription | None, value: str) -> None:
+    """An a= line: a direction applies to the session or the media above it; the rest only to a media."""
+    name, _, attr = value.partition(":")
+    if name in DIRECTIONS:
+        if current is None:
+            session.direction = name
+        else:
+            current.direction = name
+    elif current is None:
+        return
+    elif name in ("rtpmap", "fmtp"):
+        pt_text, _, rest = attr.partition(" ")
+        if not pt_text.isdigit():
+            raise SdpError(f"malformed a={name}")
+        target = current.rtpmap if name == "rtpmap" else current.fmtp
+        target[int(pt_text)] = rest.strip()
+    elif name == "ptime" and attr.strip().isdigit():
+        current.ptime = int(attr.strip())
+
+
+def _apply_line(session: SessionDescription, kind: str, value: str) -> None:
+    """One line after v=: c= and a= lines belong to the last m= line, or to the session before the first."""
+    current = session.media[-1] if session.media else None
+    if kind == "o":
+        session.origin_session, session.origin_version = _origin(value)
+    elif kind == "c":
+        address = _connection_address(value)
+        if current is None:
+            session.connection = address
+        else:
+            current.connection = address
+    elif kind == "m":
+        session.media.append(_media(value))
+    elif kind == "a":
+        _apply_attribute(session, current, value)
+
+
 def parse_sdp(data: bytes) -> SessionDescription:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SdpError("SDP is not UTF-8") from exc
-    session_conn: str | None = None
-    origin_session, origin_version = "0", 0
-    direction = "sendrecv"
-    media: list[MediaDescription] = []
+    session = SessionDescription(origin_session="0", origin_version=0, connection=None, media=[])
     seen_version = False
     for raw in text.splitlines():
         line = raw.strip()
@@ -84,51 +139,13 @@ def parse_sdp(data: bytes) -> SessionDescription:
             continue
         if len(line) < 2 or line[1] != "=":
             raise SdpError(f"malformed SDP line starting {line[:1]!r}")
-        kind, value = line[0], line[2:]
-        current = media[-1] if media else None
-        if kind == "v":
+        if line[0] == "v":
             seen_version = True
-        elif kind == "o":
-            parts = value.split()
-            if len(parts) != 6 or not parts[2].isdigit():
-                raise SdpError("malformed o= line")
-            origin_session, origin_version = parts[1], int(parts[2]) % (2**63)
-        elif kind == "c":
-            address = _connection_address(value)
-            if current is None:
-                session_conn = address
-            else:
-                current.connection = address
-        elif kind == "m":
-            parts = value.split()
-            if len(parts) < 4 or not parts[1].split("/")[0].isdigit():
-                raise SdpError("malformed m= line")
-            port = int(parts[1].split("/")[0])
-            if port > 65535:
-                raise SdpError("m= port out of range")
-            try:
-                formats = [int(f) for f in parts[3:]]
-            except ValueError:
-                formats = []  # non-RTP media (e.g. application) have token formats
-            media.append(MediaDescription(parts[0], port, parts[2], formats))
-        elif kind == "a":
-            name, _, attr = value.partition(":")
-            if name in DIRECTIONS:
-                if current is None:
-                    direction = name
-                else:
-                    current.direction = name
-            elif current is not None and name in ("rtpmap", "fmtp"):
-                pt_text, _, rest = attr.partition(" ")
-                if not pt_text.isdigit():
-                    raise SdpError(f"malformed a={name}")
-                target = current.rtpmap if name == "rtpmap" else current.fmtp
-                target[int(pt_text)] = rest.strip()
-            elif current is not None and name == "ptime" and attr.strip().isdigit():
-                current.ptime = int(attr.strip())
+        else:
+            _apply_line(session, line[0], line[2:])
     if not seen_version:
         raise SdpError("SDP without v= line")
-    return SessionDescription(origin_session, origin_version, session_conn, media, direction)
+    return session
 
 
 def _encoding(media: MediaDescription, pt: int) -> str | None:
