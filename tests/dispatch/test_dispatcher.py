@@ -341,9 +341,10 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
     sd = await seed(sqlite_url, tmp_path, [{"phone": phone(1)}])
     db = await open_db(sqlite_url)
     settings = Settings(heartbeat_s=0.1, lease_ttl_s=30, ring_timeout_s=60)
-    carrier = RingingCarrier(settings)
+    engine = Engine()
+    carrier = RingingCarrier(settings, engine)
     carrier.hung_up = []
-    worker = Worker(db=db, settings=settings, carrier=carrier, media_base_url="ws://127.0.0.1:9", engine=Engine())
+    worker = Worker(db=db, settings=settings, carrier=carrier, media_base_url="ws://127.0.0.1:9", engine=engine)
     worker.start()
     try:
         for _ in range(100):
