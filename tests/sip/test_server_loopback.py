@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import numpy as np
 import pytest
 
 from engine.telephony.sip import SipServer, SipTrunkConfig, place_call
 from engine.telephony.sip.leg import RtpMediaLeg
+from engine.telephony.sip.message import SipResponse, parse_message
 from engine.telephony.sip.rtp import RtpPacket, build_telephone_event
 from engine.telephony.sip.server import SipCallInfo
 from tests.sip.agent_stub import GreetingAgent
@@ -137,15 +139,24 @@ async def test_missing_ack_ends_the_call_and_tells_the_pipeline(monkeypatch: pyt
     assert call.closed is not None and call.closed.reason == "no ACK for 200" and not call.closed.by_remote
 
 
-async def test_start_from_settings() -> None:
-    from config.settings import Settings
-    from engine.telephony.sip.server import start_from_settings
+async def test_the_engine_listens_on_the_port_it_is_given() -> None:
+    from engine.facade import Engine
 
-    assert await start_from_settings(GreetingAgent(b""), Settings(sip_port=0)) is None
     port = free_port()
-    server = await start_from_settings(GreetingAgent(b""), Settings(sip_port=port, host="127.0.0.1"))
-    assert server is not None and server.port == port
-    await server.stop()
+    server = await Engine().start_sip_listener("127.0.0.1", port)
+    try:
+        assert server.port == port
+
+        def options() -> bytes:  # a blocking peer, off the loop the listener runs on
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.settimeout(5)
+                sock.sendto(Peer().request("OPTIONS"), ("127.0.0.1", port))
+                return sock.recv(65535)
+
+        reply = parse_message(await asyncio.to_thread(options))
+        assert isinstance(reply, SipResponse) and reply.status == 200
+    finally:
+        await server.stop()
 
 
 async def test_an_invite_beyond_the_admission_limit_is_refused_with_503() -> None:
