@@ -1,4 +1,4 @@
-"""``python -m closerr.engine_server`` (or ``closerr engine``): the engine alone, without the control API: carrier
+"""``python -m closerr.engine_server``: the engine alone, without the control API: carrier
 media streams, the records of recent calls, ``/health`` and ``/metrics``. ``closerr simulate``, the benchmarks and
 the end-to-end tests call it.
 
