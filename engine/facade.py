@@ -18,7 +18,7 @@ import gc
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
@@ -37,9 +37,11 @@ from engine.simulator.voices import synthesize
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
-from engine.telephony.webrtc_leg import WebRtcLeg
 from engine.telephony.ws_leg import WebSocketLeg
 from models import ModelConfig
+
+if TYPE_CHECKING:
+    from engine.telephony.webrtc_leg import WebRtcLeg
 
 __all__ = [
     "UVICORN_WS_OPTIONS",
@@ -53,7 +55,6 @@ __all__ = [
     "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
-    "WebRtcLeg",
     "load_script_text",
     "parse_persona",
     "parse_script",
@@ -266,6 +267,14 @@ class Engine:
             return await self.serve_call(request, leg, result)
 
         return await place_call(trunk, number, answered, ring_timeout_s=ring_timeout_s)
+
+    # -- browser calls ------------------------------------------------------------------------------------------
+    async def accept_webrtc_offer(self, sdp: str, sample_rate: int) -> tuple[WebRtcLeg, str]:
+        """A leg for a browser's WebRTC offer and the answer SDP; raises ValueError for an offer it cannot answer."""
+        # aiortc costs ~35 MiB resident: loaded only by a process that takes a browser call, not by every engine.
+        from engine.telephony.webrtc_leg import WebRtcLeg
+
+        return await WebRtcLeg.accept(sdp, sample_rate=sample_rate)
 
     # -- the far end of a simulated call ----------------------------------------------------------------------
     async def play_simulated_lead(self, persona: Persona, media_url: str, call_id: str) -> CallerResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -30,8 +30,11 @@ from control_api.console.live import LiveCall, LiveCalls
 from control_api.deps import Session
 from control_api.errors import InvalidField
 from control_api.storage.db import Database, session_scope
-from engine.facade import Engine, WebRtcLeg
+from engine.facade import Engine
 from engine.records import CallRecord, CallRequest, Lead
+
+if TYPE_CHECKING:
+    from engine.facade import WebRtcLeg
 
 TEST_LEAD_NAME = "there"  # the greeting says "Hello there": a test call has no lead
 MAX_SDP_BYTES = 20_000
@@ -139,7 +142,7 @@ class TestCallPages(Controller):
         # The pipeline speaks at the TTS's rate (telephony 8 kHz): the leg runs at that rate, like a phone call.
         rate = services.tts.out_rate if services.tts.out_rate in (8000, 16000) else 8000
         try:
-            leg, answer_sdp = await WebRtcLeg.accept(data.sdp, sample_rate=rate)
+            leg, answer_sdp = await engine.accept_webrtc_offer(data.sdp, rate)
         except ValueError as exc:
             raise InvalidField("sdp", f"cannot answer this offer: {exc}") from exc
         call_id = str(uuid.uuid4())
