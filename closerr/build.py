@@ -24,7 +24,6 @@ def engine_config(settings: Settings) -> EngineConfig:
     key = settings.llm_api_key
     return EngineConfig(
         models=model_config(settings),
-        stt_workers=settings.stt_workers,
         tts_workers=settings.tts_workers,
         malloc_arenas=settings.malloc_arenas,
         malloc_trim_threshold_mb=settings.malloc_trim_threshold_mb,

@@ -67,7 +67,7 @@ async def run_call(
     record: CallRecord | None = None,
 ) -> CallRecord:
     """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it)."""
-    settings = services.config
+    config = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
     try:
@@ -89,14 +89,14 @@ async def run_call(
     listener = LeadListener(
         vad=_make_vad(services, leg.sample_rate),
         stt=services.stt,
-        smart_turn=services.smart_turn if settings.end_of_turn == "smart_turn" else None,
+        smart_turn=services.smart_turn if config.end_of_turn == "smart_turn" else None,
         turn_executor=services.turn_executor,
         sample_rate=leg.sample_rate,
         config=ListenerConfig(
-            vad_stop_s=settings.vad_stop_s,
-            min_turn_silence_s=settings.min_turn_silence_s,
-            max_turn_silence_s=settings.max_turn_silence_s,
-            barge_in_min_speech_s=settings.barge_in_min_speech_s,
+            vad_stop_s=config.vad_stop_s,
+            min_turn_silence_s=config.min_turn_silence_s,
+            max_turn_silence_s=config.max_turn_silence_s,
+            barge_in_min_speech_s=config.barge_in_min_speech_s,
         ),
         stt_prompt=policy.stt_prompt(),
         settles_turn=policy.settles_turn,
@@ -106,8 +106,8 @@ async def run_call(
         request=request,
         record=record,
         config=TurnManagerConfig(
-            lead_silence_timeout_s=settings.lead_silence_timeout_s,
-            max_call_s=min(request.max_call_s, settings.max_call_s),
+            lead_silence_timeout_s=config.lead_silence_timeout_s,
+            max_call_s=min(request.max_call_s, config.max_call_s),
         ),
         on_done=done.set,
         on_opt_out=on_opt_out,

@@ -25,9 +25,8 @@ class LlmEndpoint:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    models: ModelConfig = field(default_factory=ModelConfig)
+    models: ModelConfig = field(default_factory=ModelConfig)  # also how many Whisper workers (stt_workers)
     # Inference services shared by every call in the process.
-    stt_workers: int = 3
     tts_workers: int = 1
     malloc_arenas: int = 2
     malloc_trim_threshold_mb: int = 1

@@ -47,27 +47,26 @@ class EngineServices:
     @classmethod
     def create(cls, config: EngineConfig, registry: ModelRegistry | None = None) -> EngineServices:
         """Load the models (once per process: ``shared_registry``) and start the inference threads. Blocking."""
-        settings = config
         registry = registry or shared_registry(config.models)
         low_priority = functools.partial(lower_thread_priority, config.inference_nice)
         # One BLAS thread. numpy's OpenBLAS otherwise keeps a thread per core that spin-waits after every small
         # matrix product (the mel filterbank of each STT and Smart-Turn request): it doubled the CPU an STT request
         # costs (0.175 -> 0.084 CPU-s at the same wall time), CPU every other call was waiting for.
         threadpool_limits(limits=1, user_api="blas")
-        limit_malloc_arenas(settings.malloc_arenas)
-        if settings.malloc_trim_threshold_mb:
+        limit_malloc_arenas(config.malloc_arenas)
+        if config.malloc_trim_threshold_mb:
             cap_heap_top(BUSY_TRIM_THRESHOLD)
 
         # Speech synthesis keeps the event loop's priority: a reply's next clause must be ready before the one
         # playing ends, or the lead hears the bot stall mid-sentence. It is a small share of the CPU (10-20 % of
         # one thread at 24 calls); Whisper and Smart-Turn are the bulk and can wait a few milliseconds.
-        tts = PiperService(registry.piper(), out_rate=8000, workers=settings.tts_workers)
+        tts = PiperService(registry.piper(), out_rate=8000, workers=config.tts_workers)
 
         def build() -> EngineServices:
             return cls(
                 config=config,
                 registry=registry,
-                stt=WhisperService(registry.whisper(), workers=settings.stt_workers, nice=config.inference_nice),
+                stt=WhisperService(registry.whisper(), workers=config.models.stt_workers, nice=config.inference_nice),
                 tts=tts,
                 smart_turn=SmartTurn(registry.smart_turn()),
                 turn_executor=ThreadPoolExecutor(
@@ -97,7 +96,7 @@ class EngineServices:
     def _on_every_stt_worker(self, speech: bytes, alongside: list[Future[Any]] | None = None) -> None:
         """Transcribe ``speech`` once per STT worker, all at once, so every worker (and its CTranslate2 replica)
         runs one."""
-        workers = max(self.config.stt_workers, 1)
+        workers = max(self.config.models.stt_workers, 1)
         with ThreadPoolExecutor(max_workers=workers) as callers:
             running = [callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)]
             for future in [*running, *(alongside or [])]:
