@@ -14,5 +14,6 @@ from control_api.credits import tables as _credits  # noqa: F401
 from control_api.dispatch import tables as _dispatch  # noqa: F401
 from control_api.dnd import tables as _dnd  # noqa: F401
 from control_api.leads import tables as _leads  # noqa: F401
+from control_api.limits import tables as _limits  # noqa: F401
 from control_api.privacy import tables as _privacy  # noqa: F401
 from control_api.webhooks import tables as _webhooks  # noqa: F401

@@ -13,7 +13,17 @@ from sqlalchemy import inspect, select, text
 from control_api.accounts.tables import Account
 from control_api.storage.db import Base, Database, alembic_config
 
-CORE_TABLES = {"accounts", "api_keys", "campaigns", "lead_uploads", "leads", "dnd_entries", "calls"}
+CORE_TABLES = {
+    "accounts",
+    "api_keys",
+    "console_sessions",
+    "rate_limit_windows",
+    "campaigns",
+    "lead_uploads",
+    "leads",
+    "dnd_entries",
+    "calls",
+}
 
 
 async def test_migrations_reach_every_head_and_are_idempotent(migrated_db: Database) -> None:
