@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     console_session_secret: SecretStr | None = None
     console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
 
+    # Legal calling hours in the lead's local time (TRAI: commercial calls 09:00-21:00). Every campaign window lies
+    # within them and is clamped to them at dial time; only the operator of the deployment changes them.
+    calling_hours_start: str = Field(
+        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="earliest legal call time (HH:MM)"
+    )
+    calling_hours_end: str = Field(
+        default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="latest legal call time (HH:MM)"
+    )
+
     # Dispatch: workers, leases, caps, carriers, credits, fraud guard, webhooks.
     carrier: Literal["simulated", "twilio", "exotel", "plivo", "sip"] = "simulated"
     media_public_url: str | None = Field(
@@ -168,6 +177,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of webhook signatures")
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _calling_hours_in_order(self) -> Settings:
+        if self.calling_hours_start >= self.calling_hours_end:
+            raise ValueError("CLOSERR_CALLING_HOURS_START must be earlier than CLOSERR_CALLING_HOURS_END")
+        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -24,6 +24,7 @@ from control_api.accounts.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.accounts.routes import AccountController, ApiKeyController, register_account
 from control_api.audit import AuditRequestMiddleware, pseudonym
 from control_api.calls.routes import CallController
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.routes import CampaignController
 from control_api.console import ConsolePlugin
 from control_api.credits import routes as credits_routes
@@ -75,6 +76,7 @@ def create_app(
 ) -> Litestar:
     """The API. ``database`` lets tests share one database engine; otherwise one is built from ``settings``."""
     cfg = settings
+    hours = CallingHours(settings.calling_hours_start, settings.calling_hours_end)
     pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 
     @asynccontextmanager
@@ -106,6 +108,7 @@ def create_app(
         dependencies={
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),
+            "calling_hours": Provide(lambda: hours, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
         plugins=[ConsolePlugin(cfg, engine)],  # the web console at /console

@@ -1,10 +1,16 @@
 """Shared test plugins. Each area keeps its own fixtures in tests/<area>/conftest.py."""
 
+import os
 import sys
 
 from loguru import logger
 
 pytest_plugins = ["tests.fixtures.postgres"]
+
+# The suite's campaigns dial through the simulated carrier at whatever hour CI runs: the test deployment's operator
+# widens the legal calling hours (the tests of those hours pass them explicitly).
+os.environ.setdefault("CLOSERR_CALLING_HOURS_START", "00:00")
+os.environ.setdefault("CLOSERR_CALLING_HOURS_END", "23:59")
 
 
 def _log_to_current_stderr(message: str) -> None:

@@ -89,7 +89,7 @@ async def _setup(api: Any, db: Any, leads: list[dict[str, Any]]) -> tuple[dict[s
         json={
             "name": "Demo: rooftop solar, Pune",
             "script": _demo_script(),
-            # The demo runs at any hour: a real campaign keeps the TRAI default 09:00-21:00 (lead's local time).
+            # The demo runs at any hour (its settings widen the legal hours); a real campaign keeps 09:00-21:00.
             "calling_window": {"start": "00:00", "end": "23:59"},
             "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
             "concurrency": 2,
@@ -205,7 +205,17 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     from engine.simulator.run import free_port
 
     port = port or free_port()
-    settings = Settings(data_dir=data_dir, database_url=None, carrier="simulated", port=port, dispatch_poll_s=0.5)
+    # The demo runs at any hour and its simulated carrier calls nobody, so it widens the legal calling hours the way
+    # an operator would; a real deployment keeps TRAI's 09:00-21:00 (CLOSERR_CALLING_HOURS_START / _END).
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=None,
+        carrier="simulated",
+        port=port,
+        dispatch_poll_s=0.5,
+        calling_hours_start="00:00",
+        calling_hours_end="23:59",
+    )
     db = create_database(settings.effective_database_url)
     engine = build_engine(settings)
     app = create_app(settings, engine, database=db)

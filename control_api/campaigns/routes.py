@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from control_api.accounts.auth import Caller
 from control_api.campaigns import service
+from control_api.campaigns.calling_hours import LegalHours
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import CampaignCreate, CampaignPage, CampaignUpdate, CampaignView
 from control_api.deps import Session
@@ -23,10 +24,11 @@ class CampaignController(Controller):
 
     @post("/")
     async def create_campaign(
-        self, data: JSONBody[CampaignCreate], principal: Caller, session: Session
+        self, data: JSONBody[CampaignCreate], principal: Caller, session: Session, calling_hours: LegalHours
     ) -> CampaignView:
-        """Create a campaign in state ``draft``; its TRAI category comes from the script."""
-        return await service.create(session, principal, data)
+        """Create a campaign in state ``draft``; its TRAI category comes from the script. The calling window must
+        lie within the legal calling hours (09:00-21:00 unless the operator set otherwise)."""
+        return await service.create(session, principal, data, calling_hours)
 
     @get("/")
     async def list_campaigns(
@@ -47,9 +49,14 @@ class CampaignController(Controller):
 
     @patch("/{campaign_id:str}")
     async def update_campaign(
-        self, campaign_id: FromPath[str], data: JSONBody[CampaignUpdate], principal: Caller, session: Session
+        self,
+        campaign_id: FromPath[str],
+        data: JSONBody[CampaignUpdate],
+        principal: Caller,
+        session: Session,
+        calling_hours: LegalHours,
     ) -> CampaignView:
-        return await service.update(session, principal, campaign_id, data)
+        return await service.update(session, principal, campaign_id, data, calling_hours)
 
     @post("/{campaign_id:str}/start", status_code=200)
     async def start(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:

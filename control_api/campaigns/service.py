@@ -12,6 +12,7 @@ from control_api.accounts.service import Principal
 from control_api.audit import audit_event
 from control_api.campaigns import lifecycle
 from control_api.campaigns import repository as repo
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import (
     ALL_DAYS,
@@ -27,11 +28,6 @@ from control_api.campaigns.tables import Campaign
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.types import utcnow
-
-
-def _check_window(window: CallingWindow) -> None:
-    if window.start >= window.end:
-        raise InvalidField("calling_window.end", "calling_window.end must be later than calling_window.start")
 
 
 def _check_days(days: list[str]) -> list[str]:
@@ -69,9 +65,11 @@ def view(c: Campaign) -> CampaignView:
     )
 
 
-async def create(session: AsyncSession, principal: Principal, body: CampaignCreate) -> CampaignView:
+async def create(
+    session: AsyncSession, principal: Principal, body: CampaignCreate, hours: CallingHours
+) -> CampaignView:
     script = validate_script(body.script)
-    _check_window(body.calling_window)
+    hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
     now = utcnow()
@@ -122,7 +120,9 @@ async def list_campaigns(
     )
 
 
-async def update(session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate) -> CampaignView:
+async def update(
+    session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate, hours: CallingHours
+) -> CampaignView:
     campaign = await get_owned(session, principal, campaign_id, for_update=True)
     state = State(campaign.state)
     if state in lifecycle.TERMINAL:
@@ -139,7 +139,7 @@ async def update(session: AsyncSession, principal: Principal, campaign_id: str, 
         script = validate_script(body.script)
         changes.update(script=script.data, category=script.category)
     if body.calling_window is not msgspec.UNSET:
-        _check_window(body.calling_window)
+        hours.check(body.calling_window.start, body.calling_window.end)
         changes.update(window_start=body.calling_window.start, window_end=body.calling_window.end)
     if body.days is not msgspec.UNSET:
         changes["days"] = _check_days(list(body.days))

@@ -18,6 +18,7 @@ from litestar.types import ControllerRouterHandler
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service
+from control_api.campaigns.calling_hours import LegalHours
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import CampaignCreate
 from control_api.console.auth import ConsolePrincipal, require_sign_in
@@ -85,7 +86,11 @@ class CampaignPages(Controller):
 
     @post("/new")
     async def create(
-        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+        self,
+        request: Request[Any, Any, Any],
+        principal: ConsolePrincipal,
+        session: Session,
+        calling_hours: LegalHours,
     ) -> Template | Redirect:
         form = await request.form()
         values = {k: str(form.get(k) or "") for k in ("name", "script", "window_start", "window_end", "concurrency")}
@@ -99,7 +104,7 @@ class CampaignPages(Controller):
                 },
                 CampaignCreate,
             )
-            created = await campaigns_service.create(session, principal, body)
+            created = await campaigns_service.create(session, principal, body, calling_hours)
         except ValueError as exc:  # msgspec.ValidationError and int() both land here
             field = _msgspec_field(str(exc))
             field = {"calling_window": "window_start"}.get(field, field)
@@ -124,8 +129,13 @@ class CampaignPages(Controller):
         except InvalidField as exc:
             await session.rollback()
             errors = _form_errors(exc)
-            if "calling_window" in errors:
-                errors["window_start"] = errors.pop("calling_window")
+            for api_field, form_field in (
+                ("calling_window", "window_start"),
+                ("calling_window.start", "window_start"),
+                ("calling_window.end", "window_end"),
+            ):
+                if api_field in errors:
+                    errors[form_field] = errors.pop(api_field)
             return page(
                 request,
                 "campaign_new.html",

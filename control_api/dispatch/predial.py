@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.calls.tables import Call
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.tables import Campaign
 from control_api.dispatch import window
 from control_api.dispatch.dispositions import Disposition
@@ -24,7 +25,8 @@ from control_api.dnd.preferences import BlockReason, zone_of
 from control_api.leads.tables import Lead
 from control_api.phones import normalise, to_e164
 
-# A DND time band that excludes "now" is not a refusal of the lead: look again after this long.
+# A DND time band that excludes "now", or a stored window wholly outside the legal hours, is not a refusal of
+# the lead: look again after this long.
 TIME_BAND_RECHECK = timedelta(minutes=30)
 
 
@@ -46,9 +48,9 @@ def _number_ok(lead: Lead) -> bool:
     return isinstance(normalise(to_e164(lead.phone)), int)
 
 
-async def check(s: AsyncSession, c: Campaign, lead: Lead, now: datetime) -> Verdict:
+async def check(s: AsyncSession, c: Campaign, lead: Lead, now: datetime, hours: CallingHours) -> Verdict:
     """invalid_number, consent_missing, dnd_blocked, outside_window: the first that fails. A lead that only has
-    to wait (a DND time band, the campaign's window) gets its ``next_attempt_at``."""
+    to wait (a DND time band, the campaign's window within the legal ``hours``) gets its ``next_attempt_at``."""
     if not _number_ok(lead):
         return Verdict(Disposition.INVALID_NUMBER)
     if not _consent_ok(lead, now):
@@ -59,8 +61,14 @@ async def check(s: AsyncSession, c: Campaign, lead: Lead, now: datetime) -> Verd
             lead.next_attempt_at = now + TIME_BAND_RECHECK
             return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
         return Verdict(Disposition.DND_BLOCKED, consent_ok=True, dnd=verdict)
-    if not window.inside(lead.phone, now, c.window_start, c.window_end, list(c.days)):
-        lead.next_attempt_at = window.next_opening(lead.phone, now, c.window_start, c.window_end, list(c.days))
+    # Whatever the row says, only the part of its window inside the legal hours may dial.
+    clamped = hours.clamp(c.window_start, c.window_end)
+    if clamped is None:  # wholly outside: nothing dials until the client changes the window
+        lead.next_attempt_at = now + TIME_BAND_RECHECK
+        return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
+    start, end = clamped
+    if not window.inside(lead.phone, now, start, end, list(c.days)):
+        lead.next_attempt_at = window.next_opening(lead.phone, now, start, end, list(c.days))
         return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
     return Verdict(None, consent_ok=True, dnd=verdict)
 

@@ -20,6 +20,7 @@ from control_api.audit import append
 from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.tables import Campaign
 from control_api.credits import fraud, ledger
@@ -44,6 +45,7 @@ class DispatchConfig:
     account_concurrency: int = 20
     rate_per_second: int = 1
     limits: fraud.Limits = field(default_factory=lambda: fraud.Limits(2000, 2_000_000))
+    hours: CallingHours = field(default_factory=CallingHours)  # every campaign window is clamped to these
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ async def _lease_due(r: _Round) -> None:
     for lead in await repo.due_leads(r.s, r.c.id, r.now, limit=r.free * 4 + 4):
         if len(r.result.jobs) >= r.free:
             break
-        verdict = await predial.check(r.s, r.c, lead, r.now)
+        verdict = await predial.check(r.s, r.c, lead, r.now, r.cfg.hours)
         call_id = str(uuid.uuid4())
         disposition = verdict.disposition
         if disposition is None and not await ledger.reserve(r.s, r.account_id, call_id, r.hold):

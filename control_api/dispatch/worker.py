@@ -20,6 +20,7 @@ from loguru import logger
 from config.settings import Settings
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.credits import fraud
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition, from_record
@@ -49,6 +50,7 @@ def config_from(settings: Settings, worker_id: str | None = None) -> DispatchCon
         account_concurrency=settings.account_concurrency,
         rate_per_second=settings.credit_rate_per_second,
         limits=fraud.Limits(settings.fraud_max_calls_per_hour, settings.fraud_max_spend_per_day),
+        hours=CallingHours(settings.calling_hours_start, settings.calling_hours_end),
     )
 
 

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from config.settings import Settings
 from control_api.app import create_app
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.credits import ledger
 from control_api.dispatch.worker import Worker
 from control_api.origination.simulated import SimulatedCarrier
@@ -23,6 +24,8 @@ from engine.facade import Engine
 ATTEST = "no_minors_attested=true&consent_source=website%20form&consent_purpose=solar%20quote"
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALWAYS_OPEN = {"start": "00:00", "end": "23:59"}
+# The legal hours of the suite's deployment (tests/conftest.py widens them the same way for Settings).
+ANY_HOUR = CallingHours("00:00", "23:59")
 
 
 def demo_script() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from control_api.app import create_app
 from control_api.dispatch import service
 from control_api.dispatch.service import DispatchConfig
 from tests.dispatch.conftest import open_db
-from tests.dispatch.seed import phone, seed
+from tests.dispatch.seed import ANY_HOUR, phone, seed
 
 
 def closerr(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -40,7 +40,9 @@ async def test_credits_cli_and_api(database_url: str, tmp_path: Path) -> None:
 
     db = await open_db(database_url)
     await service.advance_campaigns(db)
-    claimed = await service.claim(db, DispatchConfig(worker_id="w"), sd.campaign_id, sd.account_id, slots=5)
+    claimed = await service.claim(
+        db, DispatchConfig(worker_id="w", hours=ANY_HOUR), sd.campaign_id, sd.account_id, slots=5
+    )
     await db.dispose()
     assert len(claimed.jobs) == 2
 

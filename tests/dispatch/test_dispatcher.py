@@ -32,9 +32,9 @@ from control_api.storage.types import utcnow
 from engine.facade import Engine
 from engine.records import CallRecord, Outcome
 from tests.dispatch.conftest import open_db
-from tests.dispatch.seed import phone, seed, simulated_worker
+from tests.dispatch.seed import ANY_HOUR, phone, seed, simulated_worker
 
-CFG = DispatchConfig(worker_id="test-worker", lease_ttl_s=30, account_concurrency=20, rate_per_second=1)
+CFG = DispatchConfig(worker_id="test-worker", lease_ttl_s=30, account_concurrency=20, rate_per_second=1, hours=ANY_HOUR)
 
 
 async def leads_by_phone(db: Database, campaign_id: str) -> dict[int, Lead]:
@@ -120,7 +120,7 @@ async def test_caps_leases_settlement_and_completion(db: Database, database_url:
     first = await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=10)
     assert len(first.jobs) == 2  # the campaign cap
     assert (await service.claim(db, CFG, sd.campaign_id, sd.account_id, slots=10)).jobs == []
-    other = DispatchConfig(worker_id="other", account_concurrency=2)
+    other = DispatchConfig(worker_id="other", account_concurrency=2, hours=ANY_HOUR)
     assert (await service.claim(db, other, sd.campaign_id, sd.account_id, slots=10)).jobs == []
     job = first.jobs[0]
     record = CallRecord(
@@ -220,7 +220,9 @@ async def test_expired_lease_returns_the_lead_as_error_without_charging(
 async def test_fraud_guard_pauses_the_campaign_with_a_reason(db: Database, database_url: str, tmp_path: Path) -> None:
     sd = await seed(database_url, tmp_path, [{"phone": phone(i)} for i in range(4)], concurrency=10)
     await advance(db)
-    cfg = DispatchConfig(worker_id="w", limits=fraud.Limits(max_calls_per_hour=1000, max_spend_per_day=700))
+    cfg = DispatchConfig(
+        worker_id="w", limits=fraud.Limits(max_calls_per_hour=1000, max_spend_per_day=700), hours=ANY_HOUR
+    )
     first = await service.claim(db, cfg, sd.campaign_id, sd.account_id, slots=1)
     assert len(first.jobs) == 1  # 300 held: 300 + 300 <= 700
     second = await service.claim(db, cfg, sd.campaign_id, sd.account_id, slots=1)
@@ -235,7 +237,9 @@ async def test_fraud_guard_pauses_the_campaign_with_a_reason(db: Database, datab
     # Calls per hour.
     async with session_scope(db) as s:
         await s.execute(text("UPDATE campaigns SET state = 'running'"))
-    hourly = DispatchConfig(worker_id="w", limits=fraud.Limits(max_calls_per_hour=2, max_spend_per_day=10**9))
+    hourly = DispatchConfig(
+        worker_id="w", limits=fraud.Limits(max_calls_per_hour=2, max_spend_per_day=10**9), hours=ANY_HOUR
+    )
     assert (
         await service.claim(db, hourly, sd.campaign_id, sd.account_id, slots=1)
     ).paused_reason == "fraud_calls_per_hour"
@@ -353,7 +357,7 @@ async def test_a_worker_that_lost_its_lease_hangs_up(sqlite_url: str, tmp_path: 
             await asyncio.sleep(0.05)
         (call_id,) = list(worker.active)
         # Another worker decides this one is lost (as after a long stall) and reaps the lease.
-        other = DispatchConfig(worker_id="other")
+        other = DispatchConfig(worker_id="other", hours=ANY_HOUR)
         assert await service.reap_expired(db, other, now=utcnow() + timedelta(minutes=5)) == 1
         for _ in range(100):
             if not worker.active:
