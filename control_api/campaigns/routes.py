@@ -44,8 +44,12 @@ class CampaignController(Controller):
         return await service.list_campaigns(session, principal, limit, cursor, state_filter)
 
     @get("/{campaign_id:str}")
-    async def get_campaign(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
-        return service.view(await service.get_owned(session, principal, campaign_id))
+    async def get_campaign(
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+    ) -> CampaignView:
+        """The campaign, with ``dispatch``: whether it is dialing now, and if not why and until when."""
+        campaign = await service.get_owned(session, principal, campaign_id)
+        return await service.view_with_dispatch(session, campaign, calling_hours)
 
     @patch("/{campaign_id:str}")
     async def update_campaign(
@@ -59,21 +63,31 @@ class CampaignController(Controller):
         return await service.update(session, principal, campaign_id, data, calling_hours)
 
     @post("/{campaign_id:str}/start", status_code=200)
-    async def start(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
-        """draft -> scheduled (the dispatcher moves it to running inside the calling window)."""
-        return await service.act(session, principal, campaign_id, "start")
+    async def start(
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+    ) -> CampaignView:
+        """draft -> scheduled (the dispatcher moves it to running inside the calling window). 409 naming
+        ``balance`` when the account has no credits."""
+        return await service.act(session, principal, campaign_id, "start", calling_hours)
 
     @post("/{campaign_id:str}/pause", status_code=200)
-    async def pause(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
-        return await service.act(session, principal, campaign_id, "pause")
+    async def pause(
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+    ) -> CampaignView:
+        return await service.act(session, principal, campaign_id, "pause", calling_hours)
 
     @post("/{campaign_id:str}/resume", status_code=200)
-    async def resume(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
-        return await service.act(session, principal, campaign_id, "resume")
+    async def resume(
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+    ) -> CampaignView:
+        """paused -> running; 409 naming ``balance`` when the account has no credits."""
+        return await service.act(session, principal, campaign_id, "resume", calling_hours)
 
     @post("/{campaign_id:str}/cancel", status_code=200)
-    async def cancel(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
-        return await service.act(session, principal, campaign_id, "cancel")
+    async def cancel(
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+    ) -> CampaignView:
+        return await service.act(session, principal, campaign_id, "cancel", calling_hours)
 
 
 __all__ = ["CampaignController", "State"]

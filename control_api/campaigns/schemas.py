@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from control_api.dispatch.state import DispatchState
+
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24 h")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 RetryDisposition = Literal["no_answer", "busy", "failed", "no_response", "hung_up", "callback_requested"]
@@ -81,6 +83,8 @@ class CampaignView(msgspec.Struct):
     updated_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    # Why it is or is not dialing now: on the answers about one campaign (GET, start, pause, resume, cancel).
+    dispatch: DispatchState | None = None
 
 
 class CampaignPage(msgspec.Struct):

@@ -25,6 +25,8 @@ from control_api.campaigns.schemas import (
 )
 from control_api.campaigns.scripts import validate_script
 from control_api.campaigns.tables import Campaign
+from control_api.credits import ledger
+from control_api.dispatch.state import dispatch_state
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.types import utcnow
@@ -165,6 +167,10 @@ async def update(
     return view(campaign)
 
 
+# The actions after which the dispatcher would dial: refused outright while the account has nothing to spend.
+DIALING_ACTIONS = frozenset({"start", "resume"})
+
+
 def _conflict(state: State, attempted: str) -> Conflict:
     return Conflict(
         f"cannot {attempted} a campaign that is {state}",
@@ -184,12 +190,24 @@ def _apply(campaign: Campaign, target: State) -> None:
         campaign.ended_at = now
 
 
-async def act(session: AsyncSession, principal: Principal, campaign_id: str, action: str) -> CampaignView:
+async def act(
+    session: AsyncSession, principal: Principal, campaign_id: str, action: str, hours: CallingHours
+) -> CampaignView:
     """A client action (start, pause, resume, cancel); 409 with the allowed ones when illegal now."""
     campaign = await get_owned(session, principal, campaign_id, for_update=True)
     state = State(campaign.state)
     if state not in lifecycle.ACTION_FROM[action]:
         raise _conflict(state, action)
+    if action in DIALING_ACTIONS:
+        balance = await ledger.balance(session, campaign.account_id)
+        if balance <= 0:
+            # Accepted, it would sit paused without a word: say so now.
+            raise Conflict(
+                f"the account's credit balance is {balance}: top up before you {action} a campaign",
+                field="balance",
+                balance=balance,
+                state=str(state),
+            )
     _apply(campaign, lifecycle.ACTIONS[action])
     await session.flush()
     await audit_event(
@@ -200,7 +218,11 @@ async def act(session: AsyncSession, principal: Principal, campaign_id: str, act
         object_id=campaign.id,
         details={"action": action, "from": str(state), "to": campaign.state},
     )
-    return view(campaign)
+    return await view_with_dispatch(session, campaign, hours)
+
+
+async def view_with_dispatch(session: AsyncSession, campaign: Campaign, hours: CallingHours) -> CampaignView:
+    return msgspec.structs.replace(view(campaign), dispatch=await dispatch_state(session, campaign, hours))
 
 
 async def transition(session: AsyncSession, campaign: Campaign, target: State) -> None:

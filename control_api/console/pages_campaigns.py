@@ -150,9 +150,15 @@ class CampaignPages(Controller):
 
     @get("/{campaign_id:str}")
     async def detail(
-        self, campaign_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
+        self,
+        campaign_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        principal: ConsolePrincipal,
+        session: Session,
+        calling_hours: LegalHours,
     ) -> Template:
-        campaign = campaigns_service.view(await campaigns_service.get_owned(session, principal, campaign_id))
+        owned = await campaigns_service.get_owned(session, principal, campaign_id)
+        campaign = await campaigns_service.view_with_dispatch(session, owned, calling_hours)
         progress = (await campaign_progress(session, principal.account_id, [campaign_id]))[campaign_id]
         calls = (await calls_service.list_calls(session, principal, campaign_id, 100, None)).items
         return page(
@@ -175,6 +181,7 @@ class CampaignPages(Controller):
         request: Request[Any, Any, Any],
         principal: ConsolePrincipal,
         session: Session,
+        calling_hours: LegalHours,
     ) -> Redirect:
         back = str((await request.form()).get("next") or f"/console/campaigns/{campaign_id}")
         if not back.startswith("/console/"):
@@ -183,7 +190,7 @@ class CampaignPages(Controller):
             flash(request, f"Unknown action “{action}”.", "error")
             return Redirect(path=back, status_code=303)
         try:
-            view = await campaigns_service.act(session, principal, campaign_id, action)
+            view = await campaigns_service.act(session, principal, campaign_id, action, calling_hours)
         except ApiError as exc:
             await session.rollback()
             flash(request, exc.detail or exc.title, "error")

@@ -67,8 +67,9 @@ async def check(s: AsyncSession, c: Campaign, lead: Lead, now: datetime, hours: 
         lead.next_attempt_at = now + TIME_BAND_RECHECK
         return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
     start, end = clamped
-    if not window.inside(lead.phone, now, start, end, list(c.days)):
-        lead.next_attempt_at = window.next_opening(lead.phone, now, start, end, list(c.days))
+    zone = zone_of(lead.phone)
+    if not window.inside(zone, now, start, end, list(c.days)):
+        lead.next_attempt_at = window.next_opening(zone, now, start, end, list(c.days))
         return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
     return Verdict(None, consent_ok=True, dnd=verdict)
 

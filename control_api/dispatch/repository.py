@@ -54,6 +54,18 @@ async def due_count(session: AsyncSession, campaign_id: str, now: datetime) -> i
     return int(await session.scalar(select(func.count()).select_from(Lead).where(*_due(campaign_id, now))) or 0)
 
 
+async def next_open_lead(session: AsyncSession, campaign_id: str) -> tuple[int, datetime | None] | None:
+    """The phone and ``next_attempt_at`` of the open lead due first (one due now sorts first), or None."""
+    q = (
+        select(Lead.phone, Lead.next_attempt_at)
+        .where(Lead.campaign_id == campaign_id, Lead.status.in_((PENDING, RETRY)))
+        .order_by(Lead.next_attempt_at.is_not(None), Lead.next_attempt_at)
+        .limit(1)
+    )
+    row = (await session.execute(q)).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
 async def open_lead_count(session: AsyncSession, campaign_id: str) -> int:
     q = select(func.count()).select_from(Lead).where(Lead.campaign_id == campaign_id, Lead.status.in_(OPEN_STATUSES))
     return int(await session.scalar(q) or 0)

@@ -91,6 +91,7 @@ async def pause(s: AsyncSession, c: Campaign, reason: str, now: datetime) -> Non
     await campaigns.transition(s, c, State.PAUSED)
     row = await repo.dispatch_row(s, c.id)
     row.paused_reason, row.paused_at = reason, now
+    await outbox.enqueue(s, c, "campaign.paused", {"paused_at": now.isoformat(), "reason": reason}, now)
     await append(
         s,
         actor=DISPATCHER_ACTOR,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-
-from control_api.dnd.preferences import zone_of
+from zoneinfo import ZoneInfo
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -14,16 +13,15 @@ def _hhmm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def inside(phone: int, now: datetime, start: str, end: str, days: list[str]) -> bool:
-    local = now.astimezone(zone_of(phone))
+def inside(zone: ZoneInfo, now: datetime, start: str, end: str, days: list[str]) -> bool:
+    local = now.astimezone(zone)
     return DAY_NAMES[local.weekday()] in days and _hhmm(start) <= local.time() < _hhmm(end)
 
 
-def next_opening(phone: int, now: datetime, start: str, end: str, days: list[str]) -> datetime:
+def next_opening(zone: ZoneInfo, now: datetime, start: str, end: str, days: list[str]) -> datetime:
     """The first moment at or after ``now`` inside the window (UTC); ``now`` itself when already inside."""
-    if inside(phone, now, start, end, days):
+    if inside(zone, now, start, end, days):
         return now
-    zone = zone_of(phone)
     local = now.astimezone(zone)
     for offset in range(8):
         day = (local + timedelta(days=offset)).date()

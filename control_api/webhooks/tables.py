@@ -20,7 +20,7 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    event: Mapped[str] = mapped_column(String(32))  # call.ended | campaign.completed
+    event: Mapped[str] = mapped_column(String(32))  # call.ended | campaign.paused | campaign.completed
     url: Mapped[str] = mapped_column(String(2000))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -28,7 +28,13 @@ def closerr(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 async def test_credits_cli_and_api(database_url: str, tmp_path: Path) -> None:
-    sd = await seed(database_url, tmp_path, [{"phone": phone(1)}, {"phone": phone(2)}], credits=0)
+    sd = await seed(database_url, tmp_path, [{"phone": phone(1)}, {"phone": phone(2)}], credits=0, start=False)
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url, retention_scheduler=False))
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        # With nothing to spend the campaign would sit paused: the start is refused, naming the balance.
+        refused = await client.post(f"/v1/campaigns/{sd.campaign_id}/start", headers=sd.headers)
+        assert refused.status_code == 409 and refused.json()["field"] == "balance", refused.text
+        assert refused.json()["balance"] == 0 and "top up" in refused.json()["detail"]
     env = {"CLOSERR_DATABASE_URL": database_url, "CLOSERR_DATA_DIR": str(tmp_path)}
     added = closerr("credits", "add", sd.account_id, "1000", "--note", "invoice 42", env=env)
     assert added.returncode == 0, added.stderr
@@ -37,6 +43,16 @@ async def test_credits_cli_and_api(database_url: str, tmp_path: Path) -> None:
     assert bad_amount.returncode == 2 and "AMOUNT" in bad_amount.stderr
     unknown = closerr("credits", "add", "no-such-account", "5", env=env)
     assert unknown.returncode == 2 and "ACCOUNT_ID" in unknown.stderr
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url, retention_scheduler=False))
+    async with AsyncTestClient(app=app, timeout=60) as client:
+        started = await client.post(f"/v1/campaigns/{sd.campaign_id}/start", headers=sd.headers)
+        assert started.status_code == 200, started.text
+        assert started.json()["dispatch"] == {
+            "status": "scheduled",
+            "reason": None,
+            "next_opening_at": None,
+            "balance": 1000,
+        }
 
     db = await open_db(database_url)
     await service.advance_campaigns(db)

@@ -8,6 +8,7 @@ from typing import Any
 from control_api.credits.ledger import billed_seconds
 from control_api.dispatch import retry, window
 from control_api.dispatch.dispositions import Disposition, from_record
+from control_api.dnd.preferences import zone_of
 from engine.records import CallRecord, Outcome
 
 POLICY = {"dispositions": ["no_answer", "busy", "callback_requested"], "spacing_minutes": [30, 60], "max_attempts": 3}
@@ -73,13 +74,15 @@ def test_callback_uses_the_time_the_lead_asked_for() -> None:
 
 def test_window_is_the_leads_local_time_and_days() -> None:
     days = ["mon", "tue", "wed", "thu", "fri"]
-    assert window.inside(PHONE, NOW, "09:00", "21:00", days)
+    assert window.inside(zone_of(PHONE), NOW, "09:00", "21:00", days)
     late = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 21:30 IST: closed
-    assert not window.inside(PHONE, late, "09:00", "21:00", days)
+    assert not window.inside(zone_of(PHONE), late, "09:00", "21:00", days)
     # Next opening: Tuesday 09:00 IST = 03:30 UTC.
-    assert window.next_opening(PHONE, late, "09:00", "21:00", days) == datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
+    assert window.next_opening(zone_of(PHONE), late, "09:00", "21:00", days) == datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
     friday_night = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
-    assert window.next_opening(PHONE, friday_night, "09:00", "21:00", days) == datetime(2026, 12, 7, 3, 30, tzinfo=UTC)
+    assert window.next_opening(zone_of(PHONE), friday_night, "09:00", "21:00", days) == datetime(
+        2026, 12, 7, 3, 30, tzinfo=UTC
+    )
 
 
 def test_engine_record_maps_to_dispositions() -> None:
