@@ -83,7 +83,7 @@ class CampaignView(msgspec.Struct):
     updated_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
-    # Why it is or is not dialing now: on the answers about one campaign (GET, start, pause, resume, cancel).
+    # Why it is or is not dialing now: on every answer about one campaign (not in lists).
     dispatch: DispatchState | None = None
 
 

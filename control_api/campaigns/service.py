@@ -97,7 +97,7 @@ async def create(
     session.add(campaign)
     await session.flush()
     await audit_event(session, principal, "campaign.create", object_type="campaign", object_id=campaign.id)
-    return view(campaign)
+    return await view_with_dispatch(session, campaign, hours)
 
 
 async def get_owned(
@@ -164,7 +164,7 @@ async def update(
         object_id=campaign.id,
         details={"fields": sorted(changes)},
     )
-    return view(campaign)
+    return await view_with_dispatch(session, campaign, hours)
 
 
 # The actions after which the dispatcher would dial: refused outright while the account has nothing to spend.

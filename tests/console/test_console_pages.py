@@ -21,9 +21,10 @@ from control_api.campaigns import service as campaigns_service
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.tables import Campaign
 from control_api.console.pages_campaigns import example_script
+from control_api.credits import ledger
 from control_api.leads.tables import Lead
 from control_api.privacy.audio_files import audio_dir
-from control_api.storage.db import Database
+from control_api.storage.db import Database, session_scope
 from tests.console.conftest import ConsoleServer, Tenant, register, screenshot, sign_in
 
 
@@ -210,6 +211,15 @@ def test_campaign_list_shows_state_progress_and_drives_the_lifecycle(
     sign_in(page, console_server, tenant)
     row = page.locator(f'tr[data-campaign="{campaign_id}"]')
     expect(row.locator(".badge")).to_have_text("draft")
+    row.locator("button:has-text('Start')").click()  # no credits yet: refused, and the console says why
+    expect(page.locator(".flash")).to_contain_text("credit balance is 0")
+    expect(row.locator(".badge")).to_have_text("draft")
+
+    async def top_up(db: Database) -> None:
+        async with session_scope(db) as s:
+            await ledger.top_up(s, tenant.account_id, 100_000)
+
+    console_server.run_db(top_up)
     expect(row.locator('[data-k="remaining"]')).to_have_text("3")
     expect(row.locator('[data-k="dialed"]')).to_have_text("0")
     row.locator("button:has-text('Start')").click()
@@ -231,6 +241,10 @@ def test_campaign_list_shows_state_progress_and_drives_the_lifecycle(
     expect(row.locator(".badge")).to_have_text("running")
     row.locator("button:has-text('Pause')").click()
     expect(row.locator(".badge")).to_have_text("paused")
+    page.goto(f"{console_server.base_url}/console/campaigns/{campaign_id}")
+    expect(page.locator("#dispatch-state")).to_contain_text("Paused: by you")
+    expect(page.locator("#dispatch-balance")).to_have_text("100000")
+    page.go_back()
     row.locator("button:has-text('Resume')").click()
     expect(row.locator(".badge")).to_have_text("running")
     row.locator("button:has-text('Cancel')").click()

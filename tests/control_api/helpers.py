@@ -10,6 +10,9 @@ import yaml
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from control_api.credits import ledger
+from control_api.storage.db import Database, session_scope
+
 
 @dataclass
 class Tenant:
@@ -62,3 +65,9 @@ async def upload_csv(
         content=body.encode(),
         headers={**tenant.headers, "Content-Type": "text/csv"},
     )
+
+
+async def fund(db: Database, tenant: Tenant, credits: int = 100_000) -> None:
+    """Credits for the account, as ``closerr credits add`` gives them: starting a campaign needs a balance."""
+    async with session_scope(db) as s:
+        await ledger.top_up(s, tenant.account_id, credits)

@@ -9,7 +9,7 @@ from control_api.campaigns import service
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.tables import Campaign
 from control_api.storage.db import Database
-from tests.control_api.helpers import Tenant, create_campaign, demo_script
+from tests.control_api.helpers import Tenant, create_campaign, demo_script, fund
 
 
 async def _set_state(db: Database, campaign_id: str, target: State) -> None:
@@ -106,6 +106,7 @@ async def test_lifecycle_and_409_with_allowed_transitions(
     assert r.json()["allowed_actions"] == ["start", "cancel"]
     assert set(r.json()["allowed_transitions"]) == {"scheduled", "cancelled"}
 
+    await fund(db, tenant)
     assert (await client.post(f"/v1/campaigns/{cid}/start", headers=h)).json()["state"] == "scheduled"
     assert (await client.post(f"/v1/campaigns/{cid}/resume", headers=h)).status_code == 409
     await _set_state(db, cid, State.RUNNING)

@@ -8,7 +8,7 @@ import sys
 
 from control_api.sip_inbound import campaign_resolver
 from engine.telephony.sip.message import SipResponse, parse_message
-from tests.control_api.helpers import create_campaign, demo_script
+from tests.control_api.helpers import create_campaign, demo_script, fund
 from tests.sip.peer import Peer
 from tests.sip.sipp import free_port
 
@@ -20,6 +20,7 @@ async def test_the_dialed_number_picks_the_started_campaign(client, tenant, db):
     resolve = campaign_resolver(db)
     # Not started yet: the demo script answers.
     assert await resolve("01400000001") == (None, None)
+    await fund(db, tenant)
     r = await client.post(f"/v1/campaigns/{campaign['id']}/start", headers=tenant.headers)
     assert r.status_code == 200, r.text
     found_script, found_id = await resolve("+91 1400000001")

@@ -20,7 +20,7 @@ from control_api.audit.tables import AuditEntry
 from control_api.dnd.tables import DndEntry
 from control_api.leads.tables import Lead
 from control_api.storage.db import Database, create_database
-from tests.control_api.helpers import Tenant, create_campaign, register, upload_csv
+from tests.control_api.helpers import Tenant, create_campaign, fund, register, upload_csv
 from tests.privacy.conftest import files_under, find_identifiers, pg_dump
 from tests.privacy.seed import OTHER_NAME, OTHER_PHONE, SUBJECT_NAME, SUBJECT_PHONE, add_call
 from tests.privacy.test_audit_log import tamper
@@ -255,6 +255,7 @@ async def test_account_key_campaign_and_settings_changes_are_audited(
     h = tenant.headers
     cid = await _campaign_with_leads(client, tenant)
     assert (await client.patch(f"/v1/campaigns/{cid}", json={"retention_days": 30}, headers=h)).status_code == 200
+    await fund(app_db, tenant)
     r = await client.post(f"/v1/campaigns/{cid}/start", headers=h)
     assert r.status_code == 200, r.text
     started = r.json()["state"]
