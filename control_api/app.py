@@ -36,6 +36,7 @@ from control_api.health import health
 from control_api.leads.routes import LeadController
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
+from control_api.results import routes as results_routes
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
 from engine.facade import Engine
@@ -57,6 +58,7 @@ def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
         ConsentController,
     ]
     handlers += [*privacy_routes.route_handlers(), *dispatch_routes.route_handlers(), *credits_routes.route_handlers()]
+    handlers += results_routes.route_handlers()
     handlers.extend(extra)
     return Router(
         path="/v1",

@@ -117,6 +117,19 @@ def _field_of(key: str | None, message: str) -> str | None:
     return None
 
 
+def _wire_name(request: Request[Any, Any, Any], key: str | None) -> str | None:
+    """Litestar reports a parameter by its Python name (``fmt``); the client knows it by the name it sends
+    (``?format=``)."""
+    if key is None:
+        return None
+    try:
+        definition = request.route_handler.parsed_fn_signature.parameters[key].kwarg_definition
+    except (AttributeError, KeyError):
+        return key
+    alias = getattr(definition, "name", None) or getattr(definition, "query", None)
+    return alias if isinstance(alias, str) and alias else key
+
+
 def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     raw = exc.extra if isinstance(exc.extra, list) else []
@@ -125,7 +138,7 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
             message = str(item.get("message", ""))
             errors.append(
                 {
-                    "field": _field_of(item.get("key"), message) or "body",
+                    "field": _field_of(_wire_name(request, item.get("key")), message) or "body",
                     "message": message,
                     "source": item.get("source", "body"),
                 }

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from litestar.types import ControllerRouterHandler
 
 from control_api.calls import service as calls_service
@@ -29,6 +29,7 @@ from control_api.errors import ApiError, InvalidField
 from control_api.leads import service as leads_service
 from control_api.leads.schemas import UploadReport
 from control_api.leads.upload_request import upload_params
+from control_api.results import service as results_service
 
 ACTIONS = ("start", "pause", "resume", "cancel")
 
@@ -172,6 +173,13 @@ class CampaignPages(Controller):
             actions=lifecycle.allowed_actions(State(campaign.state)),
             can_upload=State(campaign.state) not in lifecycle.TERMINAL,
         )
+
+    @get("/{campaign_id:str}/results")
+    async def results(
+        self, campaign_id: FromPath[str], principal: ConsolePrincipal, session: Session, db: Db
+    ) -> Stream:
+        """The campaign's results as CSV, the same file as GET /v1/campaigns/{id}/results."""
+        return results_service.download(db, await campaigns_service.get_owned(session, principal, campaign_id), "csv")
 
     @post("/{campaign_id:str}/{action:str}")
     async def act(

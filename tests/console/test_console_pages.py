@@ -244,6 +244,11 @@ def test_campaign_list_shows_state_progress_and_drives_the_lifecycle(
     page.goto(f"{console_server.base_url}/console/campaigns/{campaign_id}")
     expect(page.locator("#dispatch-state")).to_contain_text("Paused: by you")
     expect(page.locator("#dispatch-balance")).to_have_text("100000")
+    with page.expect_download() as got:
+        page.locator("#download-results").click()
+    with open(got.value.path(), encoding="utf-8") as results:
+        text = results.read()
+    assert text.startswith("lead_id,name,phone,status") and "Asha" in text and "'+919876543210" in text
     page.go_back()
     row.locator("button:has-text('Resume')").click()
     expect(row.locator(".badge")).to_have_text("running")
