@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from config.settings import Settings
 from control_api.accounts.service import Principal
 from control_api.audit import AuditContext, context_from_request, verify
 from control_api.errors import ApiError
-from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from control_api.privacy import grievances as grievance_service
 from control_api.privacy import repository as repo
 from control_api.privacy import settings_service, subjects
@@ -28,7 +28,11 @@ from control_api.privacy.storage_hygiene import flush_deleted_pages
 from control_api.storage.db import Database, session_scope
 
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="page size")]
-Offset = Annotated[int, Parameter(ge=0, le=1_000_000_000, description="rows to skip")]
+
+
+def _page(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    """The one list shape (``control_api.pagination``): ``items`` and an opaque ``next_cursor``."""
+    return {"items": items[:limit], "next_cursor": encode_cursor(offset + limit) if len(items) > limit else None}
 
 
 def _ctx(request: Request[Any, Any, Any], principal: Principal) -> AuditContext:
@@ -163,22 +167,28 @@ class GrievanceController(Controller):
         status: str | None = None,
         overdue: bool = False,
         limit: Limit = DEFAULT_LIMIT,
-        offset: Offset = 0,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
+        offset = decode_cursor(cursor)
         items = await grievance_service.list_grievances(
-            session, principal.account_id, status=status, overdue=overdue, offset=offset, limit=limit
+            session, principal.account_id, status=status, overdue=overdue, offset=offset, limit=limit + 1
         )
-        return {"items": items, "next_offset": offset + limit if len(items) == limit else None}
+        return _page(items, offset, limit)
 
     @get("/overdue")
     async def overdue(
-        self, principal: Principal, session: AsyncSession, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0
+        self,
+        principal: Principal,
+        session: AsyncSession,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
     ) -> dict[str, Any]:
         """Grievances not resolved by their due date."""
+        offset = decode_cursor(cursor)
         items = await grievance_service.list_grievances(
-            session, principal.account_id, status=None, overdue=True, offset=offset, limit=limit
+            session, principal.account_id, status=None, overdue=True, offset=offset, limit=limit + 1
         )
-        return {"items": items, "next_offset": offset + limit if len(items) == limit else None}
+        return _page(items, offset, limit)
 
     @patch("/{grievance_id:str}")
     async def update(

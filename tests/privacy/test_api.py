@@ -196,9 +196,19 @@ async def test_grievances_and_settings_over_http(client: AsyncTestClient[Litesta
     r = await client.patch(f"/v1/grievances/{g['id']}", json={"status": "in_progress"}, headers=h)
     assert r.json()["status"] == "in_progress"
     r = await client.get("/v1/grievances?status=in_progress", headers=h)
-    assert [x["id"] for x in r.json()["items"]] == [g["id"]]
+    assert [x["id"] for x in r.json()["items"]] == [g["id"]] and r.json()["next_cursor"] is None
     r = await client.get("/v1/grievances/overdue", headers=h)
-    assert r.json()["items"] == []
+    assert r.json() == {"items": [], "next_cursor": None}
+    # Pages like every other list: limit, then the opaque next_cursor.
+    second = await client.post(
+        "/v1/grievances", json={"complainant_name": "Asha", "contact": "asha@example.in", "text": "t"}, headers=h
+    )
+    assert second.status_code == 201, second.text
+    first_page = (await client.get("/v1/grievances?limit=1", headers=h)).json()
+    assert len(first_page["items"]) == 1 and first_page["next_cursor"]
+    rest = (await client.get(f"/v1/grievances?limit=1&cursor={first_page['next_cursor']}", headers=h)).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert {first_page["items"][0]["id"], rest["items"][0]["id"]} == {g["id"], second.json()["id"]}
     r = await client.patch(f"/v1/grievances/{g['id']}", json={"status": "done"}, headers=h)
     assert r.status_code == 422 and r.json()["field"] == "status"
 
