@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 
@@ -35,6 +36,10 @@ def duration(seconds: float | None) -> str:
     return f"{s // 60}m {s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
+# The console is read by Indian teams about Indian leads: times are shown in India's time, the leads' local time.
+CONSOLE_ZONE = ZoneInfo("Asia/Kolkata")
+
+
 def when(value: datetime | str | None) -> str:
     if value is None:
         return "–"
@@ -43,8 +48,10 @@ def when(value: datetime | str | None) -> str:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
-        return parsed.strftime("%d %b %Y, %H:%M UTC")
-    return value.strftime("%d %b %Y, %H:%M UTC")
+        return when(parsed)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # the database's times are UTC
+    return value.astimezone(CONSOLE_ZONE).strftime("%d %b %Y, %H:%M IST")
 
 
 def outcome_label(value: str | None) -> str:

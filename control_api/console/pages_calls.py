@@ -18,6 +18,7 @@ from control_api.console.context import page
 from control_api.console.latency_chart import build_chart
 from control_api.console.live import LiveCalls
 from control_api.deps import Session
+from control_api.leads import service as leads_service
 from control_api.privacy.audio_files import audio_paths
 
 _AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg"}
@@ -45,6 +46,7 @@ class CallPages(Controller):
             section="campaigns",
             call=call,
             campaign=campaign,
+            lead_name=await leads_service.lead_name(session, principal, call.lead_id),
             transcript=transcript,
             interruptions=sum(1 for t in transcript if t.get("interrupted")),
             chart=build_chart(call.turns),

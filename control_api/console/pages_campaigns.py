@@ -58,6 +58,10 @@ def _msgspec_field(message: str) -> str:
     return "form"
 
 
+# The campaign page shows the first leads; the API and the results download have them all.
+LEADS_SHOWN = 100
+
+
 class CampaignPages(Controller):
     path = "/campaigns"
     guards = [require_sign_in]
@@ -162,6 +166,7 @@ class CampaignPages(Controller):
         campaign = await campaigns_service.view_with_dispatch(session, owned, calling_hours)
         progress = (await campaign_progress(session, principal.account_id, [campaign_id]))[campaign_id]
         calls = (await calls_service.list_calls(session, principal, campaign_id, 100, None)).items
+        leads = await leads_service.list_leads(session, principal, campaign_id, LEADS_SHOWN, None, None)
         return page(
             request,
             "campaign.html",
@@ -170,6 +175,8 @@ class CampaignPages(Controller):
             campaign=campaign,
             progress=progress,
             calls=list(reversed(calls)),
+            leads=leads.items,
+            more_leads=leads.next_cursor is not None,
             actions=lifecycle.allowed_actions(State(campaign.state)),
             can_upload=State(campaign.state) not in lifecycle.TERMINAL,
         )

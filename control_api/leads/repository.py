@@ -19,6 +19,11 @@ async def list_for_campaign(
     return list(rows)
 
 
+async def get(session: AsyncSession, account_id: str, lead_id: int) -> Lead | None:
+    lead = await session.get(Lead, lead_id)
+    return lead if lead is not None and lead.account_id == account_id else None
+
+
 async def delete_for_campaigns(session: AsyncSession, campaign_ids: list[str]) -> int:
     """Delete the leads of these campaigns (leads carry no foreign key, so no cascade does it)."""
     if not campaign_ids:

@@ -39,6 +39,7 @@ class LeadView(msgspec.Struct):
     consent: ConsentRecord
     line: int
     created_at: datetime
+    next_attempt_at: datetime | None  # when the dispatcher looks at it next (window opening, retry spacing)
 
 
 class LeadPage(msgspec.Struct):

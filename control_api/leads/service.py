@@ -261,7 +261,14 @@ def lead_view(lead: Lead) -> LeadView:
         ),
         line=lead.line,
         created_at=lead.created_at,
+        next_attempt_at=lead.next_attempt_at,
     )
+
+
+async def lead_name(session: AsyncSession, principal: Principal, lead_id: int | None) -> str | None:
+    """The name of one of the account's leads (None for a browser test call or an erased lead)."""
+    lead = None if lead_id is None else await repo.get(session, principal.account_id, lead_id)
+    return lead.name if lead is not None else None
 
 
 async def list_leads(

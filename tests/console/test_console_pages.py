@@ -46,7 +46,7 @@ def upload_csv(server: ConsoleServer, tenant: Tenant, campaign_id: str, body: st
     return dict(response.json())
 
 
-def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str) -> str:
+def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str, lead_id: int | None = None) -> str:
     """A finished call as the dispatcher files it: the engine's record dict in the calls table."""
     call_id = str(uuid.uuid4())
     transcript = [
@@ -104,7 +104,7 @@ def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str
                     id=call_id,
                     account_id=tenant.account_id,
                     campaign_id=campaign_id,
-                    lead_id=None,
+                    lead_id=lead_id,
                     attempt=1,
                     status="completed",
                     outcome="qualified",
@@ -363,11 +363,21 @@ def test_call_detail_shows_the_conversation_slots_outcome_and_latency_chart(
     page: Page, console_server: ConsoleServer, tenant: Tenant
 ) -> None:
     campaign_id = create_campaign(console_server, tenant)
-    call_id = insert_finished_call(console_server, tenant, campaign_id)
+    upload_csv(console_server, tenant, campaign_id, "phone,name\n9876543210,Asha Verma\n9876543211,Ravi\n")
+    leads = console_server.api("GET", f"/v1/campaigns/{campaign_id}/leads", tenant.api_key).json()["items"]
+    call_id = insert_finished_call(console_server, tenant, campaign_id, lead_id=leads[0]["id"])
     sign_in(page, console_server, tenant)
     page.goto(f"{console_server.base_url}/console/campaigns/{campaign_id}")
+    # The campaign page lists its leads with their status and next attempt.
+    lead_rows = page.locator("#leads tbody tr")
+    expect(lead_rows).to_have_count(2)
+    expect(lead_rows.nth(0)).to_contain_text("Asha Verma")
+    expect(lead_rows.nth(0)).to_contain_text("pending")
     page.click(f"a[href='/console/calls/{call_id}']")
     expect(page.locator("#call-outcome")).to_have_text("Qualified")
+    # Who was called, and when in the lead's own time (IST), not an id and UTC.
+    expect(page.locator("#lead-name")).to_have_text("Asha Verma")
+    expect(page.locator(".page-head p.muted")).to_contain_text("IST")
     turns = page.locator("#transcript li")
     expect(turns).to_have_count(5)
     expect(turns.nth(1)).to_have_attribute("data-role", "lead")
