@@ -112,6 +112,19 @@ async def _setup(api: Any, db: Any, leads: list[dict[str, Any]]) -> tuple[dict[s
     return headers, account["account_id"], campaign_id
 
 
+def _only_callbacks_left(status: dict[str, Any]) -> bool:
+    """Every call made and settled, and the leads still open wait for a later attempt: with the demo's single
+    attempt per lead, those are the callbacks the leads asked for (the campaign completes after them)."""
+    leads = status["leads"]
+    return (
+        status["state"] == "running"
+        and status["calls_in_progress"] == 0
+        and not leads.get("pending")
+        and not leads.get("dialing")
+        and bool(leads.get("retry"))
+    )
+
+
 async def _watch(api: Any, headers: dict[str, str], campaign_id: str, total: int) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -136,7 +149,7 @@ async def _watch(api: Any, headers: dict[str, str], campaign_id: str, total: int
                 completed=done,
                 description=f"campaign {status['state']}: {status['calls_in_progress']} call(s) in progress",
             )
-            if status["state"] in ("completed", "paused", "cancelled"):
+            if status["state"] in ("completed", "paused", "cancelled") or _only_callbacks_left(status):
                 break
             await asyncio.sleep(0.5)
     return status
@@ -256,9 +269,14 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
             encoding="utf-8",
         )
         _print_table(rows, data_dir, port, balance, headers["Authorization"].split()[-1])
-        if status.get("state") != "completed":
+        if status.get("state") != "completed" and not (status and _only_callbacks_left(status)):
             typer.echo(f"error: the campaign did not complete (state {status.get('state')})", err=True)
             return 1
+        if status.get("state") != "completed":
+            typer.echo(
+                f"{status['leads']['retry']} callback(s) scheduled at the time the lead asked for: the campaign "
+                "completes once they are made"
+            )
         return 0
     finally:
         server.should_exit = True

@@ -11,7 +11,7 @@ from control_api.dispatch.state import DispatchState
 
 HHMM = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24 h")]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-RetryDisposition = Literal["no_answer", "busy", "failed", "no_response", "hung_up", "callback_requested"]
+RetryDisposition = Literal["no_answer", "busy", "failed", "voicemail", "no_response", "hung_up", "callback_requested"]
 CallerId = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{3,15}$", description="E.164 or a 140/1600 series number")]
 WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2000)]
 CampaignName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -30,11 +30,17 @@ class CallingWindow(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RetryPolicy(msgspec.Struct, forbid_unknown_fields=True):
-    dispositions: list[RetryDisposition] = msgspec.field(default_factory=lambda: ["no_answer", "busy", "failed"])
+    """Which results are dialed again, how long after, how many dials in all. A requested callback is always
+    kept (at the time asked, within ``callback_within_days``), whatever ``dispositions`` lists."""
+
+    dispositions: list[RetryDisposition] = msgspec.field(
+        default_factory=lambda: ["no_answer", "busy", "failed", "voicemail"]
+    )
     spacing_minutes: list[Annotated[int, msgspec.Meta(ge=1, le=10_080)]] = msgspec.field(
         default_factory=lambda: [30, 60, 120]
     )
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    callback_within_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
 
 
 class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):

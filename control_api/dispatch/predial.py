@@ -20,6 +20,7 @@ from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.tables import Campaign
 from control_api.dispatch import window
 from control_api.dispatch.dispositions import Disposition
+from control_api.dispatch.retry import Reason
 from control_api.dnd import service as dnd
 from control_api.dnd.preferences import BlockReason, zone_of
 from control_api.leads.tables import Lead
@@ -58,20 +59,26 @@ async def check(s: AsyncSession, c: Campaign, lead: Lead, now: datetime, hours: 
     verdict = await dnd.check(s, lead.phone, c.category, account_id=c.account_id, at=now)
     if not verdict.allowed:
         if verdict.reason == BlockReason.OUTSIDE_TIME_BAND:
-            lead.next_attempt_at = now + TIME_BAND_RECHECK
+            _wait(lead, now + TIME_BAND_RECHECK, Reason.TIME_BAND)
             return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
         return Verdict(Disposition.DND_BLOCKED, consent_ok=True, dnd=verdict)
     # Whatever the row says, only the part of its window inside the legal hours may dial.
     clamped = hours.clamp(c.window_start, c.window_end)
     if clamped is None:  # wholly outside: nothing dials until the client changes the window
-        lead.next_attempt_at = now + TIME_BAND_RECHECK
+        _wait(lead, now + TIME_BAND_RECHECK, Reason.WINDOW)
         return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
     start, end = clamped
     zone = zone_of(lead.phone)
     if not window.inside(zone, now, start, end, list(c.days)):
-        lead.next_attempt_at = window.next_opening(zone, now, start, end, list(c.days))
+        _wait(lead, window.next_opening(zone, now, start, end, list(c.days)), Reason.WINDOW)
         return Verdict(Disposition.OUTSIDE_WINDOW, consent_ok=True, dnd=verdict)
     return Verdict(None, consent_ok=True, dnd=verdict)
+
+
+def _wait(lead: Lead, until: datetime, reason: str) -> None:
+    lead.next_attempt_at = until
+    if lead.next_attempt_reason != Reason.CALLBACK:  # a callback moved to the window's opening is still a callback
+        lead.next_attempt_reason = reason
 
 
 def end_lead(s: AsyncSession, c: Campaign, lead: Lead, disposition: Disposition, now: datetime) -> str:
@@ -79,7 +86,7 @@ def end_lead(s: AsyncSession, c: Campaign, lead: Lead, disposition: Disposition,
     Answers that call's id."""
     call_id = str(uuid.uuid4())
     lead.status = str(disposition)
-    lead.next_attempt_at = None
+    lead.next_attempt_at = lead.next_attempt_reason = None
     s.add(
         Call(
             id=call_id,

@@ -24,7 +24,7 @@ from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.tables import Campaign
 from control_api.credits import fraud, ledger
-from control_api.dispatch import predial, settlement
+from control_api.dispatch import predial, retry, settlement
 from control_api.dispatch import repository as repo
 from control_api.dispatch.dispositions import DIALING, FINAL_SKIPS, Disposition
 from control_api.dispatch.settlement import CallResult, Closed
@@ -189,6 +189,7 @@ async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -
     c, now = r.c, r.now
     lead.attempts += 1
     lead.status = DIALING
+    lead.next_attempt_reason = None
     r.s.add(
         DispatchLease(
             lead_id=lead.id,
@@ -225,11 +226,20 @@ async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -
             phone=to_e164(lead.phone),
             name=lead.name or "there",
             metadata=dict(lead.extra or {}),
-            script=dict(c.script),
+            script=call_script(c.script, c.retry, lead.attempts),
             max_call_s=c.max_call_seconds,
             caller_id=c.caller_id,
         )
     )
+
+
+def call_script(script: dict[str, Any], policy: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """The campaign's script as this dial may speak it: the voicemail message promises another call, so on a dial
+    after which voicemail is not retried the agent leaves none (an honest hang-up, not a broken promise)."""
+    spoken = dict(script)
+    if not retry.leaves_voicemail_promise(policy, attempt):
+        spoken["voicemail_message"] = None
+    return spoken
 
 
 def _count(result: ClaimResult) -> None:
@@ -262,7 +272,7 @@ async def finish(
         lease = await repo.lease_for_update(s, lead_id)
         if lease is None or lease.call_id != job_call_id:
             return None
-        closed = await settlement.close(s, lease, result, now, rate=cfg.rate_per_second)
+        closed = await settlement.close(s, lease, result, now, rate=cfg.rate_per_second, hours=cfg.hours)
     if closed.charged:
         metrics.record_credits_consumed(closed.charged)
     if closed.lead_status == "retry":
@@ -284,7 +294,7 @@ async def reap_expired(db: Database, cfg: DispatchConfig, now: datetime | None =
             if lease is None or lease.call_id != call_id or lease.expires_at >= now:
                 continue  # finished or heartbeated meanwhile
             lost = CallResult(Disposition.ERROR, error="lease expired: worker lost")
-            await settlement.close(s, lease, lost, now, rate=cfg.rate_per_second)
+            await settlement.close(s, lease, lost, now, rate=cfg.rate_per_second, hours=cfg.hours)
             reaped += 1
         metrics.record_dispatch("error")
     return reaped

@@ -16,12 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.calls.tables import Call
+from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch import repository as repo
-from control_api.dispatch import retry
+from control_api.dispatch import retry, window
 from control_api.dispatch.dispositions import Disposition
+from control_api.dispatch.retry import Reason
 from control_api.dispatch.tables import DispatchLease
+from control_api.dnd.preferences import zone_of
 from control_api.leads.tables import Lead
 from control_api.phones import to_e164
 from control_api.webhooks import outbox
@@ -56,8 +59,11 @@ class _Ended:
     lead_status: str
 
 
-async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: datetime, *, rate: int) -> Closed:
-    """Settle the call of ``lease`` and drop the lease; ``rate`` is credits per second."""
+async def close(
+    s: AsyncSession, lease: DispatchLease, result: CallResult, now: datetime, *, rate: int, hours: CallingHours
+) -> Closed:
+    """Settle the call of ``lease`` and drop the lease; ``rate`` is credits per second, ``hours`` the legal
+    calling hours a callback is placed within."""
     c = await s.get(Campaign, lease.campaign_id)
     assert c is not None  # campaigns cascade to their leases
     lead = await s.get(Lead, lease.lead_id)
@@ -89,7 +95,14 @@ async def close(s: AsyncSession, lease: DispatchLease, result: CallResult, now: 
         now=now,
     )
     lead.status = decision.status
-    lead.next_attempt_at = decision.next_attempt_at
+    lead.next_attempt_at, lead.next_attempt_reason = decision.next_attempt_at, decision.reason
+    if decision.reason == Reason.CALLBACK and decision.next_attempt_at is not None:
+        # Shown to the client as the time the lead will be called: inside the window (and the legal hours).
+        clamped = hours.clamp(c.window_start, c.window_end)
+        if clamped is not None:
+            lead.next_attempt_at = window.next_opening(
+                zone_of(lead.phone), decision.next_attempt_at, *clamped, list(c.days)
+            )
     await repo.drop_lease(s, lead.id)
     ended = _Ended(lease=lease, result=result, settlement=settlement, lead_status=decision.status)
     await _audit_end(s, c, lead, call, ended, now)

@@ -39,7 +39,8 @@ class LeadView(msgspec.Struct):
     consent: ConsentRecord
     line: int
     created_at: datetime
-    next_attempt_at: datetime | None  # when the dispatcher looks at it next (window opening, retry spacing)
+    next_attempt_at: datetime | None  # when the dispatcher looks at it next
+    next_attempt_reason: str | None  # callback, voicemail, retry, error, window, time_band
 
 
 class LeadPage(msgspec.Struct):

@@ -262,6 +262,7 @@ def lead_view(lead: Lead) -> LeadView:
         line=lead.line,
         created_at=lead.created_at,
         next_attempt_at=lead.next_attempt_at,
+        next_attempt_reason=lead.next_attempt_reason,
     )
 
 

@@ -64,4 +64,6 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(24), default="pending")  # the dispatcher owns its values
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it waits for next_attempt_at: callback, voicemail, retry, error, window, time_band (dispatch.retry.Reason)
+    next_attempt_reason: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

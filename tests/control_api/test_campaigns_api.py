@@ -51,7 +51,12 @@ async def test_full_campaign_fields_round_trip(client: AsyncTestClient[Litestar]
     )
     assert c["days"] == ["mon", "sat"]
     assert (c["concurrency"], c["max_call_seconds"], c["retention_days"]) == (12, 240, 30)
-    assert c["retry"] == {"dispositions": ["busy"], "spacing_minutes": [15], "max_attempts": 2}
+    assert c["retry"] == {
+        "dispositions": ["busy"],
+        "spacing_minutes": [15],
+        "max_attempts": 2,
+        "callback_within_days": 7,
+    }
     assert c["caller_id"] == "1401234567" and c["webhook_url"].startswith("https://")
 
 

@@ -69,7 +69,48 @@ def test_callback_uses_the_time_the_lead_asked_for() -> None:
         callback_at=asked.isoformat(),
         now=NOW,
     )
-    assert d == retry.Decision("retry", asked)
+    assert d == retry.Decision("retry", asked, "callback")
+
+
+def _callback(policy: dict[str, Any], callback_at: str | None, attempts: int = 1) -> retry.Decision:
+    return retry.decide(
+        policy,
+        attempts=attempts,
+        errors=0,
+        disposition=Disposition.COMPLETED,
+        outcome="callback_requested",
+        callback_at=callback_at,
+        now=NOW,
+    )
+
+
+def test_a_callback_is_a_promise_kept_whatever_the_retry_list_says() -> None:
+    no_retries = {"dispositions": [], "max_attempts": 1, "spacing_minutes": []}
+    asked = NOW + timedelta(hours=20)
+    # The retry list and max_attempts do not cover callbacks: the agent promised one, so it is scheduled.
+    assert _callback(no_retries, asked.isoformat()) == retry.Decision("retry", asked, "callback")
+    # Asked without a time the agent could read: the same hour the next day.
+    assert _callback(no_retries, None) == retry.Decision("retry", NOW + timedelta(days=1), "callback")
+    assert _callback(no_retries, "tomorrow-ish").next_attempt_at == NOW + timedelta(days=1)
+    # Asked for beyond the client's limit: no later than the limit.
+    far = (NOW + timedelta(days=30)).isoformat()
+    assert _callback(no_retries, far).next_attempt_at == NOW + timedelta(days=7)
+    assert _callback({**no_retries, "callback_within_days": 2}, far).next_attempt_at == NOW + timedelta(days=2)
+    # A time in the past is not a time: the next day.
+    assert _callback(no_retries, (NOW - timedelta(hours=1)).isoformat()).next_attempt_at == NOW + timedelta(days=1)
+    # A lead that keeps asking is not called forever.
+    assert _callback(no_retries, None, attempts=retry.CALLBACK_ATTEMPT_CAP).status == "completed"
+
+
+def test_voicemail_is_retried_by_default_and_its_promise_follows_the_policy() -> None:
+    default = {"dispositions": ["no_answer", "busy", "failed", "voicemail"], "max_attempts": 3, "spacing_minutes": [60]}
+    d = retry.decide(
+        default, attempts=1, errors=0, disposition=Disposition.VOICEMAIL, outcome="voicemail", callback_at=None, now=NOW
+    )
+    assert d == retry.Decision("retry", NOW + timedelta(minutes=60), "voicemail")
+    assert retry.leaves_voicemail_promise(default, 1) and retry.leaves_voicemail_promise(default, 2)
+    assert not retry.leaves_voicemail_promise(default, 3)  # the last dial: no "we will call you again"
+    assert not retry.leaves_voicemail_promise({**default, "dispositions": ["no_answer"]}, 1)
 
 
 def test_window_is_the_leads_local_time_and_days() -> None:
