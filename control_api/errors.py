@@ -56,6 +56,15 @@ class Conflict(ApiError):
         super().__init__(409, "Conflict", detail, field=field, slug="conflict", extra=extra)
 
 
+class Forbidden(ApiError):
+    """The caller is known but may not do this; ``detail`` says why and ``extra`` what would be needed."""
+
+    def __init__(
+        self, detail: str, *, slug: str = "forbidden", title: str = "Forbidden", field: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(403, title, detail, field=field, slug=slug, extra=extra)
+
+
 class InvalidField(ApiError):
     def __init__(self, field: str, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         extra = {"errors": errors} if errors else {"errors": [{"field": field, "message": detail}]}
