@@ -132,6 +132,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+CLOSERR = (sys.executable, "-m", "closerr.cli")
+
+
 async def run_backend(
     name: str,
     url: str,
@@ -181,8 +184,7 @@ async def run_backend(
             h = {"Authorization": f"Bearer {r.json()['api_key']}"}
             # The national registry is the operator's to import: an operator key made as staff make one.
             made = subprocess.run(
-                [sys.executable, "-m", "closerr.cli", "operator", "create", "--name", "Bench operator"]
-                + ["--email", f"ops-{name}@example.in"],
+                [*CLOSERR, "operator", "create", "--name", "Bench operator", "--email", f"ops-{name}@example.in"],
                 env={**env, "CLOSERR_DATA_DIR": str(work / name)},
                 capture_output=True,
                 text=True,

@@ -114,10 +114,11 @@ def _api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Respon
 
 
 def _field_of(key: str | None, message: str) -> str | None:
-    """The field a validation message is about: msgspec says "... - at `$.calling_window.start`" and
-    "Object missing required field `phone`"; Litestar's key is the parameter name ("data" for a body)."""
+    """The field a validation message is about: msgspec says "... - at `$.calling_window.start`",
+    "Object missing required field `phone`" and "Object contains unknown field `role`"; Litestar's key is the
+    parameter name ("data" for a body)."""
     at = re.search(r"at `\$\.?([^`]*)`", message)
-    missing = re.search(r"missing required field `([^`]+)`", message)
+    missing = re.search(r"(?:missing required|contains unknown) field `([^`]+)`", message)
     parts = [p for p in ((at.group(1) if at else ""), (missing.group(1) if missing else "")) if p]
     if parts:
         return ".".join(parts).replace(".[", "[")

@@ -36,8 +36,9 @@ class AccountView(msgspec.Struct):
     account_id: str
     name: str
     email: str
-    billing: Billing
+    billing: Billing | None  # None for an operator (the platform's own staff are not billed)
     created_at: datetime
+    role: str  # client | operator
 
 
 KeyScope = Literal["full", "read_only", "leads_upload"]

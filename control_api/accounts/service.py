@@ -95,8 +95,9 @@ def account_view(account: Account) -> AccountView:
         account_id=account.id,
         name=account.name,
         email=account.email,
-        billing=msgspec.convert(account.billing, Billing),
+        billing=msgspec.convert(account.billing, Billing) if account.billing else None,
         created_at=account.created_at,
+        role=account.role,
     )
 
 
