@@ -21,6 +21,7 @@ from config.settings import Settings
 from control_api.accounts import policy
 from control_api.accounts.service import Principal
 from control_api.app import create_app
+from control_api.audit.personal_data import PersonalDataInAuditError, check_no_personal_data
 from control_api.audit.tables import AuditEntry
 from control_api.credits import ledger
 from control_api.credits.tables import CreditEntry
@@ -116,6 +117,14 @@ async def test_operator_actions_are_audited_as_the_operator(
         row = (await s.execute(select(AuditEntry).where(AuditEntry.action == "dnd.import"))).scalar_one()
     assert row.actor.startswith("operator:") and row.tenant_id == operator.account_id
     assert json.loads(row.details) == {"scope": "registry", "imported": 1}
+
+
+def test_the_audit_guard_takes_operator_actors_for_what_they_are() -> None:
+    # Dispatch entries name who started a campaign ("started_by"); an actor is never mistaken for a phone number.
+    check_no_personal_data({"started_by": "operator:079839109369"})
+    check_no_personal_data({"started_by": "key:079839109369"})
+    with pytest.raises(PersonalDataInAuditError):
+        check_no_personal_data({"started_by": "someone:07983910936"})
 
 
 # -- audit verification ------------------------------------------------------------------------------------------
