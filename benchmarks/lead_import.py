@@ -132,6 +132,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+CLOSERR = (sys.executable, "-m", "closerr.cli")
+
+
 async def run_backend(
     name: str,
     url: str,
@@ -179,6 +182,15 @@ async def run_backend(
                 },
             )
             h = {"Authorization": f"Bearer {r.json()['api_key']}"}
+            # The national registry is the operator's to import: an operator key made as staff make one.
+            made = subprocess.run(
+                [*CLOSERR, "operator", "create", "--name", "Bench operator", "--email", f"ops-{name}@example.in"],
+                env={**env, "CLOSERR_DATA_DIR": str(work / name)},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            op = {"Authorization": f"Bearer {made.stdout.strip()}"}
             from engine.agent.script import demo_script  # the bundled script (category 5)
 
             script = demo_script().model_dump(mode="json", exclude_none=True)
@@ -186,7 +198,7 @@ async def run_backend(
 
             t0 = time.perf_counter()
             r = await c.post(
-                "/v1/dnd/import", content=file_chunks(registry_csv), headers={**h, "Content-Type": "text/csv"}
+                "/v1/dnd/import", content=file_chunks(registry_csv), headers={**op, "Content-Type": "text/csv"}
             )
             registry_s = time.perf_counter() - t0
             registry_report = r.json()

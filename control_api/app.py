@@ -21,6 +21,7 @@ from litestar.types import ControllerRouterHandler
 
 from config.settings import Settings
 from control_api.accounts.auth import ApiKeyAuthMiddleware, provide_principal
+from control_api.accounts.policy import authorize
 from control_api.accounts.routes import AccountController, ApiKeyController, register_account
 from control_api.audit import AuditRequestMiddleware, pseudonym
 from control_api.calls.routes import CallController
@@ -34,6 +35,7 @@ from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
+from control_api.operator import routes as operator_routes
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.results import routes as results_routes
@@ -59,11 +61,13 @@ def v1_router(extra: Sequence[ControllerRouterHandler] = ()) -> Router:
     ]
     handlers += [*privacy_routes.route_handlers(), *dispatch_routes.route_handlers(), *credits_routes.route_handlers()]
     handlers += results_routes.route_handlers()
+    handlers += operator_routes.route_handlers()
     handlers.extend(extra)
     return Router(
         path="/v1",
         route_handlers=handlers,
         middleware=[DefineMiddleware(ApiKeyAuthMiddleware)],
+        guards=[authorize],  # roles, key scopes and suspension: judged here only, from each route's ``opt``
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )

@@ -56,6 +56,15 @@ class Conflict(ApiError):
         super().__init__(409, "Conflict", detail, field=field, slug="conflict", extra=extra)
 
 
+class Forbidden(ApiError):
+    """The caller is known but may not do this; ``detail`` says why and ``extra`` what would be needed."""
+
+    def __init__(
+        self, detail: str, *, slug: str = "forbidden", title: str = "Forbidden", field: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(403, title, detail, field=field, slug=slug, extra=extra)
+
+
 class InvalidField(ApiError):
     def __init__(self, field: str, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         extra = {"errors": errors} if errors else {"errors": [{"field": field, "message": detail}]}
@@ -105,10 +114,11 @@ def _api_error_handler(request: Request[Any, Any, Any], exc: ApiError) -> Respon
 
 
 def _field_of(key: str | None, message: str) -> str | None:
-    """The field a validation message is about: msgspec says "... - at `$.calling_window.start`" and
-    "Object missing required field `phone`"; Litestar's key is the parameter name ("data" for a body)."""
+    """The field a validation message is about: msgspec says "... - at `$.calling_window.start`",
+    "Object missing required field `phone`" and "Object contains unknown field `role`"; Litestar's key is the
+    parameter name ("data" for a body)."""
     at = re.search(r"at `\$\.?([^`]*)`", message)
-    missing = re.search(r"missing required field `([^`]+)`", message)
+    missing = re.search(r"(?:missing required|contains unknown) field `([^`]+)`", message)
     parts = [p for p in ((at.group(1) if at else ""), (missing.group(1) if missing else "")) if p]
     if parts:
         return ".".join(parts).replace(".[", "[")

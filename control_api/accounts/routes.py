@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from control_api.accounts import service
 from control_api.accounts.auth import Caller, client_ip
+from control_api.accounts.policy import Access, access
 from control_api.accounts.schemas import (
     AccountCreate,
     AccountCreated,
@@ -30,13 +31,15 @@ Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size
 async def register_account(
     data: JSONBody[AccountCreate], request: Request[Any, Any, Any], session: Session
 ) -> AccountCreated:
-    """Register a client account (no key needed); answers its first API key, shown this once only."""
+    """Register a client account (no key needed); answers its first API key, shown this once only. Sign-up always
+    makes a client: operator accounts are created only by ``closerr operator create``."""
     return await service.register(session, data, client_ip(request))
 
 
 class AccountController(Controller):
     path = "/accounts"
     tags = ["accounts"]
+    opt = access(Access.ANY)
 
     @get("/me")
     async def me(self, principal: Caller, session: Session) -> AccountView:
@@ -49,6 +52,7 @@ class AccountController(Controller):
 class ApiKeyController(Controller):
     path = "/api-keys"
     tags = ["api keys"]
+    opt = access(Access.ANY)  # operators manage their own keys too
 
     @get("/")
     async def list_keys(
@@ -65,7 +69,8 @@ class ApiKeyController(Controller):
     async def create_key(
         self, principal: Caller, session: Session, data: JSONBody[ApiKeyCreate | None] = None
     ) -> ApiKeyCreated:
-        return await service.create_key(session, principal, data.label if data else None)
+        body = data or ApiKeyCreate()
+        return await service.create_key(session, principal, body.label, body.scope)
 
     @post("/{key_id:str}/rotate", status_code=201)
     async def rotate_key(self, key_id: FromPath[str], principal: Caller, session: Session) -> ApiKeyCreated:

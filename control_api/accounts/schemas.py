@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -36,12 +36,18 @@ class AccountView(msgspec.Struct):
     account_id: str
     name: str
     email: str
-    billing: Billing
+    billing: Billing | None  # None for an operator (the platform's own staff are not billed)
     created_at: datetime
+    role: str  # client | operator
+
+
+KeyScope = Literal["full", "read_only", "leads_upload"]
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):
     label: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    # full: everything the account may do; read_only: GET/HEAD only; leads_upload: reads plus lead uploads.
+    scope: KeyScope = "full"
 
 
 class ApiKeyView(msgspec.Struct):
@@ -52,6 +58,7 @@ class ApiKeyView(msgspec.Struct):
     last_used_at: datetime | None
     revoked_at: datetime | None
     active: bool
+    scope: str
 
 
 class ApiKeyCreated(msgspec.Struct):
@@ -60,6 +67,7 @@ class ApiKeyCreated(msgspec.Struct):
     label: str | None
     api_key: str  # shown once, never again
     created_at: datetime
+    scope: str
 
 
 class ApiKeyPage(msgspec.Struct):

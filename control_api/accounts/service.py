@@ -11,7 +11,7 @@ import msgspec
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.accounts import keys
+from control_api.accounts import keys, policy
 from control_api.accounts import repository as repo
 from control_api.accounts.schemas import (
     AccountCreate,
@@ -36,11 +36,35 @@ _TOUCH_EVERY = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the account and the key it used (the key prefix names the actor in records)."""
+    """Who is calling: the account and the key it used (the key prefix names the actor in records), the account's
+    role, the key's scope and whether the account is suspended (``policy`` judges these)."""
 
     account_id: str
     key_id: str
     key_prefix: str
+    role: str
+    scope: str
+    suspended: bool
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == policy.OPERATOR
+
+    @property
+    def actor(self) -> str:
+        # Operator actions read as such in the audit log, whichever account they touch.
+        return f"{'operator' if self.is_operator else 'key'}:{self.key_prefix}"
+
+
+def principal_of(key: ApiKey, account: Account) -> Principal:
+    return Principal(
+        account_id=account.id,
+        key_id=key.id,
+        key_prefix=key.prefix,
+        role=account.role,
+        scope=key.scope,
+        suspended=account.suspended_at is not None,
+    )
 
 
 async def register(session: AsyncSession, body: AccountCreate, client_ip: str | None) -> AccountCreated:
@@ -53,10 +77,11 @@ async def register(session: AsyncSession, body: AccountCreate, client_ip: str | 
         email=email,
         billing=msgspec.to_builtins(body.billing),
         registration_ip=client_ip,
+        role=policy.CLIENT,  # sign-up never makes an operator
     )
     session.add(account)
     await session.flush()
-    key, plaintext = _new_key(account.id, label="default")
+    key, plaintext = new_key(account.id, label="default")
     session.add(key)
     await session.flush()
     await audit_event(  # registrations are audited
@@ -70,12 +95,13 @@ def account_view(account: Account) -> AccountView:
         account_id=account.id,
         name=account.name,
         email=account.email,
-        billing=msgspec.convert(account.billing, Billing),
+        billing=msgspec.convert(account.billing, Billing) if account.billing else None,
         created_at=account.created_at,
+        role=account.role,
     )
 
 
-def _new_key(account_id: str, label: str | None) -> tuple[ApiKey, str]:
+def new_key(account_id: str, label: str | None, scope: str = policy.FULL) -> tuple[ApiKey, str]:
     new = keys.generate_key()
     row = ApiKey(
         id=str(uuid.uuid4()),
@@ -84,6 +110,7 @@ def _new_key(account_id: str, label: str | None) -> tuple[ApiKey, str]:
         key_hash=new.digest,
         label=label,
         created_at=utcnow(),
+        scope=scope,
     )
     return row, new.plaintext
 
@@ -105,11 +132,20 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
     key, account = found
     if key.revoked_at is not None or not keys.matches(token, key.key_hash):
         return None
-    principal = Principal(account_id=account.id, key_id=key.id, key_prefix=key.prefix)
+    principal = principal_of(key, account)
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
         _stale_keys.add(key.id)
     return principal
+
+
+async def principal_for_key(session: AsyncSession, account_id: str, key_id: str) -> Principal | None:
+    """The principal of a key already identified (a console session), or None when the key is gone or revoked."""
+    key = await repo.get_key(session, account_id, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    account = await session.get(Account, account_id)
+    return None if account is None else principal_of(key, account)
 
 
 # Keys whose last_used_at is due an update; written by ``touch_used_keys`` in its own short transaction.
@@ -138,15 +174,23 @@ def key_view(key: ApiKey) -> ApiKeyView:
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
         active=key.revoked_at is None,
+        scope=key.scope,
     )
 
 
-async def create_key(session: AsyncSession, principal: Principal, label: str | None) -> ApiKeyCreated:
-    row, plaintext = _new_key(principal.account_id, label)
+async def create_key(
+    session: AsyncSession, principal: Principal, label: str | None, scope: str = policy.FULL
+) -> ApiKeyCreated:
+    policy.check_grant(principal, scope)
+    row, plaintext = new_key(principal.account_id, label, scope)
     session.add(row)
     await session.flush()
-    await audit_event(session, principal, "api_key.create", object_type="api_key", object_id=row.id)
-    return ApiKeyCreated(id=row.id, prefix=row.prefix, label=row.label, api_key=plaintext, created_at=row.created_at)
+    await audit_event(
+        session, principal, "api_key.create", object_type="api_key", object_id=row.id, details={"scope": scope}
+    )
+    return ApiKeyCreated(
+        id=row.id, prefix=row.prefix, label=row.label, api_key=plaintext, created_at=row.created_at, scope=row.scope
+    )
 
 
 async def list_keys(session: AsyncSession, principal: Principal, limit: int, cursor: str | None) -> ApiKeyPage:
@@ -181,4 +225,4 @@ async def rotate_key(session: AsyncSession, principal: Principal, key_id: str) -
     old = await _active_key(session, principal, key_id)
     old.revoked_at = utcnow()
     await audit_event(session, principal, "api_key.rotate", object_type="api_key", object_id=old.id)
-    return await create_key(session, principal, old.label)
+    return await create_key(session, principal, old.label, old.scope)

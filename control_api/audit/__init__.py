@@ -12,7 +12,14 @@ from control_api.audit.context import (
     context_from_request,
 )
 from control_api.audit.events import audit_dispatch
-from control_api.audit.log import AppendedEntry, AuditChainMissingError, append, entries_for_subject, verify
+from control_api.audit.log import (
+    AppendedEntry,
+    AuditChainMissingError,
+    append,
+    entries_for_subject,
+    verify,
+    verify_tenant,
+)
 from control_api.audit.personal_data import PersonalDataInAuditError
 from control_api.audit.pseudonym import canonical_phone, pseudonymize_phone
 
@@ -32,4 +39,5 @@ __all__ = [
     "entries_for_subject",
     "pseudonymize_phone",
     "verify",
+    "verify_tenant",
 ]

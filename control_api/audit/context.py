@@ -17,7 +17,7 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 @dataclass(frozen=True)
 class AuditContext:
-    actor: str  # "key:<prefix>", "system:retention", "cli:<command>": never a person's name
+    actor: str  # "key:<prefix>", "operator:<prefix>", "system:retention", "cli:<command>": never a person's name
     tenant_id: str | None
     request_id: str | None = None
     client_ip: str | None = None
@@ -56,12 +56,15 @@ def request_id_of(headers: Any) -> str:
     return uuid.uuid4().hex
 
 
-def context_from_request(request: Any, *, account_id: str | None, key_prefix: str | None) -> AuditContext:
-    """For Litestar routes: actor is the API key prefix, tenant the account, plus request id and client IP."""
+def context_from_request(
+    request: Any, *, account_id: str | None, key_prefix: str | None, actor: str | None = None
+) -> AuditContext:
+    """For Litestar routes: actor is the API key prefix (or the ``actor`` given), tenant the account, plus request
+    id and client IP."""
     client = getattr(request, "client", None)
     request_id, _ = _request_meta.get()
     return AuditContext(
-        actor=f"key:{key_prefix}" if key_prefix else "anonymous",
+        actor=actor or (f"key:{key_prefix}" if key_prefix else "anonymous"),
         tenant_id=account_id,
         request_id=request_id or request_id_of(getattr(request, "headers", None)),
         client_ip=client.host if client else None,
@@ -83,6 +86,9 @@ class _PrincipalLike(Protocol):
     @property
     def key_prefix(self) -> str: ...
 
+    @property
+    def actor(self) -> str: ...
+
 
 def current_request_meta() -> tuple[str | None, str | None]:
     return _request_meta.get()
@@ -94,7 +100,7 @@ def context_for_principal(principal: _PrincipalLike | None, *, tenant_id: str | 
     if principal is None:
         return AuditContext(actor="anonymous", tenant_id=tenant_id, request_id=request_id, client_ip=client_ip)
     return AuditContext(
-        actor=f"key:{principal.key_prefix}",
+        actor=principal.actor,
         tenant_id=tenant_id or principal.account_id,
         request_id=request_id,
         client_ip=client_ip,

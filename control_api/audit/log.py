@@ -190,6 +190,53 @@ async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
     return verifier.result(head_seq=head_seq, head_hash=head_hash)
 
 
+async def verify_tenant(session: AsyncSession, tenant_id: str, *, batch: int = 2000) -> VerifyResult:
+    """One tenant's part of the chain: each of its entries must hash to its stored hash, and link (``prev_hash``)
+    to the stored hash of the entry just before it, whoever's that is. Other tenants' entries are only looked up by
+    ``seq`` for their stored hash, never recomputed or reported: a break in another tenant's row is the operator's
+    to find (``verify``), a break in this tenant's rows is reported here."""
+    head = await session.get(AuditChainHead, CHAIN_HEAD_ID)
+    if head is None:
+        raise AuditChainMissingError("audit_chain_head has no row; run the migrations (upgrade heads)")
+    anchor_seq, anchor_hash = head.anchor_seq, head.anchor_hash or GENESIS_HASH
+    checked, after, last_hash = 0, anchor_seq, None
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(AuditEntry)
+                    .where(AuditEntry.tenant_id == tenant_id, AuditEntry.seq > after)
+                    .order_by(AuditEntry.seq)
+                    .limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            break
+        before = {r.seq - 1 for r in rows} - {anchor_seq}
+        found = await session.execute(select(AuditEntry.seq, AuditEntry.entry_hash).where(AuditEntry.seq.in_(before)))
+        hashes = {int(seq): str(digest) for seq, digest in found.all()}
+        hashes[anchor_seq] = anchor_hash
+        for row in rows:
+            entry = stored_entry(row)
+            reason = None
+            if row.seq - 1 not in hashes:
+                reason = "the entry before this one is missing"
+            elif row.prev_hash != hashes[row.seq - 1]:
+                reason = "prev_hash does not match the previous entry's hash"
+            elif entry_hash(entry.fields) != entry.stored_hash:
+                reason = "entry content does not match its stored hash"
+            if reason is not None:
+                return VerifyResult(False, checked, row.seq, reason, last_hash)
+            checked += 1
+            last_hash = row.entry_hash
+        after = rows[-1].seq
+        session.expunge_all()
+    return VerifyResult(True, checked, None, None, last_hash)
+
+
 async def entries_for_subject(session: AsyncSession, tenant_id: str, subject_ref: str) -> list[dict[str, Any]]:
     rows = (
         (

@@ -41,9 +41,10 @@ _FORBIDDEN_KEYS = frozenset(
 # Ten or more digits, allowing the separators people type: a phone number in any spelling.
 _PHONE_RE = re.compile(r"(?<![0-9A-Za-z])\+?\d(?:[\s\-().]*\d){9,}(?![0-9A-Za-z])")
 _EMAIL_RE = re.compile(r"[^\s@]+@[^\s@]+\.[a-zA-Z]{2,}")
-# Actors our code builds: "key:<12 hex>" names an API key by its public prefix. Keys made before prefixes always
-# began with a letter may be all decimal digits, and must still be recognised as a key, not a phone number.
-_KEY_ACTOR_RE = re.compile(r"key:[0-9a-f]{12}")
+# Actors our code builds: "key:<12 hex>" names an API key by its public prefix ("operator:<12 hex>" an operator's
+# key). Keys made before prefixes always began with a letter may be all decimal digits, and must still be
+# recognised as a key, not a phone number.
+_KEY_ACTOR_RE = re.compile(r"(?:key|operator):[0-9a-f]{12}")
 
 
 class PersonalDataInAuditError(ValueError):

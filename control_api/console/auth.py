@@ -15,8 +15,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from control_api.accounts import repository as accounts_repo
-from control_api.accounts.service import Principal, authenticate
+from control_api.accounts.policy import console_refusal
+from control_api.accounts.service import Principal, authenticate, principal_for_key
 from control_api.storage.db import Database, session_scope
 
 _SESSION_KEYS = ("account_id", "key_id", "key_prefix")
@@ -28,7 +28,7 @@ class SignInRequired(NotAuthorizedException):
 
 async def sign_in(session: AsyncSession, request: Request[Any, Any, Any], api_key: str) -> Principal | None:
     principal = await authenticate(session, f"Bearer {api_key.strip()}")
-    if principal is None:
+    if principal is None or console_refusal(principal) is not None:
         return None
     # A fresh session on sign-in (no fixation): drop whatever the cookie held before.
     request.clear_session()
@@ -46,10 +46,11 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         return None
     db = cast(Database, connection.app.state.db)
     async with session_scope(db) as session:
-        key = await accounts_repo.get_key(session, data["account_id"], data["key_id"])
-    if key is None or key.revoked_at is not None:
+        principal = await principal_for_key(session, data["account_id"], data["key_id"])
+    # A suspension (or anything else the policy refuses) ends the sessions already open, not only new sign-ins.
+    if principal is None or console_refusal(principal) is not None:
         return None
-    return Principal(account_id=data["account_id"], key_id=data["key_id"], key_prefix=data["key_prefix"])
+    return principal
 
 
 async def require_sign_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

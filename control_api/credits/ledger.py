@@ -91,6 +91,34 @@ async def top_up(session: AsyncSession, account_id: str, amount: int, *, note: s
     return await balance(session, account_id)
 
 
+async def top_up_once(
+    session: AsyncSession, account_id: str, amount: int, *, ref: str, note: str | None = None
+) -> tuple[CreditEntry, bool]:
+    """A top-up written at most once per ``ref``: (the entry, True) when written now, (the entry already written
+    under ``ref``, False) otherwise; the caller compares that entry with its request. The check runs under the
+    account lock, so two retries of one request cannot both write."""
+    if amount <= 0:
+        raise ValueError("a top-up must be a positive number of credits")
+    await lock_account(session, account_id)
+    found = await session.scalar(select(CreditEntry).where(CreditEntry.ref == ref))
+    if found is not None:
+        return found, False
+    await _add(session, account_id, TOPUP, amount, ref=ref, note=note)
+    entry = await session.scalar(select(CreditEntry).where(CreditEntry.ref == ref))
+    assert entry is not None
+    return entry, True
+
+
+async def balance_through(session: AsyncSession, account_id: str, entry_id: int) -> int:
+    """The balance right after entry ``entry_id`` (entries are numbered in the order they were written)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
+            CreditEntry.account_id == account_id, CreditEntry.id <= entry_id
+        )
+    )
+    return int(total or 0)
+
+
 async def reserve(session: AsyncSession, account_id: str, call_id: str, amount: int) -> bool:
     """Hold ``amount`` for a call about to be dialed; False (and nothing written) when the balance is short.
     The caller holds ``lock_account``."""

@@ -10,12 +10,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_api.accounts.tables import Account
 from control_api.audit.tables import AuditEntry
 from control_api.calls.tables import Call
 from control_api.campaigns.tables import Campaign
 from control_api.dispatch.dispositions import DIALING, OPEN_STATUSES, PENDING, RETRY
 from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.leads.tables import Lead
+
+
+async def account_suspended(session: AsyncSession, account_id: str) -> bool:
+    suspended_at = await session.scalar(select(Account.suspended_at).where(Account.id == account_id))
+    return suspended_at is not None
 
 
 async def campaigns_in(session: AsyncSession, states: tuple[str, ...]) -> list[Campaign]:

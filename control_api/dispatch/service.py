@@ -126,7 +126,8 @@ class _Round:
 async def claim(
     db: Database, cfg: DispatchConfig, campaign_id: str, account_id: str, slots: int, now: datetime | None = None
 ) -> ClaimResult:
-    """Lease up to ``slots`` due leads of one campaign for this worker, running the pre-dial checks in order."""
+    """Lease up to ``slots`` due leads of one campaign for this worker, running the pre-dial checks in order.
+    A suspended account's campaigns lease nothing (they stay running and resume when the suspension is lifted)."""
     result = ClaimResult()
     async with session_scope(db) as s:
         await ledger.lock_account(s, account_id)
@@ -134,6 +135,9 @@ async def claim(
         now = now or utcnow()
         c = await s.get(Campaign, campaign_id, populate_existing=True)
         if c is None or c.state != State.RUNNING.value:
+            return result
+        # Read under the account lock: a suspension committed before this claim stops every dial after it.
+        if await repo.account_suspended(s, account_id):
             return result
         free = min(
             slots,

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from control_api.accounts.auth import Caller
+from control_api.accounts.policy import Access, access
 from control_api.deps import Db, Session
 from control_api.leads import service
 from control_api.leads.schemas import LeadPage, UploadReport
@@ -25,6 +26,7 @@ class LeadController(Controller):
     @post(
         "/",
         status_code=200,
+        opt=access(Access.CLIENT, leads_upload=True),  # what a leads_upload key (e.g. a CRM's) is for
         request_max_body_size=None,  # the service enforces CLOSERR_UPLOAD_MAX_BYTES while streaming
         description=(
             "Body: text/csv (header row; phone required) or application/x-ndjson. Answers a per-row report; "

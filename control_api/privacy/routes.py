@@ -14,8 +14,9 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.settings import Settings
+from control_api.accounts.policy import Access, access, platform_wide
 from control_api.accounts.service import Principal
-from control_api.audit import AuditContext, context_from_request, verify
+from control_api.audit import AuditContext, context_from_request, verify, verify_tenant
 from control_api.errors import ApiError
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from control_api.privacy import grievances as grievance_service
@@ -36,7 +37,9 @@ def _page(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any
 
 
 def _ctx(request: Request[Any, Any, Any], principal: Principal) -> AuditContext:
-    return context_from_request(request, account_id=principal.account_id, key_prefix=principal.key_prefix)
+    return context_from_request(
+        request, account_id=principal.account_id, key_prefix=principal.key_prefix, actor=principal.actor
+    )
 
 
 @asynccontextmanager
@@ -133,10 +136,13 @@ async def purge_campaign_route(
     return {"campaign_id": campaign_id, "purged": counts}
 
 
-@get("/audit/verify", tags=["privacy"])
-async def verify_audit(session: AsyncSession) -> dict[str, Any]:
-    """Recompute the audit log's hash chain; ``first_broken_seq`` names the first entry that fails."""
-    return (await verify(session)).to_dict()
+@get("/audit/verify", tags=["privacy"], opt=access(Access.ANY))
+async def verify_audit(principal: Principal, session: AsyncSession) -> dict[str, Any]:
+    """A client: recompute each of its own entries' hashes and links. The operator: the whole chain, every
+    link. ``first_broken_seq`` names the first entry that fails; ``scope`` says which check ran."""
+    if platform_wide(principal):
+        return {**(await verify(session)).to_dict(), "scope": "platform"}
+    return {**(await verify_tenant(session, principal.account_id)).to_dict(), "scope": "account"}
 
 
 class GrievanceController(Controller):

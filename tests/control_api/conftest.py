@@ -18,7 +18,8 @@ from litestar.testing import AsyncTestClient
 
 from config.settings import Settings
 from control_api.app import create_app
-from control_api.storage.db import Database, create_database
+from control_api.operator.service import create_operator
+from control_api.storage.db import Database, create_database, session_scope
 from tests.control_api.helpers import Tenant, register
 
 BACKENDS = ["sqlite", "postgres"]
@@ -83,6 +84,14 @@ async def tenant(client: AsyncTestClient[Litestar]) -> Tenant:
 @pytest.fixture
 async def other_tenant(client: AsyncTestClient[Litestar]) -> Tenant:
     return await register(client, "globex")
+
+
+@pytest.fixture
+async def operator(db: Database) -> Tenant:
+    """An operator (the platform's staff), made as ``closerr operator create`` makes one."""
+    async with session_scope(db) as s:
+        made = await create_operator(s, "Platform Ops", "ops@closerr.example.in")
+    return Tenant(account_id=made.account_id, api_key=made.api_key, key_id=made.api_key_id)
 
 
 @pytest.fixture

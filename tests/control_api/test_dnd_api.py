@@ -32,8 +32,8 @@ async def _import(client: AsyncTestClient[Litestar], tenant: Tenant, body: str, 
     return r.json()  # type: ignore[no-any-return]
 
 
-async def test_import_and_lookup(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
-    report = await _import(client, tenant, REGISTRY)
+async def test_import_and_lookup(client: AsyncTestClient[Litestar], tenant: Tenant, operator: Tenant) -> None:
+    report = await _import(client, operator, REGISTRY)
     assert report == {
         "rows": 6,
         "imported": 4,
@@ -60,8 +60,10 @@ async def test_import_and_lookup(client: AsyncTestClient[Litestar], tenant: Tena
     assert r.status_code == 400 and r.json()["field"] == "category"
 
 
-async def test_check_at_dial_time(client: AsyncTestClient[Litestar], tenant: Tenant, db: Database) -> None:
-    await _import(client, tenant, REGISTRY)
+async def test_check_at_dial_time(
+    client: AsyncTestClient[Litestar], tenant: Tenant, operator: Tenant, db: Database
+) -> None:
+    await _import(client, operator, REGISTRY)
     noon_ist = datetime(2026, 6, 1, 6, 30, tzinfo=UTC)
     evening_ist = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
     async with db.sessions() as s:
@@ -125,10 +127,10 @@ async def test_account_scope_import_is_a_suppression_list(
 
 
 async def test_a_bulk_import_leaves_the_registry_vacuumed_and_analysed(
-    client: AsyncTestClient[Litestar], tenant: Tenant, db: Database, monkeypatch: pytest.MonkeyPatch
+    client: AsyncTestClient[Litestar], operator: Tenant, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dnd, "SETTLE_AFTER_ROWS", 3)
-    await _import(client, tenant, REGISTRY)
+    await _import(client, operator, REGISTRY)
     if db.dialect != "postgresql":
         return  # SQLite: nothing to settle; the import still answers normally
     async with db.engine.connect() as conn:

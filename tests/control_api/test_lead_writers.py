@@ -62,14 +62,14 @@ async def test_sqlite_upload_checkpoints_after_the_commit(
 
 
 async def test_many_rows_per_statement_keep_every_row_and_verdict(
-    client: AsyncTestClient[Litestar], tenant: Tenant, db: Database
+    client: AsyncTestClient[Litestar], tenant: Tenant, operator: Tenant, db: Database
 ) -> None:
     """Batches are staged (SQLite) many rows per INSERT, with a remainder: every row lands once, in line order,
     blocked and duplicate rows reported by line."""
     blocked = [9_800_000_000 + 7 * i for i in range(300)]
     registry = "phone,preference\n" + "".join(f"{p},0\n" for p in blocked)
     r = await client.post(
-        "/v1/dnd/import", content=registry.encode(), headers={**tenant.headers, "Content-Type": "text/csv"}
+        "/v1/dnd/import", content=registry.encode(), headers={**operator.headers, "Content-Type": "text/csv"}
     )
     assert r.status_code == 200, r.text
     phones = [9_800_000_000 + i for i in range(1000)]  # every 7th of the first 2100 is blocked

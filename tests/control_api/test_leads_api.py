@@ -35,9 +35,9 @@ async def _import_registry(client: AsyncTestClient[Litestar], tenant: Tenant, bo
 
 
 async def test_upload_reports_every_rejected_row_with_reason(
-    client: AsyncTestClient[Litestar], tenant: Tenant, db: Database
+    client: AsyncTestClient[Litestar], tenant: Tenant, operator: Tenant, db: Database
 ) -> None:
-    await _import_registry(client, tenant, "phone,preference\n9876543212,0\n9876543213,5\n9876543214,1|2\n")
+    await _import_registry(client, operator, "phone,preference\n9876543212,0\n9876543213,5\n9876543214,1|2\n")
     c = await create_campaign(client, tenant)  # category 5
     r = await upload_csv(client, tenant, c["id"], CSV)
     assert r.status_code == 200, r.text
@@ -72,8 +72,10 @@ async def test_upload_reports_every_rejected_row_with_reason(
     assert [x["reason"] for x in again["rejected"] if x["line"] in (2, 3, 9)] == ["duplicate"] * 3
 
 
-async def test_category_of_campaign_decides_partial_blocks(client: AsyncTestClient[Litestar], tenant: Tenant) -> None:
-    await _import_registry(client, tenant, "9876543213,5\n")
+async def test_category_of_campaign_decides_partial_blocks(
+    client: AsyncTestClient[Litestar], tenant: Tenant, operator: Tenant
+) -> None:
+    await _import_registry(client, operator, "9876543213,5\n")
     cat2 = await create_campaign(client, tenant, script=demo_script(category=2))
     r = (await upload_csv(client, tenant, cat2["id"], "phone\n9876543213\n")).json()
     assert r["accepted"] == 0 and r["rejected"] == [{"line": 2, "reason": "dnd_blocked"}]

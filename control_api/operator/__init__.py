@@ -1,0 +1,1 @@
+"""The platform operator's own endpoints (/v1/operator/...) and the creation of operator accounts."""
