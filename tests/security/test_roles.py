@@ -33,7 +33,7 @@ from control_api.storage.db import Database, session_scope
 # The API fixtures (both backends, two tenants, an operator) live with the control API tests.
 from tests.control_api.conftest import *  # noqa: F403
 from tests.control_api.helpers import Tenant, create_campaign, upload_csv
-from tests.dispatch.seed import ALL_DAYS, ALWAYS_OPEN
+from tests.dispatch.seed import ALL_DAYS, ALWAYS_OPEN, ANY_HOUR
 from tests.privacy.test_audit_log import tamper
 
 REPO = Path(__file__).resolve().parents[2]
@@ -312,7 +312,7 @@ async def test_an_operator_top_up_is_idempotent_and_audited(
 # -- suspension --------------------------------------------------------------------------------------------------
 
 
-CFG = DispatchConfig(worker_id="roles-test", lease_ttl_s=30, account_concurrency=20, rate_per_second=1)
+CFG = DispatchConfig(worker_id="roles-test", lease_ttl_s=30, account_concurrency=20, rate_per_second=1, hours=ANY_HOUR)
 
 
 async def _console_sign_in(client: Client, api_key: str) -> int:
