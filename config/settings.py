@@ -7,11 +7,12 @@ of ours.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -90,6 +91,16 @@ class Settings(BaseSettings):
     sip_ring_timeout_s: float = 45.0
     sip_rtp_port_min: int = 0  # 0: any free port; else RTP binds even ports in [min, max] (firewall range)
     sip_rtp_port_max: int = 0
+    sip_allowed_networks: str = Field(
+        default="",
+        description="CIDRs inbound INVITEs may come from, comma-separated; default: the trunk host's address; "
+        "others get 403",
+    )
+    sip_media_to_sdp_address: bool = Field(
+        default=False,
+        description="send inbound calls' RTP to the SDP's address (a media gateway apart from the signalling "
+        "proxy); default: to the address the INVITE came from",
+    )
 
     # Secrets: only ever from the environment.
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
@@ -168,6 +179,20 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of webhook signatures")
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
+
+    @field_validator("sip_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        """Each item an IP network (``10.0.0.0/8``) or address; kept normalised (``10.0.0.0/8,192.0.2.7/32``)."""
+        networks = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP network (CIDR) or address") from exc
+        return ",".join(networks)
 
     @property
     def sqlite_path(self) -> Path:

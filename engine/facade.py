@@ -40,6 +40,7 @@ from engine.simulator.voices import synthesize
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
+from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.ws_leg import WebSocketLeg
 from models import ModelConfig
 
@@ -251,7 +252,12 @@ class Engine:
         rtp_port_range: tuple[int, int] | None = None,
         resolve: ScriptResolver | None = None,
     ) -> SipServer:
-        """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit."""
+        """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit, from
+        the configured networks only (``sip_allowed_networks``; others get 403), sending RTP to the signalling
+        peer unless ``sip_media_to_sdp_address``."""
+        inbound = InboundPolicy.from_cidrs(
+            self.config.sip_allowed_networks, media_to_sdp_address=self.config.sip_media_to_sdp_address
+        )
         server = SipServer(
             host,
             port,
@@ -259,6 +265,7 @@ class Engine:
             advertise_host=advertise_host,
             rtp_port_range=rtp_port_range,
             admit=self.has_capacity,
+            inbound=inbound,
         )
         return await server.start()
 
