@@ -365,3 +365,19 @@ async def test_inbound_rtp_goes_to_the_signalling_source_not_the_address_in_the_
         finally:
             for sock in (signalling, ours, victim):
                 sock.close()
+
+
+def test_sip_serve_names_a_bad_allowed_network_setting_and_exits_2() -> None:
+    from typer.testing import CliRunner
+
+    from closerr.cli import app
+    from config.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["sip", "serve", "--sip-port", str(free_port())], env={"CLOSERR_SIP_ALLOWED_NETWORKS": "10.0.0.0/33"}
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "CLOSERR_SIP_ALLOWED_NETWORKS" in result.output
