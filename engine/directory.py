@@ -65,15 +65,15 @@ class CallDirectory:
         ``token_ttl_s`` (the ringing and a margin)."""
         future: asyncio.Future[CallRecord] = asyncio.get_running_loop().create_future()
         token = secrets.token_hex(STREAM_TOKEN_BYTES)
-        self._expected[request.call_id] = _Expected(request, future, token, time.monotonic() + token_ttl_s)
+        self._expected[stream_key(request.call_id)] = _Expected(request, future, token, time.monotonic() + token_ttl_s)
         return future
 
     def stream_token(self, call_id: str) -> str:
         """The token the carrier must present in the media stream of an expected call."""
-        return self._expected[call_id].stream_token
+        return self._expected[stream_key(call_id)].stream_token
 
     def forget(self, call_id: str) -> None:
-        expected = self._expected.pop(call_id, None)
+        expected = self._expected.pop(stream_key(call_id), None)
         if expected is not None and not expected.result.done():
             expected.result.cancel()
 
@@ -81,7 +81,7 @@ class CallDirectory:
         """The request for a stream that just started, from its custom parameters: it must carry the call's
         stream token, which is then spent. A wrong token leaves the call expecting its real stream."""
         call_id = custom.get("call_id", "")
-        expected = self._expected.get(call_id) if call_id else None
+        expected = self._expected.get(stream_key(call_id)) if call_id else None
         if expected is None:
             if not self.accept_adhoc:
                 raise UnknownCall("stream names no expected call (or its token was already used)")
@@ -93,13 +93,13 @@ class CallDirectory:
             raise UnknownCall("stream token does not match", "bad_token")
         if time.monotonic() > expected.token_expires_at:
             raise UnknownCall("stream token expired", "expired_token")
-        del self._expected[call_id]
+        del self._expected[stream_key(call_id)]
         return expected.request, expected.result
 
     def take(self, call_id: str) -> tuple[CallRequest, asyncio.Future[CallRecord] | None]:
         """The request of an expected call whose media came up inside this process (a SIP leg we dialed):
         no stream crossed the network, so there is no token to check."""
-        expected = self._expected.pop(call_id, None)
+        expected = self._expected.pop(stream_key(call_id), None)
         if expected is None:
             raise UnknownCall("no expected call with that id")
         return expected.request, expected.result
@@ -130,6 +130,12 @@ class CallDirectory:
     @property
     def active_calls(self) -> int:
         return len(self._active)
+
+
+def stream_key(call_id: str) -> str:
+    """A call id as streams may name it: Plivo's extraHeaders values allow only letters and digits, so a UUID
+    travels there without its hyphens; both forms name the same call."""
+    return call_id.replace("-", "")
 
 
 def adhoc_request(custom: dict[str, str]) -> CallRequest:

@@ -19,8 +19,9 @@ ANSWER_PATH = "/carriers/plivo/answer"
 
 
 def stream_xml(media_url: str, call_id: str, stream_token: str) -> str:
-    """Plivo delivers ``extraHeaders`` in the ``start`` event as the string ``"k1=v1;k2=v2"``."""
-    headers = f"call_id={call_id};{STREAM_TOKEN_PARAMETER}={stream_token}"
+    """Plivo delivers ``extraHeaders`` in the ``start`` event as the string ``"k1=v1;k2=v2"``. Their values may
+    hold only letters and digits: the call id (a UUID) goes without its hyphens, which the engine accepts."""
+    headers = f"call_id={call_id.replace('-', '')};{STREAM_TOKEN_PARAMETER}={stream_token}"
     return (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000" '

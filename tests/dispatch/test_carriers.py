@@ -143,7 +143,7 @@ async def test_plivo_call_answer_xml_and_hangup(fake: FakeCarrier) -> None:
     assert (hangup.method, hangup.path) == ("DELETE", "/v1/Account/MA123/Request/9834029e/")
     stream = ElementTree.fromstring(stream_xml(f"{MEDIA}/plivo", "c-123", TOKEN)).find("Stream")
     assert stream is not None and stream.text == f"{MEDIA}/plivo"
-    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == f"call_id=c-123;stream_token={TOKEN}"
+    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == f"call_id=c123;stream_token={TOKEN}"
     assert stream.get("contentType") == "audio/x-mulaw;rate=8000"
 
 
@@ -209,7 +209,7 @@ async def test_worker_answers_the_carriers_callbacks() -> None:
         assert plivo.status_code == 200 and plivo.headers["content-type"].startswith("application/xml")
         stream = ElementTree.fromstring(plivo.text).find("Stream")
         assert stream is not None and stream.text == f"{MEDIA}/plivo"
-        assert stream.get("extraHeaders") == f"call_id=c-9;stream_token={TOKEN}"
+        assert stream.get("extraHeaders") == f"call_id=c9;stream_token={TOKEN}"
         field = f"call_id=c-9&stream_token={TOKEN}&other=x"
         exotel = await client.get("/carriers/exotel/stream-url", params={"CustomField": field, "CallSid": "abc"})
         assert exotel.json() == {"url": f"{MEDIA}/exotel?call_id=c-9&stream_token={TOKEN}"}

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import numpy as np
@@ -32,6 +33,7 @@ from config.settings import Settings
 from control_api.app import create_app
 from control_api.console.plugin import CSRF_COOKIE, CSRF_HEADER
 from control_api.dispatch.runtime import attach_worker, create_worker_app
+from control_api.origination.plivo import stream_xml
 from control_api.storage.db import create_database
 from engine.facade import UVICORN_WS_OPTIONS, Engine, EngineConfig
 from engine.records import CallRecord, CallRequest, Lead
@@ -117,6 +119,13 @@ def plivo_opening(extra_headers: str) -> list[dict[str, Any]]:
         "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
     }
     return [{"event": "start", "sequenceNumber": 1, "start": start, "extra_headers": extra_headers}]
+
+
+def plivo_extra_headers(call_id: str, token: str) -> str:
+    """The ``extraHeaders`` of the answer XML the worker gives Plivo for this call."""
+    stream = ElementTree.fromstring(stream_xml("wss://worker.example.in/media/plivo", call_id, token)).find("Stream")
+    assert stream is not None
+    return str(stream.get("extraHeaders"))
 
 
 def silence_media(carrier: str) -> dict[str, Any]:
@@ -217,7 +226,8 @@ async def test_plivo_extra_headers_arrive_as_the_documented_string(tmp_path: Pat
         call_id, _ = expect_call(engine)
         # The string is read: the call is found (bad token, not unknown call), and the wrong token refused.
         before = await refusals(address, "plivo", "bad_token")
-        received, code = await refused_stream(address, "plivo", plivo_opening(f"call_id={call_id};stream_token=abc"))
+        headers = plivo_extra_headers(call_id, "0123456789abcdef0123456789abcdef")
+        received, code = await refused_stream(address, "plivo", plivo_opening(headers))
         assert received == [] and code == 1008
         assert await refusals(address, "plivo", "bad_token") == before + 1
         assert engine.active_calls == 0
@@ -228,7 +238,7 @@ async def test_a_dialed_call_with_its_token_is_served_once_and_the_token_cannot_
     port = free_port()
     async with serving(build_app("worker", worker_settings(tmp_path), engine, port), port) as address:
         call_id, result = expect_call(engine)
-        headers = f"call_id={call_id};stream_token={engine.directory.stream_token(call_id)}"
+        headers = plivo_extra_headers(call_id, engine.directory.stream_token(call_id))
         async with asyncio.timeout(GUARD_S):
             async with websockets.connect(f"ws://{address}/media/plivo") as ws:
                 for message in plivo_opening(headers):
