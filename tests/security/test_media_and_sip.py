@@ -40,14 +40,16 @@ from engine.records import CallRecord, CallRequest, Lead
 from engine.simulator.run import free_port
 from engine.telephony.sip import SipServer
 from engine.telephony.sip.core import tag_of
+from engine.telephony.sip.endpoint import SipEndpoint
+from engine.telephony.sip.events import IncomingCall, MediaUpdated
 from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.sip.message import SipResponse, parse_message
-from engine.telephony.sip.rtp import parse_rtp
-from engine.telephony.sip.sdp import build_sdp
+from engine.telephony.sip.rtp import RtpPacket, parse_rtp
+from engine.telephony.sip.sdp import build_sdp, parse_sdp
 from tests.control_api.helpers import register
 from tests.engine_services import shared_services
 from tests.sip.agent_stub import GreetingAgent
-from tests.sip.peer import Peer
+from tests.sip.peer import Peer, offer_sdp, responses
 
 GUARD_S = 60  # only so a broken build fails instead of hanging: no assertion is about time
 
@@ -326,6 +328,33 @@ async def test_sip_invite_from_outside_the_allowed_networks_gets_403_and_no_call
         await server.stop()
 
 
+@pytest.mark.parametrize("media_to_sdp_address", [False, True])
+def test_an_inbound_calls_media_address_follows_the_signalling_even_after_a_reinvite(
+    media_to_sdp_address: bool,
+) -> None:
+    signalling = ("198.51.100.5", 5060)
+    policy = InboundPolicy.from_cidrs(["198.51.100.0/24"], media_to_sdp_address=media_to_sdp_address)
+    endpoint = SipEndpoint("127.0.0.1", 5080, inbound=policy)
+    peer = Peer()
+    endpoint.receive_datagram(peer.invite(offer_sdp(host="192.0.2.10")), signalling, 0.0)
+    _, events = endpoint.poll()
+    (incoming,) = events
+    assert isinstance(incoming, IncomingCall) and incoming.negotiated is not None
+    expected = "192.0.2.10" if media_to_sdp_address else "198.51.100.5"
+    assert (incoming.negotiated.remote_host, incoming.negotiated.remote_port) == (expected, 40000)
+    endpoint.answer(incoming.call_id, "127.0.0.1", 30000, 0.1)
+    out, _ = endpoint.poll()
+    peer.to_tag = tag_of(responses(out)[-1].headers.get("To"))
+    endpoint.receive_datagram(peer.request("ACK"), signalling, 0.2)
+    endpoint.poll()
+    peer.cseq = 2
+    endpoint.receive_datagram(peer.invite(offer_sdp(host="203.0.113.9")), signalling, 1.0)
+    _, events = endpoint.poll()
+    (updated,) = events
+    assert isinstance(updated, MediaUpdated)
+    assert updated.negotiated.remote_host == ("203.0.113.9" if media_to_sdp_address else "198.51.100.5")
+
+
 def test_the_allowed_networks_reach_the_engine_from_the_settings() -> None:
     assert engine_config(Settings()).sip_allowed_networks == ()  # no trunk, no networks: nobody calls in
     assert engine_config(Settings(sip_trunk_host="192.0.2.7")).sip_allowed_networks == ("192.0.2.7/32",)
@@ -364,6 +393,15 @@ async def test_inbound_rtp_goes_to_the_signalling_source_not_the_address_in_the_
             assert answer.status == 200
             peer.to_tag = tag_of(answer.headers.get("To"))
             signalling.sendto(peer.request("ACK"), ("127.0.0.1", server.port))
+            # An OPTIONS answered after the ACK: the call is confirmed and its media settled.
+            signalling.sendto(Peer().request("OPTIONS"), ("127.0.0.1", server.port))
+            assert (await sip_response(signalling)).status == 200
+            # Symmetric RTP follows the first sender: the victim's host sending to the engine's RTP port must not
+            # take the stream over either.
+            while not nothing_waiting(ours):
+                pass
+            rtp_port = parse_sdp(answer.body).media[0].port
+            victim.sendto(RtpPacket(0, 1, 160, 4242, b"\xff" * 160).build(), ("127.0.0.1", rtp_port))
             packets = [parse_rtp(await receive(ours)) for _ in range(10)]
             assert {p.ssrc for p in packets} and len(packets) == 10
             assert nothing_waiting(victim)  # ten packets later, not one went to the SDP's host
