@@ -27,6 +27,7 @@ def model_config(settings: Settings) -> ModelConfig:
 
 def engine_config(settings: Settings) -> EngineConfig:
     key = settings.llm_api_key
+    inbound_password = settings.sip_inbound_password
     return EngineConfig(
         models=model_config(settings),
         tts_workers=settings.tts_workers,
@@ -44,6 +45,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         max_concurrent_calls=settings.max_concurrent_calls,
         sip_allowed_networks=sip_allowed_networks(settings),
         sip_media_to_sdp_address=settings.sip_media_to_sdp_address,
+        sip_inbound_username=settings.sip_inbound_username,
+        sip_inbound_password=inbound_password.get_secret_value() if inbound_password is not None else None,
         llm=LlmEndpoint(
             base_url=settings.llm_base_url,
             model=settings.llm_model,

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         description="CIDRs inbound INVITEs may come from, comma-separated; default: the trunk host's address; "
         "others get 403",
     )
+    sip_inbound_username: str | None = Field(
+        default=None, description="digest user a caller outside the allowed networks may authenticate as"
+    )
+    sip_inbound_password: SecretStr | None = None
     sip_media_to_sdp_address: bool = Field(
         default=False,
         description="send inbound calls' RTP to the SDP's address (a media gateway apart from the signalling "
@@ -193,6 +197,12 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not an IP network (CIDR) or address") from exc
         return ",".join(networks)
+
+    @model_validator(mode="after")
+    def _inbound_credentials_in_pairs(self) -> Settings:
+        if (self.sip_inbound_username is None) != (self.sip_inbound_password is None):
+            raise ValueError("sip_inbound_username and sip_inbound_password: set both or neither")
+        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -40,6 +40,7 @@ from engine.simulator.voices import synthesize
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
+from engine.telephony.sip.auth import DigestVerifier
 from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.ws_leg import WebSocketLeg
 from models import ModelConfig
@@ -253,10 +254,16 @@ class Engine:
         resolve: ScriptResolver | None = None,
     ) -> SipServer:
         """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit, from
-        the configured networks only (``sip_allowed_networks``; others get 403), sending RTP to the signalling
-        peer unless ``sip_media_to_sdp_address``."""
+        the configured networks (``sip_allowed_networks``) or with the configured digest credentials (others get
+        403), sending RTP to the signalling peer unless ``sip_media_to_sdp_address``."""
+        config = self.config
+        digest = None
+        if config.sip_inbound_username and config.sip_inbound_password:
+            digest = DigestVerifier(
+                config.sip_inbound_username, config.sip_inbound_password, realm=advertise_host or host
+            )
         inbound = InboundPolicy.from_cidrs(
-            self.config.sip_allowed_networks, media_to_sdp_address=self.config.sip_media_to_sdp_address
+            config.sip_allowed_networks, media_to_sdp_address=config.sip_media_to_sdp_address, digest=digest
         )
         server = SipServer(
             host,

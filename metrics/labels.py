@@ -57,7 +57,7 @@ DISPATCH_DISPOSITIONS: Final[frozenset[str]] = frozenset(
 STREAM_REFUSALS: Final[frozenset[str]] = frozenset(
     {"unknown_call", "missing_token", "bad_token", "expired_token", "protocol_error", "no_start", "unknown_carrier"}
 )
-SIP_REFUSALS: Final[frozenset[str]] = frozenset({"source_not_allowed"})
+SIP_REFUSALS: Final[frozenset[str]] = frozenset({"source_not_allowed", "bad_credentials"})
 MEDIA_CARRIERS: Final[frozenset[str]] = frozenset({"twilio", "exotel", "plivo"})
 
 # Models whose inference is queued and timed.

@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -38,7 +39,8 @@ from control_api.storage.db import create_database
 from engine.facade import UVICORN_WS_OPTIONS, Engine, EngineConfig
 from engine.records import CallRecord, CallRequest, Lead
 from engine.simulator.run import free_port
-from engine.telephony.sip import SipServer
+from engine.telephony.sip import SipServer, SipTrunkConfig, place_call
+from engine.telephony.sip.auth import DigestVerifier, Verdict, digest_response, parse_challenge
 from engine.telephony.sip.core import tag_of
 from engine.telephony.sip.endpoint import SipEndpoint
 from engine.telephony.sip.events import IncomingCall, MediaUpdated
@@ -355,21 +357,75 @@ def test_an_inbound_calls_media_address_follows_the_signalling_even_after_a_rein
     assert updated.negotiated.remote_host == ("203.0.113.9" if media_to_sdp_address else "198.51.100.5")
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "status"), [("trunk", "s3cret", 200), ("trunk", "wrong", 403), (None, None, 401)]
+)
+async def test_a_caller_outside_the_networks_needs_the_digest_credentials(
+    username: str | None, password: str | None, status: int
+) -> None:
+    agent = GreetingAgent(b"\x00" * 3200, max_s=10, hangup_after_greeting=True)
+    inbound = InboundPolicy.from_cidrs(["192.0.2.0/24"], digest=DigestVerifier("trunk", "s3cret"))
+    before = REGISTRY.get_sample_value("closerr_sip_invites_refused_total", {"reason": "bad_credentials"}) or 0.0
+
+    async def caller(info: object, leg: Any) -> None:
+        async for _ in leg.events():
+            pass
+
+    async with SipServer("127.0.0.1", 0, agent, inbound=inbound) as server:
+        trunk = SipTrunkConfig(host="127.0.0.1", port=server.port, username=username, password=password)
+        result = await place_call(trunk, "100", caller, ring_timeout_s=GUARD_S)
+    assert result.status == status
+    assert len(agent.calls) == (1 if status == 200 else 0)
+    after = REGISTRY.get_sample_value("closerr_sip_invites_refused_total", {"reason": "bad_credentials"}) or 0.0
+    assert after == before + (1 if status == 403 else 0)
+
+
+def test_a_digest_response_is_accepted_once_and_not_after_its_nonce_expired() -> None:
+    verifier = DigestVerifier("trunk", "s3cret", realm="sip.closerr.example", nonce_ttl_s=300)
+    uri = "sip:100@sip.closerr.example"
+    challenge = parse_challenge(verifier.challenge(10.0))
+    answer = digest_response(challenge, method="INVITE", uri=uri, username="trunk", password="s3cret")
+    assert verifier.verify(None, method="INVITE", uri=uri, now=11.0) is Verdict.MISSING
+    assert verifier.verify(answer, method="INVITE", uri="sip:999@elsewhere", now=11.0) is Verdict.BAD
+    assert verifier.verify(answer, method="INVITE", uri=uri, now=11.0) is Verdict.OK
+    assert verifier.verify(answer, method="INVITE", uri=uri, now=12.0) is Verdict.BAD  # replayed
+    late = digest_response(challenge, method="INVITE", uri=uri, username="trunk", password="s3cret")
+    assert verifier.verify(late, method="INVITE", uri=uri, now=311.0) is Verdict.STALE
+    forged = parse_challenge(DigestVerifier("trunk", "s3cret", realm="sip.closerr.example").challenge(10.0))
+    mine = digest_response(forged, method="INVITE", uri=uri, username="trunk", password="s3cret")
+    assert verifier.verify(mine, method="INVITE", uri=uri, now=11.0) is Verdict.BAD  # a nonce we never minted
+
+
 def test_the_allowed_networks_reach_the_engine_from_the_settings() -> None:
     assert engine_config(Settings()).sip_allowed_networks == ()  # no trunk, no networks: nobody calls in
     assert engine_config(Settings(sip_trunk_host="192.0.2.7")).sip_allowed_networks == ("192.0.2.7/32",)
     configured = Settings(sip_trunk_host="192.0.2.7", sip_allowed_networks=" 10.0.0.0/8, 198.51.100.9 ")
     assert engine_config(configured).sip_allowed_networks == ("10.0.0.0/8", "198.51.100.9/32")
     assert engine_config(Settings(sip_media_to_sdp_address=True)).sip_media_to_sdp_address
+    digest = engine_config(Settings(sip_inbound_username="trunk", sip_inbound_password="s3cret"))  # type: ignore[arg-type]
+    assert (digest.sip_inbound_username, digest.sip_inbound_password) == ("trunk", "s3cret")
+    assert "s3cret" not in repr(digest)
     with pytest.raises(ValidationError, match="sip_allowed_networks"):
         Settings(sip_allowed_networks="10.0.0.0/8,trunk.example")
 
 
 async def test_the_engine_listener_applies_the_configured_inbound_policy() -> None:
-    engine = Engine(EngineConfig(sip_allowed_networks=("10.0.0.0/8",), sip_media_to_sdp_address=True))
+    config = EngineConfig(sip_allowed_networks=("10.0.0.0/8",), sip_media_to_sdp_address=True)
+    engine = Engine(config)
     server = await engine.start_sip_listener("127.0.0.1", 0)
     try:
         assert server.inbound == InboundPolicy.from_cidrs(["10.0.0.0/8"], media_to_sdp_address=True)
+    finally:
+        await server.stop()
+    engine = Engine(replace(config, sip_inbound_username="trunk", sip_inbound_password="s3cret"))
+    server = await engine.start_sip_listener("127.0.0.1", 0, advertise_host="203.0.113.7")
+    try:
+        digest = server.inbound.digest
+        assert digest is not None and (digest.username, digest.password, digest.realm) == (
+            "trunk",
+            "s3cret",
+            "203.0.113.7",
+        )
     finally:
         await server.stop()
 

@@ -2,9 +2,9 @@
 
 Without it, any host could make the engine answer a call (and run an AI agent on it), and an SDP naming a third
 party's address would make the engine send a stream of RTP there: a reflection vector. So an INVITE from outside
-the allowed networks gets 403 Forbidden, and an inbound call's RTP goes to the host the signalling came from,
-whatever the SDP says, unless a deployment whose media gateway is apart from its signalling proxy allows the
-SDP's address.
+the allowed networks is challenged for digest credentials when some are configured (401), and otherwise, or with
+wrong ones, gets 403 Forbidden; an inbound call's RTP goes to the host the signalling came from, whatever the SDP
+says, unless a deployment whose media gateway is apart from its signalling proxy allows the SDP's address.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from engine.telephony.sip.auth import DigestVerifier
 from engine.telephony.sip.events import Addr
 from engine.telephony.sip.sdp import Negotiated
 
@@ -25,11 +26,14 @@ class InboundPolicy:
     # None: any source (a bare SipServer in tests and tools); the engine always names the networks, () for none.
     allowed_networks: tuple[IpNetwork, ...] | None = None
     media_to_sdp_address: bool = False
+    digest: DigestVerifier | None = None  # callers from elsewhere may prove these credentials instead
 
     @classmethod
-    def from_cidrs(cls, cidrs: Iterable[str], *, media_to_sdp_address: bool = False) -> InboundPolicy:
+    def from_cidrs(
+        cls, cidrs: Iterable[str], *, media_to_sdp_address: bool = False, digest: DigestVerifier | None = None
+    ) -> InboundPolicy:
         networks = tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
-        return cls(networks, media_to_sdp_address)
+        return cls(networks, media_to_sdp_address, digest)
 
     def admits(self, addr: Addr) -> bool:
         if self.allowed_networks is None:
