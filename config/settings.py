@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -106,6 +106,22 @@ class Settings(BaseSettings):
         "proxy); default: to the address the INVITE came from",
     )
 
+    # Next to the fields they check.
+    @model_validator(mode="after")
+    def _inbound_sip_settings(self) -> Settings:
+        networks = []
+        for item in (part.strip() for part in self.sip_allowed_networks.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError as exc:
+                raise ValueError(f"CLOSERR_SIP_ALLOWED_NETWORKS: {item!r} is not an IP network or address") from exc
+        self.sip_allowed_networks = ",".join(networks)  # normalised: 10.0.0.0/8,192.0.2.7/32
+        if (self.sip_inbound_username is None) != (self.sip_inbound_password is None):
+            raise ValueError("CLOSERR_SIP_INBOUND_USERNAME and CLOSERR_SIP_INBOUND_PASSWORD: set both or neither")
+        return self
+
     # Secrets: only ever from the environment.
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
     llm_api_key: SecretStr | None = None
@@ -183,26 +199,6 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of webhook signatures")
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
-
-    @field_validator("sip_allowed_networks")
-    @classmethod
-    def _networks(cls, value: str) -> str:
-        """Each item an IP network (``10.0.0.0/8``) or address; kept normalised (``10.0.0.0/8,192.0.2.7/32``)."""
-        networks = []
-        for item in (part.strip() for part in value.split(",")):
-            if not item:
-                continue
-            try:
-                networks.append(str(ipaddress.ip_network(item, strict=False)))
-            except ValueError as exc:
-                raise ValueError(f"{item!r} is not an IP network (CIDR) or address") from exc
-        return ",".join(networks)
-
-    @model_validator(mode="after")
-    def _inbound_credentials_in_pairs(self) -> Settings:
-        if (self.sip_inbound_username is None) != (self.sip_inbound_password is None):
-            raise ValueError("sip_inbound_username and sip_inbound_password: set both or neither")
-        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -405,7 +405,7 @@ def test_the_allowed_networks_reach_the_engine_from_the_settings() -> None:
     digest = engine_config(Settings(sip_inbound_username="trunk", sip_inbound_password="s3cret"))  # type: ignore[arg-type]
     assert (digest.sip_inbound_username, digest.sip_inbound_password) == ("trunk", "s3cret")
     assert "s3cret" not in repr(digest)
-    with pytest.raises(ValidationError, match="sip_allowed_networks"):
+    with pytest.raises(ValidationError, match="CLOSERR_SIP_ALLOWED_NETWORKS"):
         Settings(sip_allowed_networks="10.0.0.0/8,trunk.example")
 
 
