@@ -6,6 +6,11 @@ process turns a setting into behaviour the same way.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
+from loguru import logger
+
 from config.settings import Settings
 from engine.facade import Engine, EngineConfig, LlmEndpoint, ModelConfig
 
@@ -22,6 +27,7 @@ def model_config(settings: Settings) -> ModelConfig:
 
 def engine_config(settings: Settings) -> EngineConfig:
     key = settings.llm_api_key
+    inbound_password = settings.sip_inbound_password
     return EngineConfig(
         models=model_config(settings),
         tts_workers=settings.tts_workers,
@@ -37,6 +43,10 @@ def engine_config(settings: Settings) -> EngineConfig:
         lead_silence_timeout_s=settings.lead_silence_timeout_s,
         max_call_s=settings.max_call_s,
         max_concurrent_calls=settings.max_concurrent_calls,
+        sip_allowed_networks=sip_allowed_networks(settings),
+        sip_media_to_sdp_address=settings.sip_media_to_sdp_address,
+        sip_inbound_username=settings.sip_inbound_username,
+        sip_inbound_password=inbound_password.get_secret_value() if inbound_password is not None else None,
         llm=LlmEndpoint(
             base_url=settings.llm_base_url,
             model=settings.llm_model,
@@ -44,6 +54,26 @@ def engine_config(settings: Settings) -> EngineConfig:
             first_token_timeout_s=settings.llm_first_token_timeout_s,
         ),
     )
+
+
+def sip_allowed_networks(settings: Settings) -> tuple[str, ...]:
+    """The networks inbound INVITEs may come from: ``CLOSERR_SIP_ALLOWED_NETWORKS`` (validated and normalised
+    by ``Settings``), else the trunk host's addresses, else none."""
+    if settings.sip_allowed_networks:
+        return tuple(settings.sip_allowed_networks.split(","))
+    host = settings.sip_trunk_host
+    if not host:
+        return ()
+    try:
+        return (str(ipaddress.ip_network(host)),)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except OSError:
+        logger.warning("CLOSERR_SIP_TRUNK_HOST does not resolve: inbound SIP is refused until it does")
+        return ()
+    return tuple(sorted({str(ipaddress.ip_network(info[4][0])) for info in infos}))
 
 
 def build_engine(settings: Settings, *, accept_adhoc_streams: bool = False) -> Engine:

@@ -7,6 +7,7 @@ of ours.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,36 @@ class Settings(BaseSettings):
     sip_ring_timeout_s: float = 45.0
     sip_rtp_port_min: int = 0  # 0: any free port; else RTP binds even ports in [min, max] (firewall range)
     sip_rtp_port_max: int = 0
+    sip_allowed_networks: str = Field(
+        default="",
+        description="CIDRs inbound INVITEs may come from, comma-separated; default: the trunk host's address; "
+        "others get 403",
+    )
+    sip_inbound_username: str | None = Field(
+        default=None, description="digest user a caller outside the allowed networks may authenticate as"
+    )
+    sip_inbound_password: SecretStr | None = None
+    sip_media_to_sdp_address: bool = Field(
+        default=False,
+        description="send inbound calls' RTP to the SDP's address (a media gateway apart from the signalling "
+        "proxy); default: to the address the INVITE came from",
+    )
+
+    # Next to the fields they check.
+    @model_validator(mode="after")
+    def _inbound_sip_settings(self) -> Settings:
+        networks = []
+        for item in (part.strip() for part in self.sip_allowed_networks.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError as exc:
+                raise ValueError(f"CLOSERR_SIP_ALLOWED_NETWORKS: {item!r} is not an IP network or address") from exc
+        self.sip_allowed_networks = ",".join(networks)  # normalised: 10.0.0.0/8,192.0.2.7/32
+        if (self.sip_inbound_username is None) != (self.sip_inbound_password is None):
+            raise ValueError("CLOSERR_SIP_INBOUND_USERNAME and CLOSERR_SIP_INBOUND_PASSWORD: set both or neither")
+        return self
 
     # Secrets: only ever from the environment.
     audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")

@@ -42,4 +42,11 @@ class EngineConfig:
     max_call_s: float = 600.0
     # Admission: media streams beyond this many live calls are refused.
     max_concurrent_calls: int = 24
+    # Inbound SIP: the networks (CIDRs) INVITEs are answered from (none: every other INVITE gets 403), and whether RTP
+    # may go where the SDP says instead of to the address the signalling came from.
+    sip_allowed_networks: tuple[str, ...] = ()
+    sip_media_to_sdp_address: bool = False
+    # Digest credentials a caller from elsewhere may prove instead (both set, or none).
+    sip_inbound_username: str | None = None
+    sip_inbound_password: str | None = field(default=None, repr=False)
     llm: LlmEndpoint = field(default_factory=LlmEndpoint)

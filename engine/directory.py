@@ -1,15 +1,21 @@
 """Which call a new media stream belongs to, and where finished call records go.
 
 The dispatcher ``expect``s a call (its request, with the lead and the agent script) before asking the carrier to
-dial; the carrier's media stream then names the call id in its custom parameters. Streams that name no expected
-call are "ad hoc" (the simulator, a developer's softphone): accepted only when ``accept_adhoc_streams`` is on,
-with the demo script unless the stream carries its own.
+dial, and hands the carrier the call's stream token; the carrier's media stream then names the call id and
+presents that token in its custom parameters. The media endpoint faces the internet, so a stream is served only
+when its token matches (compared in constant time), is used for the first time, and has not expired: anything
+else is refused before it is admitted. Streams that name no expected call are "ad hoc" (the simulator, a
+developer's softphone): accepted, without a token, only when ``accept_adhoc_streams`` is on, with the demo script
+unless the stream carries its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
+import secrets
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -19,10 +25,17 @@ from typing import Any
 from engine.records import CallRecord, CallRequest, Lead
 
 MAX_ADHOC_SCRIPT_BYTES = 64_000
+STREAM_TOKEN_PARAMETER = "stream_token"
+DEFAULT_STREAM_TOKEN_TTL_S = 120.0
+STREAM_TOKEN_BYTES = 16  # hex: 32 letters and digits, the only characters Plivo's extraHeaders values allow
 
 
 class UnknownCall(LookupError):
-    pass
+    """A media stream this engine must not serve; ``reason`` is a bounded metric label."""
+
+    def __init__(self, message: str, reason: str = "unknown_call") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 OptOutHook = Callable[[CallRequest], Awaitable[None]]
@@ -32,6 +45,8 @@ OptOutHook = Callable[[CallRequest], Awaitable[None]]
 class _Expected:
     request: CallRequest
     result: asyncio.Future[CallRecord]
+    stream_token: str
+    token_expires_at: float  # time.monotonic()
 
 
 @dataclass
@@ -43,25 +58,51 @@ class CallDirectory:
     _records: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     _active: dict[str, tuple[CallRequest, CallRecord]] = field(default_factory=dict)
 
-    def expect(self, request: CallRequest) -> asyncio.Future[CallRecord]:
+    def expect(
+        self, request: CallRequest, *, token_ttl_s: float = DEFAULT_STREAM_TOKEN_TTL_S
+    ) -> asyncio.Future[CallRecord]:
+        """Announce a call about to be dialed; its stream must present ``stream_token(call_id)`` within
+        ``token_ttl_s`` (the ringing and a margin)."""
         future: asyncio.Future[CallRecord] = asyncio.get_running_loop().create_future()
-        self._expected[request.call_id] = _Expected(request, future)
+        token = secrets.token_hex(STREAM_TOKEN_BYTES)
+        self._expected[stream_key(request.call_id)] = _Expected(request, future, token, time.monotonic() + token_ttl_s)
         return future
 
+    def stream_token(self, call_id: str) -> str:
+        """The token the carrier must present in the media stream of an expected call."""
+        return self._expected[stream_key(call_id)].stream_token
+
     def forget(self, call_id: str) -> None:
-        expected = self._expected.pop(call_id, None)
+        expected = self._expected.pop(stream_key(call_id), None)
         if expected is not None and not expected.result.done():
             expected.result.cancel()
 
     def claim(self, custom: dict[str, str]) -> tuple[CallRequest, asyncio.Future[CallRecord] | None]:
-        """The request for a stream that just started, from its custom parameters."""
+        """The request for a stream that just started, from its custom parameters: it must carry the call's
+        stream token, which is then spent. A wrong token leaves the call expecting its real stream."""
         call_id = custom.get("call_id", "")
-        expected = self._expected.pop(call_id, None) if call_id else None
-        if expected is not None:
-            return expected.request, expected.result
-        if not self.accept_adhoc:
-            raise UnknownCall("stream names no expected call")
-        return adhoc_request(custom), None
+        expected = self._expected.get(stream_key(call_id)) if call_id else None
+        if expected is None:
+            if not self.accept_adhoc:
+                raise UnknownCall("stream names no expected call (or its token was already used)")
+            return adhoc_request(custom), None
+        presented = custom.get(STREAM_TOKEN_PARAMETER, "")
+        if not presented:
+            raise UnknownCall("stream carries no token", "missing_token")
+        if not hmac.compare_digest(presented.encode(), expected.stream_token.encode()):
+            raise UnknownCall("stream token does not match", "bad_token")
+        if time.monotonic() > expected.token_expires_at:
+            raise UnknownCall("stream token expired", "expired_token")
+        del self._expected[stream_key(call_id)]
+        return expected.request, expected.result
+
+    def take(self, call_id: str) -> tuple[CallRequest, asyncio.Future[CallRecord] | None]:
+        """The request of an expected call whose media came up inside this process (a SIP leg we dialed):
+        no stream crossed the network, so there is no token to check."""
+        expected = self._expected.pop(stream_key(call_id), None)
+        if expected is None:
+            raise UnknownCall("no expected call with that id")
+        return expected.request, expected.result
 
     def active(self, call_id: str) -> bool:
         return call_id in self._active
@@ -89,6 +130,12 @@ class CallDirectory:
     @property
     def active_calls(self) -> int:
         return len(self._active)
+
+
+def stream_key(call_id: str) -> str:
+    """A call id as streams may name it: Plivo's extraHeaders values allow only letters and digits, so a UUID
+    travels there without its hyphens; both forms name the same call."""
+    return call_id.replace("-", "")
 
 
 def adhoc_request(custom: dict[str, str]) -> CallRequest:

@@ -5,9 +5,11 @@ It owns what used to be process-wide: the call directory (which media stream bel
 admission limit, and the inference services every call shares. Above the engine, code imports this module and
 ``engine.records`` only; the names re-exported here are the engine's public surface for the layers above.
 
-Media streams that no dispatcher announced ("ad hoc": a developer's simulator or softphone) run an AI call for
-whoever connects, so they are refused unless the ``Engine`` is built with ``accept_adhoc_streams=True``: only the
-engine-alone server (``python -m closerr.engine_server``) does that.
+A media stream is served only for a call the dispatcher announced, and only when it presents that call's
+single-use, short-lived stream token (``CallDirectory``); anything else is closed before admission and counted in
+``closerr_media_streams_refused_total``. Media streams that no dispatcher announced ("ad hoc": a developer's
+simulator or softphone) run an AI call for whoever connects, so they are refused unless the ``Engine`` is built
+with ``accept_adhoc_streams=True``: only the engine-alone server (``python -m closerr.engine_server``) does that.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from litestar import WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
+import metrics
 from engine.agent.script import ScriptError, load_script_text, parse_script
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
-from engine.directory import CallDirectory, UnknownCall
+from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
 from engine.records import CallRecord, CallRequest, Lead
 from engine.services import EngineServices
 from engine.simulator.caller import CallerResult, SimulatedCaller
@@ -37,6 +40,8 @@ from engine.simulator.voices import synthesize
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
+from engine.telephony.sip.auth import DigestVerifier
+from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.ws_leg import WebSocketLeg
 from models import ModelConfig
 
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
     from engine.telephony.webrtc_leg import WebRtcLeg
 
 __all__ = [
+    "STREAM_TOKEN_PARAMETER",
     "UVICORN_WS_OPTIONS",
     "CallerResult",
     "Engine",
@@ -167,6 +173,7 @@ class Engine:
         protocol_cls = PROTOCOLS.get(carrier)
         await socket.accept()
         if protocol_cls is None:
+            metrics.record_stream_refused(carrier, "unknown_carrier")
             await socket.close(code=1008, reason="unknown carrier")
             return
         if await self._refused_at_capacity(socket, carrier):
@@ -189,11 +196,22 @@ class Engine:
             if await self._refused_at_capacity(socket, carrier):
                 return
             request, result = self.directory.claim(started.custom)
-        except (ProtocolError, UnknownCall, ValueError, TimeoutError) as exc:
-            logger.warning("{} stream rejected: {}", carrier, exc)
-            await leg.hangup()
+        except UnknownCall as exc:
+            await self._refuse_stream(leg, carrier, exc.reason, str(exc))
+            return
+        except (ProtocolError, ValueError) as exc:
+            await self._refuse_stream(leg, carrier, "protocol_error", str(exc))
+            return
+        except TimeoutError:
+            await self._refuse_stream(leg, carrier, "no_start", "no 'start' in time")
             return
         await self.serve_call(request, leg, result)
+
+    @staticmethod
+    async def _refuse_stream(leg: WebSocketLeg, carrier: str, reason: str, detail: str) -> None:
+        logger.warning("{} stream refused ({}): {}", carrier, reason, detail)
+        metrics.record_stream_refused(carrier, reason)
+        await leg.refuse(reason)
 
     async def _refused_at_capacity(self, socket: WebSocket[Any, Any, Any], carrier: str) -> bool:
         if self.has_capacity():
@@ -235,7 +253,18 @@ class Engine:
         rtp_port_range: tuple[int, int] | None = None,
         resolve: ScriptResolver | None = None,
     ) -> SipServer:
-        """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit."""
+        """A SIP endpoint answering inbound calls on ``host:port`` (UDP and TCP), under the admission limit, from
+        the configured networks (``sip_allowed_networks``) or with the configured digest credentials (others get
+        403), sending RTP to the signalling peer unless ``sip_media_to_sdp_address``."""
+        config = self.config
+        digest = None
+        if config.sip_inbound_username and config.sip_inbound_password:
+            digest = DigestVerifier(
+                config.sip_inbound_username, config.sip_inbound_password, realm=advertise_host or host
+            )
+        inbound = InboundPolicy.from_cidrs(
+            config.sip_allowed_networks, media_to_sdp_address=config.sip_media_to_sdp_address, digest=digest
+        )
         server = SipServer(
             host,
             port,
@@ -243,6 +272,7 @@ class Engine:
             advertise_host=advertise_host,
             rtp_port_range=rtp_port_range,
             admit=self.has_capacity,
+            inbound=inbound,
         )
         return await server.start()
 
@@ -263,7 +293,7 @@ class Engine:
                 on_answer(leg)
             if call_id is None:
                 return await self.sip_call_handler()(info, leg)
-            request, result = self.directory.claim({"call_id": call_id})
+            request, result = self.directory.take(call_id)
             return await self.serve_call(request, leg, result)
 
         return await place_call(trunk, number, answered, ring_timeout_s=ring_timeout_s)
@@ -277,11 +307,15 @@ class Engine:
         return await WebRtcLeg.accept(sdp, sample_rate=sample_rate)
 
     # -- the far end of a simulated call ----------------------------------------------------------------------
-    async def play_simulated_lead(self, persona: Persona, media_url: str, call_id: str) -> CallerResult:
-        """A simulated lead calling ``media_url`` (the Twilio protocol) as the persona says, for ``call_id``."""
+    async def play_simulated_lead(
+        self, persona: Persona, media_url: str, call_id: str, stream_token: str
+    ) -> CallerResult:
+        """A simulated lead calling ``media_url`` (the Twilio protocol) as the persona says, for ``call_id``,
+        presenting ``stream_token`` as Twilio does: a ``<Parameter>`` of the stream, in ``customParameters``."""
         # Synthesis is CPU work: off the event loop the engine's calls share.
         utterances = await asyncio.to_thread(synthesize, persona.voice, lead_lines(persona))
-        return await SimulatedCaller(persona, utterances, media_url).run({"call_id": call_id})
+        custom = {"call_id": call_id, STREAM_TOKEN_PARAMETER: stream_token}
+        return await SimulatedCaller(persona, utterances, media_url).run(custom)
 
     # -- HTTP -----------------------------------------------------------------------------------------------
     def route_handlers(self, *, include_records: bool = False) -> list[Any]:

@@ -26,6 +26,12 @@ from metrics.dispatch import (
     set_campaign_queue_depth,
 )
 from metrics.exposition import CONTENT_TYPE, render
+from metrics.ingress import (
+    MEDIA_STREAMS_REFUSED_TOTAL,
+    SIP_INVITES_REFUSED_TOTAL,
+    record_sip_refused,
+    record_stream_refused,
+)
 from metrics.process import (
     EVENT_LOOP_LAG_LAST_SECONDS,
     EVENT_LOOP_LAG_SECONDS,
@@ -61,6 +67,8 @@ __all__ = [
     "INTERRUPTIONS_TOTAL",
     "LEAD_SILENCE_TOTAL",
     "LLM_FIRST_TOKEN_SECONDS",
+    "MEDIA_STREAMS_REFUSED_TOTAL",
+    "SIP_INVITES_REFUSED_TOTAL",
     "STT_SECONDS",
     "TTS_FIRST_AUDIO_SECONDS",
     "VOICE_TO_VOICE_SECONDS",
@@ -69,6 +77,8 @@ __all__ = [
     "record_credits_consumed",
     "record_dispatch",
     "record_dnd_block",
+    "record_sip_refused",
+    "record_stream_refused",
     "remove_campaign",
     "render",
     "set_campaign_queue_depth",

@@ -53,6 +53,13 @@ DISPATCH_DISPOSITIONS: Final[frozenset[str]] = frozenset(
     }
 )
 
+# Why a media stream or an inbound SIP call was refused before it was admitted.
+STREAM_REFUSALS: Final[frozenset[str]] = frozenset(
+    {"unknown_call", "missing_token", "bad_token", "expired_token", "protocol_error", "no_start", "unknown_carrier"}
+)
+SIP_REFUSALS: Final[frozenset[str]] = frozenset({"source_not_allowed", "bad_credentials"})
+MEDIA_CARRIERS: Final[frozenset[str]] = frozenset({"twilio", "exotel", "plivo"})
+
 # Models whose inference is queued and timed.
 MODELS: Final[frozenset[str]] = frozenset({"stt", "tts", "vad", "turn", "llm"})
 
@@ -87,6 +94,18 @@ def call_outcome(value: object | None) -> str:
 
 def dispatch_disposition(value: object) -> str:
     return _bounded(value, DISPATCH_DISPOSITIONS)
+
+
+def stream_refusal(value: object) -> str:
+    return _bounded(value, STREAM_REFUSALS)
+
+
+def sip_refusal(value: object) -> str:
+    return _bounded(value, SIP_REFUSALS)
+
+
+def media_carrier(value: object) -> str:
+    return _bounded(value, MEDIA_CARRIERS)
 
 
 def model(value: object) -> str:

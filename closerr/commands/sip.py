@@ -21,7 +21,10 @@ async def _serve(host: str, port: int, advertise: str | None) -> None:
     rtp_range = (settings.sip_rtp_port_min, settings.sip_rtp_port_max) if settings.sip_rtp_port_min else None
     server = await engine.start_sip_listener(host, port, advertise_host=advertise, rtp_port_range=rtp_range)
     await engine.ready()  # load the models before the first caller waits for them
-    typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); Ctrl-C to stop")
+    allowed = ", ".join(engine.config.sip_allowed_networks) or "no network (set CLOSERR_SIP_ALLOWED_NETWORKS)"
+    if engine.config.sip_inbound_username:
+        allowed += " and from callers with the CLOSERR_SIP_INBOUND_* credentials"
+    typer.echo(f"SIP endpoint on {host}:{server.port} (udp, tcp); INVITEs answered from {allowed}; Ctrl-C to stop")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,8 +68,15 @@ def register(app: typer.Typer) -> None:
             typer.echo("error: --advertise ADDRESS is required when --host is a wildcard address", err=True)
             raise typer.Exit(2)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from pydantic import ValidationError
+
         try:
             asyncio.run(_serve(host, sip_port, advertise))
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = "_".join(str(part) for part in error["loc"]).upper()
+                typer.echo(f"error: {'CLOSERR_' + loc if loc else 'settings'}: {error['msg']}", err=True)
+            raise typer.Exit(2) from exc
         except ValueError as exc:
             typer.echo(f"error: CLOSERR_SIP_RTP_PORT_MIN/MAX: {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -55,9 +55,9 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``)."""
 
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
-    async def plivo_answer(call_id: FromQuery[str]) -> Response[str]:
+    async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
         url = f"{media_base(settings, host, port)}/media/plivo"
-        return Response(stream_xml(url, call_id), media_type="application/xml")
+        return Response(stream_xml(url, call_id, stream_token), media_type="application/xml")
 
     @get(STREAM_URL_PATH, include_in_schema=False)
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:

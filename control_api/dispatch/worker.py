@@ -36,6 +36,7 @@ from engine.records import CallRecord, CallRequest
 from engine.records import Lead as EngineLead
 
 ORIGINATE_TIMEOUT_S = 30.0
+STREAM_TOKEN_MARGIN_S = 30.0
 END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up
 
 
@@ -215,7 +216,10 @@ class Worker:
             campaign_id=job.campaign_id,
             account_id=job.account_id,
         )
-        future = self.engine.directory.expect(request)
+        # The stream can come only after the originate request and the ringing: past both (and a margin for a
+        # slow carrier), its token is worthless.
+        token_ttl_s = ORIGINATE_TIMEOUT_S + self.settings.ring_timeout_s + STREAM_TOKEN_MARGIN_S
+        future = self.engine.directory.expect(request, token_ttl_s=token_ttl_s)
         dial = Dial(
             call_id=job.call_id,
             to=job.phone,
@@ -224,6 +228,7 @@ class Worker:
             request=request,
             max_call_s=job.max_call_s,
             metadata=job.metadata,
+            stream_token=self.engine.directory.stream_token(job.call_id),
         )
         try:
             origination = await asyncio.wait_for(self.carrier.originate(dial), ORIGINATE_TIMEOUT_S)

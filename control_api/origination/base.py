@@ -1,7 +1,8 @@
 """The carrier interface: originate a call whose media stream connects back to the engine, and hang up.
 
-An origination either answers a carrier call id (the call is ringing; the media stream will name our call id in
-its custom parameters) or an immediate disposition (``no_answer``, ``busy``, ``failed``) the carrier reported.
+An origination either answers a carrier call id (the call is ringing; the media stream will name our call id and
+present the call's stream token in its custom parameters) or an immediate disposition (``no_answer``, ``busy``,
+``failed``) the carrier reported.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Dial:
     request: CallRequest
     max_call_s: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The media stream must present this (the carrier carries it as its stream parameters allow); letters and
+    # digits only. Never logged: it admits one stream for this call.
+    stream_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

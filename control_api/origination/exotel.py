@@ -1,27 +1,35 @@
 """Exotel "Connect Number to Call Flow": ``POST /v1/Accounts/{sid}/Calls/connect.json`` (basic auth API key:token,
 form fields From, CallerId, Url of the flow, CallType, TimeLimit, TimeOut, CustomField). The flow's Voicebot applet
-streams to the engine's ``/media/exotel`` endpoint; our call id travels as ``CustomField`` and as the stream URL's
-``call_id`` query parameter, which Exotel delivers in ``start.custom_parameters``: point the applet's dynamic URL
-at the worker's ``/carriers/exotel/stream-url``, which answers that URL from the ``CustomField``.
+streams to the engine's ``/media/exotel`` endpoint; our call id and its stream token travel as ``CustomField``
+(``call_id=...&stream_token=...``) and as the stream URL's query parameters, which Exotel delivers in
+``start.custom_parameters``: point the applet's dynamic URL at the worker's ``/carriers/exotel/stream-url``, which
+answers that URL from the ``CustomField``.
 
 Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
 hangs up), and ``TimeOut`` bounds the ringing."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
+from engine.facade import STREAM_TOKEN_PARAMETER
 
 STREAM_URL_PATH = "/carriers/exotel/stream-url"
 
 
-def stream_url(media_url: str, call_id: str) -> str:
-    """The Voicebot applet's WebSocket URL for one call: the query parameters reach the engine as the stream's
-    ``start.custom_parameters``."""
-    return f"{media_url}?{urlencode({'call_id': call_id})}"
+def custom_field(call_id: str, stream_token: str) -> str:
+    return urlencode({"call_id": call_id, STREAM_TOKEN_PARAMETER: stream_token})
+
+
+def stream_url(media_url: str, field: str) -> str:
+    """The Voicebot applet's WebSocket URL for one call, from its ``CustomField``: the query parameters reach the
+    engine as the stream's ``start.custom_parameters``. Only the two known parameters are passed on."""
+    values = dict(parse_qsl(field, keep_blank_values=True))
+    wanted = {k: values[k] for k in ("call_id", STREAM_TOKEN_PARAMETER) if k in values}
+    return f"{media_url}?{urlencode(wanted)}"
 
 
 class ExotelCarrier:
@@ -45,7 +53,7 @@ class ExotelCarrier:
             "CallType": "trans",
             "TimeLimit": str(dial.max_call_s),
             "TimeOut": str(self.ring_timeout),
-            "CustomField": dial.call_id,
+            "CustomField": custom_field(dial.call_id, dial.stream_token),
         }
         response = await rest.send(self.http, "POST", f"/v1/Accounts/{self.sid}/Calls/connect.json", data=form)
         return Origination(carrier_call_id=str(response.json()["Call"]["Sid"]))

@@ -96,7 +96,7 @@ class SimulatedCarrier:
 
     async def _play(self, persona: Persona, dial: Dial) -> None:
         try:
-            result = await self._engine.play_simulated_lead(persona, dial.media_url, dial.call_id)
+            result = await self._engine.play_simulated_lead(persona, dial.media_url, dial.call_id, dial.stream_token)
             self.results[dial.call_id] = result
             while len(self.results) > KEEP_RESULTS:
                 self.results.popitem(last=False)

@@ -1,5 +1,6 @@
 """Twilio Programmable Voice: ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` with inline TwiML that
-connects a bidirectional Media Stream to the engine, naming our call id as a stream ``<Parameter>``; hang-up is
+connects a bidirectional Media Stream to the engine, naming our call id and its stream token as stream
+``<Parameter>``s; hang-up is
 ``POST .../Calls/{CallSid}.json`` with ``Status=completed``. Basic auth AccountSid:AuthToken."""
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from xml.sax.saxutils import quoteattr
 from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
+from engine.facade import STREAM_TOKEN_PARAMETER
 
 
-def twiml(media_url: str, call_id: str) -> str:
+def twiml(media_url: str, call_id: str, stream_token: str) -> str:
+    """Twilio hands each ``<Parameter>`` to the stream's ``start.customParameters``."""
     return (
         "<Response><Connect>"
-        f'<Stream url={quoteattr(media_url)}><Parameter name="call_id" value={quoteattr(call_id)}/></Stream>'
-        "</Connect></Response>"
+        f"<Stream url={quoteattr(media_url)}>"
+        f'<Parameter name="call_id" value={quoteattr(call_id)}/>'
+        f'<Parameter name="{STREAM_TOKEN_PARAMETER}" value={quoteattr(stream_token)}/>'
+        "</Stream></Connect></Response>"
     )
 
 
@@ -35,7 +40,7 @@ class TwilioCarrier:
         form = {
             "To": dial.to,
             "From": caller_id,
-            "Twiml": twiml(dial.media_url, dial.call_id),
+            "Twiml": twiml(dial.media_url, dial.call_id, dial.stream_token),
             "Timeout": str(self.ring_timeout),
             "TimeLimit": str(dial.max_call_s),
         }

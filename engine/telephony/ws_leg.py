@@ -90,6 +90,10 @@ class WebSocketLeg:
     async def hangup(self) -> None:
         await self._shutdown(1000, "call ended")
 
+    async def refuse(self, reason: str) -> None:
+        """Close a stream that will not be served (1008: policy violation) before anything is sent on it."""
+        await self._shutdown(1008, f"refused: {reason}")
+
     async def _shutdown(self, code: int, reason: str) -> None:
         if self._closed:
             return

@@ -21,6 +21,7 @@ from engine.records import CallRequest, Lead
 from tests.dispatch.fake_carrier import FakeCarrier
 
 MEDIA = "wss://worker-1.example.in/media"
+TOKEN = "5f1c0ffee5f1c0ffee5f1c0ffee5f1c0"
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def dial(protocol: str, caller_id: str | None = None, **metadata: object) -> Dia
         request=request,
         max_call_s=300,
         metadata=dict(metadata),
+        stream_token=TOKEN,
     )
 
 
@@ -75,8 +77,8 @@ async def test_twilio_originate_and_hangup(fake: FakeCarrier) -> None:
     assert fields["Timeout"] == "30" and fields["TimeLimit"] == "300"
     stream = ElementTree.fromstring(fields["Twiml"]).find("./Connect/Stream")
     assert stream is not None and stream.get("url") == f"{MEDIA}/twilio"
-    param = stream.find("Parameter")
-    assert param is not None and (param.get("name"), param.get("value")) == ("call_id", "c-123")
+    params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert params == {"call_id": "c-123", "stream_token": TOKEN}
     assert (hangup.method, hangup.path) == ("POST", "/2010-04-01/Accounts/AC123/Calls/CA999.json")
     assert form(hangup.body) == {"Status": "completed"}
 
@@ -108,7 +110,7 @@ async def test_exotel_connect_to_flow(fake: FakeCarrier) -> None:
         "CallType": "trans",
         "TimeLimit": "300",
         "TimeOut": "60",  # capped: TRAI allows at most a minute of ringing
-        "CustomField": "c-123",
+        "CustomField": f"call_id=c-123&stream_token={TOKEN}",
     }
 
 
@@ -133,15 +135,15 @@ async def test_plivo_call_answer_xml_and_hangup(fake: FakeCarrier) -> None:
     assert json.loads(create.body) == {
         "from": "911400000000",
         "to": "919876543210",
-        "answer_url": "https://worker-1.example.in/carriers/plivo/answer?call_id=c-123",
+        "answer_url": f"https://worker-1.example.in/carriers/plivo/answer?call_id=c-123&stream_token={TOKEN}",
         "answer_method": "GET",
         "ring_timeout": 30,
         "time_limit": 300,
     }
     assert (hangup.method, hangup.path) == ("DELETE", "/v1/Account/MA123/Request/9834029e/")
-    stream = ElementTree.fromstring(stream_xml(f"{MEDIA}/plivo", "c-123")).find("Stream")
+    stream = ElementTree.fromstring(stream_xml(f"{MEDIA}/plivo", "c-123", TOKEN)).find("Stream")
     assert stream is not None and stream.text == f"{MEDIA}/plivo"
-    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == "call_id=c-123"
+    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == f"call_id=c123;stream_token={TOKEN}"
     assert stream.get("contentType") == "audio/x-mulaw;rate=8000"
 
 
@@ -203,11 +205,13 @@ async def test_worker_answers_the_carriers_callbacks() -> None:
     settings = Settings(media_public_url="wss://worker-1.example.in")
     app = Litestar(route_handlers=carrier_route_handlers(settings, "127.0.0.1", 8100))
     async with AsyncTestClient(app=app) as client:
-        plivo = await client.get("/carriers/plivo/answer", params={"call_id": "c-9"})
+        plivo = await client.get("/carriers/plivo/answer", params={"call_id": "c-9", "stream_token": TOKEN})
         assert plivo.status_code == 200 and plivo.headers["content-type"].startswith("application/xml")
         stream = ElementTree.fromstring(plivo.text).find("Stream")
-        assert stream is not None and stream.text == f"{MEDIA}/plivo" and stream.get("extraHeaders") == "call_id=c-9"
-        exotel = await client.get("/carriers/exotel/stream-url", params={"CustomField": "c-9", "CallSid": "abc"})
-        assert exotel.json() == {"url": f"{MEDIA}/exotel?call_id=c-9"}
+        assert stream is not None and stream.text == f"{MEDIA}/plivo"
+        assert stream.get("extraHeaders") == f"call_id=c9;stream_token={TOKEN}"
+        field = f"call_id=c-9&stream_token={TOKEN}&other=x"
+        exotel = await client.get("/carriers/exotel/stream-url", params={"CustomField": field, "CallSid": "abc"})
+        assert exotel.json() == {"url": f"{MEDIA}/exotel?call_id=c-9&stream_token={TOKEN}"}
         missing = await client.get("/carriers/plivo/answer")
         assert missing.status_code == 400

@@ -34,6 +34,8 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "closerr_inference_queue_wait_seconds": ("histogram", ("model",)),
     "closerr_inference_seconds": ("histogram", ("model",)),
     "closerr_inference_queue_depth": ("gauge", ("model",)),
+    "closerr_media_streams_refused": ("counter", ("carrier", "reason")),
+    "closerr_sip_invites_refused": ("counter", ("reason",)),
 }
 
 
@@ -45,6 +47,8 @@ def _families() -> dict[str, object]:
     metrics.INFERENCE_SECONDS.labels(model="stt").observe(0.1)
     metrics.INFERENCE_QUEUE_WAIT_SECONDS.labels(model="stt").observe(0.1)
     metrics.INFERENCE_QUEUE_DEPTH.labels(model="stt").set(0)
+    metrics.record_stream_refused("twilio", "bad_token")
+    metrics.record_sip_refused("source_not_allowed")
     body, _ = render()
     return {family.name: family for family in text_string_to_metric_families(body.decode())}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from metrics import call, dispatch, labels
+from metrics import call, dispatch, ingress, labels
 from metrics.exposition import render
 from metrics.inference import QueuedJob
 
@@ -69,6 +69,8 @@ def test_no_exposed_label_value_looks_like_a_phone_number_or_a_name() -> None:
     for phone in PHONE_NUMBERS:
         call.record_call_finished(phone, phone, 5.0)
         dispatch.record_dispatch(phone)
+        ingress.record_stream_refused(phone, phone)
+        ingress.record_sip_refused(phone)
         job = QueuedJob(phone)
         job.started()
         job.finished()
@@ -76,6 +78,7 @@ def test_no_exposed_label_value_looks_like_a_phone_number_or_a_name() -> None:
             dispatch.set_campaign_queue_depth(phone, 1)
     call.record_call_finished("Ravi Kumar", "Priya Sharma", 5.0)
     dispatch.record_dispatch("Ravi Kumar")
+    ingress.record_stream_refused("Ravi Kumar", "Priya Sharma")
     # ...and none of it reaches the exposition.
     values = _all_label_values()
     assert values, "expected labelled samples"
@@ -87,6 +90,6 @@ def test_no_exposed_label_value_looks_like_a_phone_number_or_a_name() -> None:
 
 
 def test_closerr_metrics_use_only_the_documented_label_names() -> None:
-    allowed = {"status", "outcome", "disposition", "campaign_id", "model", "le"}
+    allowed = {"status", "outcome", "disposition", "campaign_id", "model", "carrier", "reason", "le"}
     used = {key for name, key, _ in _all_label_values() if name.startswith("closerr_")}
     assert used <= allowed

@@ -8,6 +8,21 @@ from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.telephony.media_streams.base import CarrierProtocol, Mark, ProtocolError, ProtocolEvent
 
 
+def extra_headers(value: Any) -> dict[str, str]:
+    """The ``<Stream extraHeaders>`` pairs as the ``start`` event carries them: Plivo documents a string of
+    ``key=value`` pairs (``"k1=v1;k2=v2"``, also seen comma-separated and in braces); a JSON object is taken too."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        return {}
+    pairs: dict[str, str] = {}
+    for item in value.strip().strip("{}").replace(",", ";").split(";"):
+        key, sep, val = item.partition("=")
+        if sep and key.strip():
+            pairs[key.strip()] = val.strip()
+    return pairs
+
+
 class PlivoProtocol(CarrierProtocol):
     name = "plivo"
 
@@ -16,7 +31,7 @@ class PlivoProtocol(CarrierProtocol):
         if not isinstance(start, dict):
             raise ProtocolError("'start' without a start object")
         stream_id = start.get("streamId") or message.get("streamId")
-        return self._start(stream_id, start.get("callId"), message.get("extra_headers"))
+        return self._start(stream_id, start.get("callId"), extra_headers(message.get("extra_headers")))
 
     def _decode(self, payload: bytes) -> bytes:
         return ulaw_decode(payload)

@@ -1,10 +1,13 @@
-"""HTTP digest authentication for SIP requests to a trunk (RFC 3261 22, RFC 2617, RFC 7616 / RFC 8760)."""
+"""HTTP digest authentication for SIP (RFC 3261 22, RFC 2617, RFC 7616 / RFC 8760): answering a trunk's
+challenges (``digest_response``), and challenging callers ourselves (``DigestVerifier``)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 
 from engine.telephony.sip.message import SipParseError
 
@@ -146,3 +149,75 @@ def check_authorization(header: str, *, method: str, username: str, password: st
     else:
         expected = _h(algorithm, f"{ha1}:{p.get('nonce', '')}:{ha2}")
     return p.get("username") == username and secrets.compare_digest(expected, p.get("response", ""))
+
+
+class Verdict(Enum):
+    OK = "ok"
+    MISSING = "missing"  # no credentials yet: challenge
+    STALE = "stale"  # right credentials on a nonce of ours that expired: challenge again with stale=true
+    BAD = "bad"  # wrong user, password, realm, URI or nonce, or a replay: refuse
+
+
+@dataclass
+class DigestVerifier:
+    """The UAS side: challenges with a nonce only we can mint (an HMAC of its time under a per-process key, so no
+    state per challenge), and accepts a response only once (``qop=auth`` with a new nonce count)."""
+
+    username: str
+    password: str = field(repr=False)
+    realm: str = "closerr"
+    nonce_ttl_s: float = 300.0
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _seen: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
+
+    def challenge(self, now: float, *, stale: bool = False) -> str:
+        stamp = str(int(now * 1000))  # milliseconds of the endpoint's clock
+        nonce = f"{stamp}.{self._mac(stamp)}"
+        flag = ", stale=true" if stale else ""
+        return f'Digest realm="{self.realm}", nonce="{nonce}", algorithm=MD5, qop="auth"{flag}'
+
+    def verify(self, header: str | None, *, method: str, uri: str, now: float) -> Verdict:
+        if not header:
+            return Verdict.MISSING
+        scheme, _, rest = header.strip().partition(" ")
+        if scheme.lower() != "digest":
+            return Verdict.BAD
+        p = _parse_auth_params(rest)
+        nonce = p.get("nonce", "")
+        stamp, _, mac = nonce.partition(".")
+        if not stamp.isdigit():
+            return Verdict.BAD
+        issued = int(stamp) / 1000
+        fields_ok = (
+            hmac.compare_digest(mac, self._mac(stamp))
+            and p.get("realm") == self.realm
+            and p.get("uri") == uri
+            and p.get("qop") == "auth"
+            and p.get("algorithm", "MD5").upper() == "MD5"
+            and bool(p.get("cnonce"))
+            and bool(p.get("nc"))
+        )
+        if not fields_ok:
+            return Verdict.BAD
+        ha1 = _h("MD5", f"{p.get('username', '')}:{self.realm}:{self.password}")
+        ha2 = _h("MD5", f"{method}:{uri}")
+        expected = _h("MD5", f"{ha1}:{nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
+        user_ok = hmac.compare_digest(p.get("username", "").encode(), self.username.encode())
+        if not (user_ok and hmac.compare_digest(expected, p.get("response", ""))):
+            return Verdict.BAD
+        if now - issued > self.nonce_ttl_s:
+            return Verdict.STALE
+        self._forget_expired(now)
+        use = (nonce, p["cnonce"], p["nc"])
+        if use in self._seen:
+            return Verdict.BAD  # the same response again: a replay
+        self._seen[use] = issued + self.nonce_ttl_s
+        return Verdict.OK
+
+    def _mac(self, stamp: str) -> str:
+        return hmac.new(self._key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _forget_expired(self, now: float) -> None:
+        for use, until in list(self._seen.items()):
+            if until < now:
+                del self._seen[use]

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from engine.telephony.sip.dialog import Dialog, new_branch
 from engine.telephony.sip.events import Addr, Credentials, Outgoing, SipEvent
+from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.sip.message import SipParseError, SipRequest, SipResponse, make_response, parse_name_addr
 from engine.telephony.sip.sdp import Negotiated, SdpError, negotiate, parse_sdp
 from engine.telephony.sip.transaction import T1, ClientInviteTransaction, ServerInviteTransaction
@@ -61,10 +62,11 @@ class Call:
 class EndpointCore:
     """The calls of one listening address, and the bytes and events waiting for ``SipEndpoint.poll``."""
 
-    def __init__(self, host: str, port: int, user_agent: str) -> None:
+    def __init__(self, host: str, port: int, user_agent: str, inbound: InboundPolicy | None = None) -> None:
         self.host = host
         self.port = port
         self.user_agent = user_agent
+        self.inbound = inbound or InboundPolicy()
         self.calls: dict[str, Call] = {}
         self.out: list[Outgoing] = []
         self.events: list[SipEvent] = []

@@ -10,7 +10,8 @@ The work is split as RFC 3261 splits a UA: ``uac`` sends requests and reads thei
 requests and answers them; both act on the calls in ``core``. This class routes bytes and commands between them.
 
 Signalling is symmetric: responses go back to the address a request came from (as with ``rport``), and
-in-dialog requests go to the address the dialog's INVITE came from or went to, so NAT'd peers work.
+in-dialog requests go to the address the dialog's INVITE came from or went to, so NAT'd peers work. The
+``InboundPolicy`` says which sources may call us (others get 403) and where an inbound call's RTP may go.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from __future__ import annotations
 from engine.telephony.sip.core import CallState, EndpointCore
 from engine.telephony.sip.dialog import DialogError
 from engine.telephony.sip.events import Addr, CallEnded, Credentials, MessageDropped, Outgoing, SipEvent
+from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.sip.message import SipMessage, SipParseError, SipResponse, StreamParser, parse_message
 from engine.telephony.sip.uac import UserAgentClient
 from engine.telephony.sip.uas import UserAgentServer
 
 
 class SipEndpoint:
-    def __init__(self, host: str, port: int, *, user_agent: str = "closerr") -> None:
-        self._core = EndpointCore(host, port, user_agent)
+    def __init__(
+        self, host: str, port: int, *, user_agent: str = "closerr", inbound: InboundPolicy | None = None
+    ) -> None:
+        self._core = EndpointCore(host, port, user_agent, inbound)
         self._uac = UserAgentClient(self._core)
         self._uas = UserAgentServer(self._core, self._uac)
         self._streams: dict[Addr, StreamParser] = {}

@@ -100,6 +100,14 @@ class MessageDropped:
     addr: Addr
 
 
+@dataclass(frozen=True)
+class InviteRefused:
+    """An INVITE answered 403 before any call existed (``reason`` is a bounded metric label)."""
+
+    reason: str
+    addr: Addr
+
+
 SipEvent = (
     IncomingCall
     | CallProgress
@@ -110,4 +118,5 @@ SipEvent = (
     | MediaUpdated
     | DtmfInfo
     | MessageDropped
+    | InviteRefused
 )

@@ -133,6 +133,9 @@ class RtpMediaLeg(QueuedLeg):
     def configure(self, negotiated: Negotiated) -> None:
         self.session.configure(negotiated)
 
+    def accept_media_only_from(self, host: str) -> None:
+        self.session.source_host = host
+
     def start_media(self) -> None:
         """Begin the 20 ms clock (early media: packets out, nothing to the pipeline yet)."""
         if self._closed or self._clock is not None:

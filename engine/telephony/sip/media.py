@@ -52,6 +52,9 @@ class RtpSession:
         self.stats = MediaStats()
         self.remote: Addr | None = None
         self.latched = False
+        # Set for an inbound call whose media must stay with the signalling peer: packets from any other host
+        # neither latch the stream nor reach the pipeline (else the first sender to guess the port takes the call).
+        self.source_host: str | None = None
         self.codec = "PCMU"
         self.dtmf_pt: int | None = None
         self.send_enabled = True  # False while the peer holds us (sendonly/inactive)
@@ -121,6 +124,9 @@ class RtpSession:
             packet = parse_rtp(data)
         except RtpError:
             self.stats.malformed += 1
+            return None
+        if self.source_host is not None and addr[0] != self.source_host:
+            self.stats.foreign += 1
             return None
         if self._remote_ssrc is not None and packet.ssrc != self._remote_ssrc and self.latched and addr != self.remote:
             self.stats.foreign += 1

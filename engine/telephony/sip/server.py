@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import metrics
 from engine.telephony.sip.endpoint import SipEndpoint
 from engine.telephony.sip.events import (
     CallAnswered,
@@ -24,10 +25,12 @@ from engine.telephony.sip.events import (
     Credentials,
     DtmfInfo,
     IncomingCall,
+    InviteRefused,
     MediaUpdated,
     MessageDropped,
     SipEvent,
 )
+from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.sip.leg import RtpMediaLeg
 from engine.telephony.sip.transport import Addr, TcpConnections, UdpProtocol
 from engine.telephony.sip.trunk import SipCallResult, SipTrunkConfig, disposition_for
@@ -64,8 +67,12 @@ class SipServer:
         rtp_port_range: tuple[int, int] | None = None,
         user_agent: str = "closerr",
         admit: Callable[[], bool] | None = None,
+        inbound: InboundPolicy | None = None,
     ) -> None:
         self.host = host
+        # Who may call in (others get 403) and where an inbound call's RTP goes; default: anyone, the SDP's port
+        # at the signalling host. The engine always passes its configured policy.
+        self.inbound = inbound or InboundPolicy()
         # Asked for each INVITE: False refuses it with 503 (overloaded, RFC 3261 21.5.4), as a WebSocket stream
         # beyond the admission limit is refused with 1013.
         self.admit = admit
@@ -87,6 +94,7 @@ class SipServer:
         self._outbound: dict[str, asyncio.Queue[SipEvent]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dropped = 0
+        self.refused = 0
         self.calls_handled = 0
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -98,7 +106,7 @@ class SipServer:
         self._udp = udp
         self.port = int(udp.get_extra_info("sockname")[1])
         self._tcp_server = await loop.create_server(self._tcp.protocol, self.host, self.port)
-        self.endpoint = SipEndpoint(self.advertise_host, self.port, user_agent=self.user_agent)
+        self.endpoint = SipEndpoint(self.advertise_host, self.port, user_agent=self.user_agent, inbound=self.inbound)
         log.info("sip: listening on %s:%s (udp, tcp)", self.host, self.port)
         return self
 
@@ -194,6 +202,11 @@ class SipServer:
             self.dropped += 1
             log.warning("sip: dropped a message from %s: %s", event.addr[0], event.reason)
             return
+        if isinstance(event, InviteRefused):
+            self.refused += 1
+            metrics.record_sip_refused(event.reason)
+            log.warning("sip: INVITE from %s refused (%s)", event.addr[0], event.reason)
+            return
         if isinstance(event, IncomingCall):
             self._spawn(self._inbound(event))
             return
@@ -249,6 +262,9 @@ class SipServer:
             return
         if event.negotiated is not None:
             leg.configure(event.negotiated)
+        source = self.inbound.media_source(event.addr)
+        if source is not None:
+            leg.accept_media_only_from(source)
         leg.set_hangup_handler(self._hangup_handler(event.call_id))
         self._legs[event.call_id] = leg
         now = self._now()

@@ -2,14 +2,25 @@
 
 It answers inbound calls (100, 180, the 200 with our SDP, retransmitted until the ACK), takes CANCEL, BYE,
 re-INVITE (hold, resume, new media) and INFO (DTMF) for any call, and answers everything else it must.
-Responses go back to the address the request came from, so NAT'd peers work.
+Responses go back to the address the request came from, so NAT'd peers work. An INVITE from a source the
+inbound policy does not admit is challenged for digest credentials where some are configured (401, RFC 3261
+22.2), else (or with wrong ones) gets 403 and no call; an inbound call's media goes where the policy says.
 """
 
 from __future__ import annotations
 
+from engine.telephony.sip.auth import Verdict
 from engine.telephony.sip.core import ALLOW, Call, CallState, EndpointCore, tag_of, usable_sdp
 from engine.telephony.sip.dialog import Dialog, DialogError, DialogState, new_tag
-from engine.telephony.sip.events import Addr, CallConfirmed, CallEnded, DtmfInfo, IncomingCall, MediaUpdated
+from engine.telephony.sip.events import (
+    Addr,
+    CallConfirmed,
+    CallEnded,
+    DtmfInfo,
+    IncomingCall,
+    InviteRefused,
+    MediaUpdated,
+)
 from engine.telephony.sip.message import Headers, SipParseError, SipRequest, SipResponse, parse_cseq, parse_via
 from engine.telephony.sip.received import answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
 from engine.telephony.sip.sdp import Negotiated, NoCommonCodec, SdpError, build_answer, build_sdp, negotiate, parse_sdp
@@ -196,6 +207,8 @@ class UserAgentServer:
             self._respond_new(request, 405, addr, transport, now, extra=Headers([("Allow", ALLOW)]))
 
     def _on_invite(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
+        if not self._admitted(request, addr, transport, now):
+            return
         call_id = request.headers.get("Call-ID") or ""
         if call_id in self._core.calls:
             # Same Call-ID, no To tag, new branch: a forked or confused peer. Refuse; the original call stands.
@@ -205,6 +218,7 @@ class UserAgentServer:
         if status:
             self._respond_new(request, status, addr, transport, now, extra=extra)
             return
+        negotiated = self._core.inbound.media_for(negotiated, addr)
         if tag_of(request.headers.get("From")) is None:
             self._respond_new(request, 400, addr, transport, now)
             return
@@ -233,6 +247,26 @@ class UserAgentServer:
             )
         )
 
+    def _admitted(self, request: SipRequest, addr: Addr, transport: str, now: float) -> bool:
+        """From an allowed network, or with the configured digest credentials; else answered (401 or 403)."""
+        policy = self._core.inbound
+        if policy.admits(addr):
+            return True
+        if policy.digest is None:
+            self._respond_new(request, 403, addr, transport, now)
+            self._core.emit(InviteRefused("source_not_allowed", addr))
+            return False
+        verdict = policy.digest.verify(request.headers.get("Authorization"), method="INVITE", uri=request.uri, now=now)
+        if verdict is Verdict.OK:
+            return True
+        if verdict is Verdict.BAD:
+            self._respond_new(request, 403, addr, transport, now)
+            self._core.emit(InviteRefused("bad_credentials", addr))
+            return False
+        challenge = policy.digest.challenge(now, stale=verdict is Verdict.STALE)
+        self._respond_new(request, 401, addr, transport, now, extra=Headers([("WWW-Authenticate", challenge)]))
+        return False
+
     def _on_ack(self, call: Call, request: SipRequest, now: float) -> None:
         if call.outbound or call.state is not CallState.ANSWERED or call.ok_data is None:
             return
@@ -242,7 +276,7 @@ class UserAgentServer:
         if call.offered_in_ok:
             call.offered_in_ok = False
             if request.body:
-                negotiated = usable_sdp(request.body)
+                negotiated = self._core.inbound.media_for(usable_sdp(request.body), call.addr)
                 if negotiated is not None:
                     call.negotiated = negotiated
             if negotiated is None:
@@ -272,6 +306,8 @@ class UserAgentServer:
         if status:
             self._respond_new(request, status, addr, transport, now, extra=extra)
             return
+        if not call.outbound:
+            negotiated = self._core.inbound.media_for(negotiated, call.addr)
         call.sdp_version += 1
         if negotiated is None:
             # Offer-less re-INVITE: offer our current media again; the answer comes in the ACK.
