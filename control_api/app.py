@@ -33,6 +33,7 @@ from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
+from control_api.limits.hooks import rate_limit_guard
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.sip_inbound import sip_lifespan
@@ -108,6 +109,7 @@ def create_app(
             "db": Provide(provide_db, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        guards=[rate_limit_guard],  # acts only on the routes whose opt names a rate limit
         plugins=[ConsolePlugin(cfg, engine)],  # the web console at /console
         request_max_body_size=settings.api_max_body_bytes,
         openapi_config=OpenAPIConfig(

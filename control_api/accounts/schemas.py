@@ -30,6 +30,7 @@ class AccountCreated(msgspec.Struct):
     api_key: str  # shown once
     api_key_id: str
     api_key_prefix: str
+    webhook_secret: str  # signs this account's webhooks; shown here and on rotation only
 
 
 class AccountView(msgspec.Struct):
@@ -38,6 +39,11 @@ class AccountView(msgspec.Struct):
     email: str
     billing: Billing
     created_at: datetime
+    has_webhook_secret: bool
+
+
+class WebhookSecret(msgspec.Struct):
+    webhook_secret: str  # shown once; the previous secret stops signing at once
 
 
 class ApiKeyCreate(msgspec.Struct, forbid_unknown_fields=True):

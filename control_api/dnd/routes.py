@@ -12,6 +12,7 @@ from control_api.accounts.auth import Caller
 from control_api.deps import Db, Session
 from control_api.dnd import service
 from control_api.dnd.schemas import DndLookup, ImportReport, WithdrawRequest, WithdrawResult
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.streaming import check_content_length
 
 
@@ -23,6 +24,7 @@ class DndController(Controller):
         "/import",
         status_code=200,
         request_max_body_size=None,  # enforced while streaming (CLOSERR_REGISTRY_IMPORT_MAX_BYTES)
+        opt={OPT: EXPENSIVE},
         description="Body: text/csv lines phone,preference[,time_bands]; preference 0 = fully blocked, "
         "else accepted categories like 1|5|7; time bands like 10:00-13:00|17:00-20:00.",
     )

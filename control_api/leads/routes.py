@@ -13,6 +13,7 @@ from control_api.deps import Db, Session
 from control_api.leads import service
 from control_api.leads.schemas import LeadPage, UploadReport
 from control_api.leads.upload_request import upload_params
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -26,6 +27,7 @@ class LeadController(Controller):
         "/",
         status_code=200,
         request_max_body_size=None,  # the service enforces CLOSERR_UPLOAD_MAX_BYTES while streaming
+        opt={OPT: EXPENSIVE},
         description=(
             "Body: text/csv (header row; phone required) or application/x-ndjson. Answers a per-row report; "
             "nothing is written unless the whole upload succeeds."

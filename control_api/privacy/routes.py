@@ -17,6 +17,7 @@ from config.settings import Settings
 from control_api.accounts.service import Principal
 from control_api.audit import AuditContext, context_from_request, verify
 from control_api.errors import ApiError
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from control_api.privacy import grievances as grievance_service
 from control_api.privacy import repository as repo
@@ -68,7 +69,7 @@ class SubjectController(Controller):
     path = "/subjects"
     tags = ["privacy"]
 
-    @get("/{phone:str}")
+    @get("/{phone:str}", opt={OPT: EXPENSIVE})
     async def access(
         self,
         phone: str,
