@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, cast
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from config.settings import Settings
 from control_api.accounts.auth import Caller
 from control_api.campaigns import service
 from control_api.campaigns.lifecycle import State
 from control_api.campaigns.schemas import CampaignCreate, CampaignPage, CampaignUpdate, CampaignView
 from control_api.deps import Session
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from control_api.webhooks.destination import Network, parse_networks
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+
+
+def _webhook_networks(request: Request[Any, Any, Any]) -> tuple[Network, ...]:
+    return parse_networks(cast(Settings, request.app.state.settings).webhook_allowed_networks)
 
 
 class CampaignController(Controller):
@@ -23,10 +30,11 @@ class CampaignController(Controller):
 
     @post("/")
     async def create_campaign(
-        self, data: JSONBody[CampaignCreate], principal: Caller, session: Session
+        self, data: JSONBody[CampaignCreate], request: Request[Any, Any, Any], principal: Caller, session: Session
     ) -> CampaignView:
-        """Create a campaign in state ``draft``; its TRAI category comes from the script."""
-        return await service.create(session, principal, data)
+        """Create a campaign in state ``draft``; its TRAI category comes from the script. A ``webhook_url`` must be
+        http(s) to a public address."""
+        return await service.create(session, principal, data, _webhook_networks(request))
 
     @get("/")
     async def list_campaigns(
@@ -47,11 +55,16 @@ class CampaignController(Controller):
 
     @patch("/{campaign_id:str}")
     async def update_campaign(
-        self, campaign_id: FromPath[str], data: JSONBody[CampaignUpdate], principal: Caller, session: Session
+        self,
+        campaign_id: FromPath[str],
+        data: JSONBody[CampaignUpdate],
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        session: Session,
     ) -> CampaignView:
-        return await service.update(session, principal, campaign_id, data)
+        return await service.update(session, principal, campaign_id, data, _webhook_networks(request))
 
-    @post("/{campaign_id:str}/start", status_code=200)
+    @post("/{campaign_id:str}/start", status_code=200, opt={OPT: EXPENSIVE})
     async def start(self, campaign_id: FromPath[str], principal: Caller, session: Session) -> CampaignView:
         """draft -> scheduled (the dispatcher moves it to running inside the calling window)."""
         return await service.act(session, principal, campaign_id, "start")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -27,6 +28,7 @@ from control_api.campaigns.tables import Campaign
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.types import utcnow
+from control_api.webhooks.destination import Network, UnsafeDestination, resolve
 
 
 def _check_window(window: CallingWindow) -> None:
@@ -69,11 +71,24 @@ def view(c: Campaign) -> CampaignView:
     )
 
 
-async def create(session: AsyncSession, principal: Principal, body: CampaignCreate) -> CampaignView:
+async def _check_webhook_url(url: str | None, allowed_networks: Sequence[Network]) -> None:
+    if url is None:
+        return
+    try:
+        await resolve(url, allowed_networks)
+    except UnsafeDestination as exc:
+        raise InvalidField("webhook_url", str(exc)) from None
+
+
+async def create(
+    session: AsyncSession, principal: Principal, body: CampaignCreate, allowed_networks: Sequence[Network] = ()
+) -> CampaignView:
+    """``allowed_networks``: the operator's CIDRs a webhook may reach although private."""
     script = validate_script(body.script)
     _check_window(body.calling_window)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
+    await _check_webhook_url(body.webhook_url, allowed_networks)
     now = utcnow()
     campaign = Campaign(
         id=str(uuid.uuid4()),
@@ -122,7 +137,13 @@ async def list_campaigns(
     )
 
 
-async def update(session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate) -> CampaignView:
+async def update(
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: str,
+    body: CampaignUpdate,
+    allowed_networks: Sequence[Network] = (),
+) -> CampaignView:
     campaign = await get_owned(session, principal, campaign_id, for_update=True)
     state = State(campaign.state)
     if state in lifecycle.TERMINAL:
@@ -146,6 +167,8 @@ async def update(session: AsyncSession, principal: Principal, campaign_id: str, 
     if body.retry is not msgspec.UNSET:
         _check_retry(body.retry)
         changes["retry"] = msgspec.to_builtins(body.retry)
+    if body.webhook_url is not msgspec.UNSET:
+        await _check_webhook_url(body.webhook_url, allowed_networks)
     for name in ("name", "concurrency", "max_call_seconds", "retention_days", "caller_id", "webhook_url"):
         value = getattr(body, name)
         if value is not msgspec.UNSET:
