@@ -1,5 +1,5 @@
-"""Campaign webhooks: a POST signed with the account's secret per call end and one on completion, retried with backoff after a failure,
-delivered by a worker to a real local HTTP receiver."""
+"""Campaign webhooks: a POST signed with the account's secret per call end and one on completion, retried with
+backoff after a failure, delivered by a worker to a real local HTTP receiver."""
 
 from __future__ import annotations
 
