@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from control_api.storage.db import Base
 from control_api.storage.types import ID, JsonType, UTCDateTime, utcnow
 
-
 ROLES = ("client", "operator")
 SCOPES = ("full", "read_only", "leads_upload")
 
