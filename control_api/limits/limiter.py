@@ -40,11 +40,12 @@ class Window:
 
 
 class RateLimited(ApiError):
-    def __init__(self, rule: Rule, retry_after: int, detail: str) -> None:
+    def __init__(self, rule: Rule, retry_after: int, detail: str, field: str | None = None) -> None:
         super().__init__(
             429,
             "Too many requests",
             detail,
+            field=field,
             slug="rate-limited",
             extra={"rule": rule.name, "limit": rule.limit, "window_seconds": rule.window_s},
             headers={"Retry-After": str(retry_after)},

@@ -20,6 +20,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (host, port) -> the addresses to connect to; tests inject their own to play a DNS change.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
+# A slow resolver must not hold a campaign save or the delivery loop for long.
+RESOLVE_TIMEOUT_S = 5.0
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
 
@@ -159,8 +161,8 @@ async def resolve(
         addresses: list[IPAddress] = [literal]
     else:
         try:
-            found = await resolver(host, port)
-        except OSError:
+            found = await asyncio.wait_for(resolver(host, port), RESOLVE_TIMEOUT_S)
+        except (OSError, TimeoutError):
             found = []
         addresses = []
         for text in found:
