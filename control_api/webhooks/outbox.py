@@ -142,6 +142,9 @@ class Deliverer:
             "X-Closerr-Event": event,
             "X-Closerr-Delivery": str(delivery_id),
             HEADER: sign(secret, body),
+            # Connections are pooled by address: one kept open for another host name on the same address would
+            # carry this request under that name's TLS check.
+            "Connection": "close",
         }
         try:
             response = await http.post(

@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from config.settings import Settings
+from control_api.accounts.tables import Account
 from control_api.app import create_app
 from control_api.campaigns.tables import Campaign
 from control_api.storage.db import Database, create_database, session_scope
@@ -248,3 +249,26 @@ async def test_each_account_signs_with_its_own_secret_and_rotation_replaces_it(
         assert not verify(secrets["acme"], post.body, post.headers[HEADER])
     finally:
         await db.dispose()
+
+
+async def test_a_delivery_without_the_accounts_secret_is_not_sent_unsigned(
+    sqlite_url: str, tmp_path: Path, receiver: FakeCarrier
+) -> None:
+    async with AsyncTestClient(app=create_app(_settings(sqlite_url, tmp_path, allowed=LOOPBACK)), timeout=60) as c:
+        tenant = await register(c, "acme")
+        created = await _campaign(c, tenant, f"{receiver.url}/hook")
+        assert created.status_code == 201, created.text
+    db = create_database(sqlite_url)
+    try:
+        async with session_scope(db) as s:
+            account = await s.get(Account, tenant.account_id)
+            assert account is not None
+            account.webhook_secret = None
+        await _queue(db, created.json()["id"])
+        async with httpx.AsyncClient(trust_env=False) as http:
+            assert await Deliverer(db, allowed_networks=parse_networks(LOOPBACK)).run_once(http) == 0
+        [row] = await _deliveries(db)
+    finally:
+        await db.dispose()
+    assert receiver.requests == []
+    assert row.failed_at is not None and row.last_error is not None and "secret" in row.last_error
