@@ -57,16 +57,17 @@ def _bucket(rule: Rule, who: str, now: float) -> tuple[str, float]:
     return f"{rule.name}:{who}:{number}", float((number + 1) * rule.window_s)
 
 
-_last_purge = 0.0
+# Per database (a process may serve several, as the tests do): when this process last deleted expired windows.
+_last_purge: dict[str, float] = {}
 
 
 async def hit(session: AsyncSession, rule: Rule, who: str, now: float | None = None) -> Window:
     """Count one request of ``who`` under ``rule``; answers the window's count including this one."""
-    global _last_purge
     now = time.time() if now is None else now
     bucket, resets_at = _bucket(rule, who, now)
     expires = datetime.fromtimestamp(resets_at, UTC)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    bind = session.get_bind()
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(RateLimitWindow)
         .values(bucket=bucket, hits=1, expires_at=expires)
@@ -74,8 +75,9 @@ async def hit(session: AsyncSession, rule: Rule, who: str, now: float | None = N
         .returning(RateLimitWindow.hits)
     )
     hits = int((await session.execute(stmt)).scalar_one())
-    if now - _last_purge > PURGE_EVERY_S:
-        _last_purge = now
+    database = str(bind.engine.url)
+    if now - _last_purge.get(database, 0.0) > PURGE_EVERY_S:
+        _last_purge[database] = now
         await session.execute(
             delete(RateLimitWindow).where(RateLimitWindow.expires_at < datetime.fromtimestamp(now, UTC))
         )

@@ -27,7 +27,9 @@ from config.settings import Settings
 from control_api.accounts.tables import Account
 from control_api.app import create_app
 from control_api.audit.tables import AuditEntry
-from control_api.storage.db import create_database
+from control_api.limits.limiter import Rule, Window, hit
+from control_api.limits.tables import RateLimitWindow
+from control_api.storage.db import Database, create_database, session_scope
 from tests.control_api.helpers import register
 
 BACKENDS = ["sqlite", "postgres"]
@@ -245,3 +247,29 @@ async def test_two_api_processes_on_one_database_share_the_signup_limit(database
     async with AsyncTestClient(app=create_app(unlimited), timeout=60) as bench:
         r = await bench.post("/v1/accounts", json=sign_up_body("bench@example.in"))
     assert r.status_code == 201, r.text
+
+
+async def test_windows_count_atomically_restart_on_the_clock_and_expired_ones_are_purged(database_url: str) -> None:
+    db = create_database(database_url)
+    await db.migrate()
+    rule = Rule("signup", 3, 3600)
+    t0 = 1_900_000_000.0  # 40 minutes into an hour
+    try:
+        async with session_scope(db) as s:
+            first = await hit(s, rule, "198.51.100.7", now=t0)
+        windows = await asyncio.gather(*(_hit_once(db, rule, t0 + 1) for _ in range(5)))
+        assert first.hits == 1 and sorted(w.hits for w in windows) == [2, 3, 4, 5, 6]
+        assert windows[0].retry_after(t0) == 3600 - int(t0 % 3600)
+        async with session_scope(db) as s:
+            later = await hit(s, rule, "198.51.100.7", now=t0 + 2 * 3600)
+        assert later.hits == 1  # a new window
+        async with db.sessions() as s:
+            buckets = list(await s.scalars(select(RateLimitWindow.bucket)))
+    finally:
+        await db.dispose()
+    assert buckets == [f"signup:198.51.100.7:{int((t0 + 2 * 3600) // 3600)}"]  # the expired window is gone
+
+
+async def _hit_once(db: Database, rule: Rule, now: float) -> Window:
+    async with session_scope(db) as s:
+        return await hit(s, rule, "198.51.100.7", now=now)
