@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -151,6 +151,16 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=1 << 30, gt=0, description="lead uploads (CSV / NDJSON)")
     registry_import_max_bytes: int = Field(default=4 << 30, gt=0, description="DND registry imports")
     sql_echo: bool = False
+
+    # Control API: abuse limits, counted in the database so every API process shares them.
+    rate_limits: bool = Field(default=True, description="false switches every rate limit off (benchmarks only)")
+    rate_limit_signups_per_hour: int = Field(default=5, ge=1, description="account sign-ups per client address")
+    rate_limit_failed_auth_per_minute: int = Field(
+        default=20, ge=1, description="invalid API keys per client address; then 429 until the minute ends"
+    )
+    rate_limit_expensive_per_minute: int = Field(
+        default=60, ge=1, description="lead uploads, DND imports, campaign starts and access exports per API key"
+    )
     warm_phone_cache: bool = Field(default=True, description="classify mobile prefixes at `closerr serve` start")
 
     # Web console: signs and encrypts the session cookie; unset: a random key per process (sign-ins end
@@ -205,7 +215,11 @@ class Settings(BaseSettings):
     plivo_auth_token: SecretStr | None = None
     plivo_from_number: str | None = None
     plivo_api_base: str = "https://api.plivo.com"
-    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key of webhook signatures")
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="comma-separated CIDRs webhooks may reach although private (e.g. an on-premise receiver); "
+        "default: public addresses only",
+    )
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_backoff_s: float = Field(default=2.0, gt=0)
 
@@ -214,6 +228,14 @@ class Settings(BaseSettings):
         if self.calling_hours_start >= self.calling_hours_end:
             raise ValueError("CLOSERR_CALLING_HOURS_START must be earlier than CLOSERR_CALLING_HOURS_END")
         return self
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def sqlite_path(self) -> Path:

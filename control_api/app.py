@@ -27,6 +27,7 @@ from control_api.audit import AuditRequestMiddleware, pseudonym
 from control_api.calls.routes import CallController
 from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.routes import CampaignController
+from control_api.campaigns.rules import CampaignRules
 from control_api.console import ConsolePlugin
 from control_api.credits import routes as credits_routes
 from control_api.deps import provide_db, provide_session
@@ -35,12 +36,14 @@ from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
 from control_api.leads.routes import LeadController
+from control_api.limits.hooks import rate_limit_guard
 from control_api.operator import routes as operator_routes
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.results import routes as results_routes
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
+from control_api.webhooks.destination import parse_networks
 from engine.facade import Engine
 from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
@@ -82,7 +85,10 @@ def create_app(
 ) -> Litestar:
     """The API. ``database`` lets tests share one database engine; otherwise one is built from ``settings``."""
     cfg = settings
-    hours = CallingHours(settings.calling_hours_start, settings.calling_hours_end)
+    campaign_rules = CampaignRules(
+        hours=CallingHours(settings.calling_hours_start, settings.calling_hours_end),
+        webhook_networks=parse_networks(settings.webhook_allowed_networks),
+    )
     pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 
     @asynccontextmanager
@@ -114,9 +120,10 @@ def create_app(
         dependencies={
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),
-            "calling_hours": Provide(lambda: hours, sync_to_thread=False),
+            "campaign_rules": Provide(lambda: campaign_rules, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        guards=[rate_limit_guard],  # acts only on the routes whose opt names a rate limit
         plugins=[ConsolePlugin(cfg, engine)],  # the web console at /console
         request_max_body_size=settings.api_max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from control_api.accounts.service import Principal, authenticate, touch_used_keys
+from control_api.limits.hooks import count_failed_auth
 from control_api.storage.db import Database
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="closerr"'}
@@ -25,6 +26,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
         async with db.sessions() as session:
             principal = await authenticate(session, header)
         if principal is None:
+            await count_failed_auth(connection)
             raise NotAuthorizedException("invalid, malformed or revoked API key", headers=_CHALLENGE)
         async with db.sessions() as session:
             await touch_used_keys(session, principal)

@@ -10,11 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from control_api.accounts.tables import Account, ApiKey
 
 
-async def email_taken(session: AsyncSession, email: str) -> bool:
-    found = await session.scalar(select(Account.id).where(func.lower(Account.email) == email.lower()))
-    return found is not None
-
-
 async def key_by_prefix(session: AsyncSession, prefix: str) -> tuple[ApiKey, Account] | None:
     row = (
         await session.execute(

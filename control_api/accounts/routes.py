@@ -18,16 +18,18 @@ from control_api.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyPage,
     ApiKeyView,
+    WebhookSecret,
 )
 from control_api.accounts.tables import Account
 from control_api.deps import Session
 from control_api.errors import NotFound
+from control_api.limits.hooks import OPT, SIGNUP
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
 
 
-@post("/accounts", tags=["accounts"], status_code=201)
+@post("/accounts", tags=["accounts"], status_code=201, opt={OPT: SIGNUP})
 async def register_account(
     data: JSONBody[AccountCreate], request: Request[Any, Any, Any], session: Session
 ) -> AccountCreated:
@@ -47,6 +49,11 @@ class AccountController(Controller):
         if account is None:
             raise NotFound("account")
         return service.account_view(account)
+
+    @post("/me/webhook-secret", status_code=201)
+    async def rotate_webhook_secret(self, principal: Caller, session: Session) -> WebhookSecret:
+        """A new secret signing this account's webhooks, shown this once; the previous one stops at once."""
+        return await service.rotate_webhook_secret(session, principal)
 
 
 class ApiKeyController(Controller):

@@ -30,6 +30,7 @@ class AccountCreated(msgspec.Struct):
     api_key: str  # shown once
     api_key_id: str
     api_key_prefix: str
+    webhook_secret: str  # signs this account's webhooks; shown here and on rotation only
 
 
 class AccountView(msgspec.Struct):
@@ -39,6 +40,11 @@ class AccountView(msgspec.Struct):
     billing: Billing | None  # None for an operator (the platform's own staff are not billed)
     created_at: datetime
     role: str  # client | operator
+    has_webhook_secret: bool
+
+
+class WebhookSecret(msgspec.Struct):
+    webhook_secret: str  # shown once; the previous secret stops signing at once
 
 
 KeyScope = Literal["full", "read_only", "leads_upload"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts import keys, policy
@@ -21,6 +22,7 @@ from control_api.accounts.schemas import (
     ApiKeyPage,
     ApiKeyView,
     Billing,
+    WebhookSecret,
 )
 from control_api.accounts.tables import Account, ApiKey
 from control_api.audit import audit_event
@@ -68,26 +70,49 @@ def principal_of(key: ApiKey, account: Account) -> Principal:
 
 
 async def register(session: AsyncSession, body: AccountCreate, client_ip: str | None) -> AccountCreated:
-    email = body.email.strip()
-    if await repo.email_taken(session, email):
-        raise Conflict("an account with this email already exists", field="email")
     account = Account(
         id=str(uuid.uuid4()),
         name=body.name.strip(),
-        email=email,
+        email=body.email.strip(),
         billing=msgspec.to_builtins(body.billing),
         registration_ip=client_ip,
         role=policy.CLIENT,  # sign-up never makes an operator
+        webhook_secret=new_webhook_secret(),
     )
     session.add(account)
-    await session.flush()
+    try:
+        # The unique index on lower(email) decides between concurrent sign-ups: a check before the insert cannot.
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("an account with this email already exists", field="email") from None
     key, plaintext = new_key(account.id, label="default")
     session.add(key)
     await session.flush()
     await audit_event(  # registrations are audited
         session, None, "account.register", tenant_id=account.id, object_type="account", object_id=account.id
     )
-    return AccountCreated(account_id=account.id, api_key=plaintext, api_key_id=key.id, api_key_prefix=key.prefix)
+    return AccountCreated(
+        account_id=account.id,
+        api_key=plaintext,
+        api_key_id=key.id,
+        api_key_prefix=key.prefix,
+        webhook_secret=account.webhook_secret or "",
+    )
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)  # 64 hex digits: the column's width
+
+
+async def rotate_webhook_secret(session: AsyncSession, principal: Principal) -> WebhookSecret:
+    account = await session.get(Account, principal.account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account")
+    account.webhook_secret = new_webhook_secret()
+    await session.flush()
+    await audit_event(session, principal, "account.webhook_secret.rotate", object_type="account", object_id=account.id)
+    return WebhookSecret(webhook_secret=account.webhook_secret)
 
 
 def account_view(account: Account) -> AccountView:
@@ -98,6 +123,7 @@ def account_view(account: Account) -> AccountView:
         billing=msgspec.convert(account.billing, Billing) if account.billing else None,
         created_at=account.created_at,
         role=account.role,
+        has_webhook_secret=bool(account.webhook_secret),
     )
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.di import NamedDependency
-
 from control_api.errors import InvalidField
 
 TRAI_START = "09:00"
@@ -46,7 +44,3 @@ class CallingHours:
         """The part of a stored window inside the legal hours; None when nothing of it is."""
         start, end = max(start, self.start), min(end, self.end)
         return (start, end) if start < end else None
-
-
-LegalHours = NamedDependency[CallingHours]
-"""Marker of the ``calling_hours`` parameter: the deployment's legal hours, provided by the app."""

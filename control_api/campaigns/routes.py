@@ -9,10 +9,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from control_api.accounts.auth import Caller
 from control_api.campaigns import service
-from control_api.campaigns.calling_hours import LegalHours
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.rules import Rules
 from control_api.campaigns.schemas import CampaignCreate, CampaignPage, CampaignUpdate, CampaignView
 from control_api.deps import Session
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -24,11 +25,12 @@ class CampaignController(Controller):
 
     @post("/")
     async def create_campaign(
-        self, data: JSONBody[CampaignCreate], principal: Caller, session: Session, calling_hours: LegalHours
+        self, data: JSONBody[CampaignCreate], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
         """Create a campaign in state ``draft``; its TRAI category comes from the script. The calling window must
-        lie within the legal calling hours (09:00-21:00 unless the operator set otherwise)."""
-        return await service.create(session, principal, data, calling_hours)
+        lie within the legal calling hours (09:00-21:00 unless the operator set otherwise); a ``webhook_url`` must
+        be http(s) to a public address."""
+        return await service.create(session, principal, data, campaign_rules)
 
     @get("/")
     async def list_campaigns(
@@ -45,11 +47,11 @@ class CampaignController(Controller):
 
     @get("/{campaign_id:str}")
     async def get_campaign(
-        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
         """The campaign, with ``dispatch``: whether it is dialing now, and if not why and until when."""
         campaign = await service.get_owned(session, principal, campaign_id)
-        return await service.view_with_dispatch(session, campaign, calling_hours)
+        return await service.view_with_dispatch(session, campaign, campaign_rules.hours)
 
     @patch("/{campaign_id:str}")
     async def update_campaign(
@@ -58,36 +60,36 @@ class CampaignController(Controller):
         data: JSONBody[CampaignUpdate],
         principal: Caller,
         session: Session,
-        calling_hours: LegalHours,
+        campaign_rules: Rules,
     ) -> CampaignView:
-        return await service.update(session, principal, campaign_id, data, calling_hours)
+        return await service.update(session, principal, campaign_id, data, campaign_rules)
 
-    @post("/{campaign_id:str}/start", status_code=200)
+    @post("/{campaign_id:str}/start", status_code=200, opt={OPT: EXPENSIVE})
     async def start(
-        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
         """draft -> scheduled (the dispatcher moves it to running inside the calling window). 409 naming
         ``balance`` when the account has no credits."""
-        return await service.act(session, principal, campaign_id, "start", calling_hours)
+        return await service.act(session, principal, campaign_id, "start", campaign_rules.hours)
 
     @post("/{campaign_id:str}/pause", status_code=200)
     async def pause(
-        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
-        return await service.act(session, principal, campaign_id, "pause", calling_hours)
+        return await service.act(session, principal, campaign_id, "pause", campaign_rules.hours)
 
     @post("/{campaign_id:str}/resume", status_code=200)
     async def resume(
-        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
         """paused -> running; 409 naming ``balance`` when the account has no credits."""
-        return await service.act(session, principal, campaign_id, "resume", calling_hours)
+        return await service.act(session, principal, campaign_id, "resume", campaign_rules.hours)
 
     @post("/{campaign_id:str}/cancel", status_code=200)
     async def cancel(
-        self, campaign_id: FromPath[str], principal: Caller, session: Session, calling_hours: LegalHours
+        self, campaign_id: FromPath[str], principal: Caller, session: Session, campaign_rules: Rules
     ) -> CampaignView:
-        return await service.act(session, principal, campaign_id, "cancel", calling_hours)
+        return await service.act(session, principal, campaign_id, "cancel", campaign_rules.hours)
 
 
 __all__ = ["CampaignController", "State"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from control_api.campaigns import lifecycle
 from control_api.campaigns import repository as repo
 from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.rules import CampaignRules
 from control_api.campaigns.schemas import (
     ALL_DAYS,
     CallingWindow,
@@ -30,6 +32,7 @@ from control_api.dispatch.state import dispatch_state
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
 from control_api.storage.types import utcnow
+from control_api.webhooks.destination import Network, UnsafeDestination, resolve
 
 
 def _check_days(days: list[str]) -> list[str]:
@@ -67,13 +70,23 @@ def view(c: Campaign) -> CampaignView:
     )
 
 
+async def _check_webhook_url(url: str | None, allowed_networks: Sequence[Network]) -> None:
+    if url is None:
+        return
+    try:
+        await resolve(url, allowed_networks)
+    except UnsafeDestination as exc:
+        raise InvalidField("webhook_url", str(exc)) from None
+
+
 async def create(
-    session: AsyncSession, principal: Principal, body: CampaignCreate, hours: CallingHours
+    session: AsyncSession, principal: Principal, body: CampaignCreate, rules: CampaignRules
 ) -> CampaignView:
     script = validate_script(body.script)
-    hours.check(body.calling_window.start, body.calling_window.end)
+    rules.hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
+    await _check_webhook_url(body.webhook_url, rules.webhook_networks)
     now = utcnow()
     campaign = Campaign(
         id=str(uuid.uuid4()),
@@ -97,7 +110,7 @@ async def create(
     session.add(campaign)
     await session.flush()
     await audit_event(session, principal, "campaign.create", object_type="campaign", object_id=campaign.id)
-    return await view_with_dispatch(session, campaign, hours)
+    return await view_with_dispatch(session, campaign, rules.hours)
 
 
 async def get_owned(
@@ -123,7 +136,7 @@ async def list_campaigns(
 
 
 async def update(
-    session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate, hours: CallingHours
+    session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate, rules: CampaignRules
 ) -> CampaignView:
     campaign = await get_owned(session, principal, campaign_id, for_update=True)
     state = State(campaign.state)
@@ -141,13 +154,15 @@ async def update(
         script = validate_script(body.script)
         changes.update(script=script.data, category=script.category)
     if body.calling_window is not msgspec.UNSET:
-        hours.check(body.calling_window.start, body.calling_window.end)
+        rules.hours.check(body.calling_window.start, body.calling_window.end)
         changes.update(window_start=body.calling_window.start, window_end=body.calling_window.end)
     if body.days is not msgspec.UNSET:
         changes["days"] = _check_days(list(body.days))
     if body.retry is not msgspec.UNSET:
         _check_retry(body.retry)
         changes["retry"] = msgspec.to_builtins(body.retry)
+    if body.webhook_url is not msgspec.UNSET:
+        await _check_webhook_url(body.webhook_url, rules.webhook_networks)
     for name in ("name", "concurrency", "max_call_seconds", "retention_days", "caller_id", "webhook_url"):
         value = getattr(body, name)
         if value is not msgspec.UNSET:
@@ -164,7 +179,7 @@ async def update(
         object_id=campaign.id,
         details={"fields": sorted(changes)},
     )
-    return await view_with_dispatch(session, campaign, hours)
+    return await view_with_dispatch(session, campaign, rules.hours)
 
 
 # The actions after which the dispatcher would dial: refused outright while the account has nothing to spend.

@@ -18,8 +18,8 @@ from litestar.types import ControllerRouterHandler
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service
-from control_api.campaigns.calling_hours import LegalHours
 from control_api.campaigns.lifecycle import State
+from control_api.campaigns.rules import Rules
 from control_api.campaigns.schemas import CampaignCreate
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import flash, page
@@ -95,7 +95,7 @@ class CampaignPages(Controller):
         request: Request[Any, Any, Any],
         principal: ConsolePrincipal,
         session: Session,
-        calling_hours: LegalHours,
+        campaign_rules: Rules,
     ) -> Template | Redirect:
         form = await request.form()
         values = {k: str(form.get(k) or "") for k in ("name", "script", "window_start", "window_end", "concurrency")}
@@ -109,7 +109,7 @@ class CampaignPages(Controller):
                 },
                 CampaignCreate,
             )
-            created = await campaigns_service.create(session, principal, body, calling_hours)
+            created = await campaigns_service.create(session, principal, body, campaign_rules)
         except ValueError as exc:  # msgspec.ValidationError and int() both land here
             field = _msgspec_field(str(exc))
             field = {"calling_window": "window_start"}.get(field, field)
@@ -160,10 +160,10 @@ class CampaignPages(Controller):
         request: Request[Any, Any, Any],
         principal: ConsolePrincipal,
         session: Session,
-        calling_hours: LegalHours,
+        campaign_rules: Rules,
     ) -> Template:
         owned = await campaigns_service.get_owned(session, principal, campaign_id)
-        campaign = await campaigns_service.view_with_dispatch(session, owned, calling_hours)
+        campaign = await campaigns_service.view_with_dispatch(session, owned, campaign_rules.hours)
         progress = (await campaign_progress(session, principal.account_id, [campaign_id]))[campaign_id]
         calls = (await calls_service.list_calls(session, principal, campaign_id, 100, None)).items
         leads = await leads_service.list_leads(session, principal, campaign_id, LEADS_SHOWN, None, None)
@@ -196,7 +196,7 @@ class CampaignPages(Controller):
         request: Request[Any, Any, Any],
         principal: ConsolePrincipal,
         session: Session,
-        calling_hours: LegalHours,
+        campaign_rules: Rules,
     ) -> Redirect:
         back = str((await request.form()).get("next") or f"/console/campaigns/{campaign_id}")
         if not back.startswith("/console/"):
@@ -205,7 +205,7 @@ class CampaignPages(Controller):
             flash(request, f"Unknown action “{action}”.", "error")
             return Redirect(path=back, status_code=303)
         try:
-            view = await campaigns_service.act(session, principal, campaign_id, action, calling_hours)
+            view = await campaigns_service.act(session, principal, campaign_id, action, campaign_rules.hours)
         except ApiError as exc:
             await session.rollback()
             flash(request, exc.detail or exc.title, "error")

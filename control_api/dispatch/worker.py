@@ -30,6 +30,7 @@ from control_api.dnd import service as dnd
 from control_api.dnd.preferences import Source
 from control_api.origination.base import Carrier, CarrierError, Dial
 from control_api.storage.db import Database, session_scope
+from control_api.webhooks.destination import parse_networks
 from control_api.webhooks.outbox import Deliverer
 from engine.facade import Engine
 from engine.records import CallRecord, CallRequest
@@ -165,11 +166,14 @@ class Worker:
             task.cancel()
 
     async def _webhook_loop(self) -> None:
-        secret = self.settings.webhook_secret.get_secret_value() if self.settings.webhook_secret else None
         deliverer = Deliverer(
-            self.db, secret, max_attempts=self.settings.webhook_max_attempts, backoff_s=self.settings.webhook_backoff_s
+            self.db,
+            max_attempts=self.settings.webhook_max_attempts,
+            backoff_s=self.settings.webhook_backoff_s,
+            allowed_networks=parse_networks(self.settings.webhook_allowed_networks),
         )
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+        # No proxy from the environment: the delivery must connect to the address it checked.
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0), trust_env=False) as http:
             while True:
                 try:
                     await deliverer.run_once(http)

@@ -13,6 +13,7 @@ from control_api.accounts.policy import Access, access, default_import_scope
 from control_api.deps import Db, Session
 from control_api.dnd import service
 from control_api.dnd.schemas import DndLookup, ImportReport, WithdrawRequest, WithdrawResult
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.streaming import check_content_length
 
 
@@ -25,7 +26,7 @@ class DndController(Controller):
         status_code=200,
         request_max_body_size=None,  # enforced while streaming (CLOSERR_REGISTRY_IMPORT_MAX_BYTES)
         # The national registry is every tenant's: only the operator writes it.
-        opt=access(Access.ANY, operator_only_query={"scope": "registry"}),
+        opt={**access(Access.ANY, operator_only_query={"scope": "registry"}), OPT: EXPENSIVE},
         description="Body: text/csv lines phone,preference[,time_bands]; preference 0 = fully blocked, "
         "else accepted categories like 1|5|7; time bands like 10:00-13:00|17:00-20:00. scope=registry (the "
         "default for operator keys) needs the operator role; clients import into their own suppression list.",

@@ -14,6 +14,7 @@ from control_api.deps import Db, Session
 from control_api.leads import service
 from control_api.leads.schemas import LeadPage, UploadReport
 from control_api.leads.upload_request import upload_params
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -26,7 +27,8 @@ class LeadController(Controller):
     @post(
         "/",
         status_code=200,
-        opt=access(Access.CLIENT, leads_upload=True),  # what a leads_upload key (e.g. a CRM's) is for
+        # what a leads_upload key (e.g. a CRM's) is for; rate-limited per key like every expensive route
+        opt={**access(Access.CLIENT, leads_upload=True), OPT: EXPENSIVE},
         request_max_body_size=None,  # the service enforces CLOSERR_UPLOAD_MAX_BYTES while streaming
         description=(
             "Body: text/csv (header row; phone required) or application/x-ndjson. Answers a per-row report; "

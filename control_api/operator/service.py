@@ -8,10 +8,10 @@ import re
 import uuid
 
 import msgspec
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts import policy
-from control_api.accounts import repository as accounts_repo
 from control_api.accounts.service import Principal, new_key
 from control_api.accounts.tables import Account
 from control_api.audit import AuditContext, audit_event
@@ -34,13 +34,15 @@ async def create_operator(session: AsyncSession, name: str, email: str) -> Opera
     except msgspec.ValidationError as exc:
         field = "email" if "email" in str(exc) else "name"
         raise InvalidField(field, str(exc)) from None
-    if await accounts_repo.email_taken(session, body.email):
-        raise Conflict("an account with this email already exists", field="email")
     account = Account(
         id=str(uuid.uuid4()), name=body.name, email=body.email, billing={}, role=policy.OPERATOR, created_at=utcnow()
     )
     session.add(account)
-    await session.flush()
+    try:
+        await session.flush()  # the unique index on lower(email) decides, as for sign-ups
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict("an account with this email already exists", field="email") from None
     key, plaintext = new_key(account.id, label="operator")
     session.add(key)
     await session.flush()

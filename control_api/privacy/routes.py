@@ -18,6 +18,7 @@ from control_api.accounts.policy import Access, access, platform_wide
 from control_api.accounts.service import Principal
 from control_api.audit import AuditContext, context_from_request, verify, verify_tenant
 from control_api.errors import ApiError
+from control_api.limits.hooks import EXPENSIVE, OPT
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 from control_api.privacy import grievances as grievance_service
 from control_api.privacy import repository as repo
@@ -75,7 +76,7 @@ class SubjectController(Controller):
     path = "/subjects"
     tags = ["privacy"]
 
-    @get("/{phone:str}")
+    @get("/{phone:str}", opt={OPT: EXPENSIVE})
     async def access(
         self,
         phone: str,

@@ -87,6 +87,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         database_url=database_url,
         retention_scheduler=False,
         console_session_secret="console-test-secret",  # type: ignore[arg-type]
+        rate_limit_signups_per_hour=10_000,  # one server for the package: every test signs up from 127.0.0.1
     )
     app = create_app(settings, Engine())
     port = _free_port()
@@ -121,6 +122,7 @@ def served_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         "CLOSERR_DATABASE_URL": database_url,
         "CLOSERR_RETENTION_SCHEDULER": "false",
         "CLOSERR_CONSOLE_SESSION_SECRET": "console-test-secret",
+        "CLOSERR_RATE_LIMIT_SIGNUPS_PER_HOUR": "10000",
     }
     log_path = data_dir / "serve.log"
     with log_path.open("wb") as log:

@@ -26,6 +26,7 @@ ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALWAYS_OPEN = {"start": "00:00", "end": "23:59"}
 # The legal hours of the suite's deployment (tests/conftest.py widens them the same way for Settings).
 ANY_HOUR = CallingHours("00:00", "23:59")
+LOOPBACK = "127.0.0.0/8"
 
 
 def demo_script() -> dict[str, Any]:
@@ -75,7 +76,12 @@ async def seed(
     **campaign: Any,
 ) -> Seeded:
     """A new account (or the one of ``api_key``), a campaign with ``leads`` (NDJSON rows), credits, started."""
-    settings = Settings(data_dir=data_dir, database_url=database_url, retention_scheduler=False)
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        retention_scheduler=False,
+        webhook_allowed_networks=LOOPBACK,  # the tests' receivers listen on 127.0.0.1
+    )
     app = create_app(settings)
     async with AsyncTestClient(app=app, timeout=60) as client:
         if api_key is not None:

@@ -109,7 +109,7 @@ def test_k8s_manifests_agree_with_cli_settings_and_metrics() -> None:
     secret_fields = {n for n, f in Settings.model_fields.items() if f.annotation in (SecretStr, SecretStr | None)}
     for name in config["data"]:  # no secret in a ConfigMap
         assert name.removeprefix("CLOSERR_").lower() not in secret_fields | {"database_url"}
-    for name in secret_fields & {"audit_hmac_key", "webhook_secret", "twilio_auth_token"}:
+    for name in secret_fields & {"audit_hmac_key", "twilio_auth_token"}:
         assert f"CLOSERR_{name.upper()}" in secret["stringData"]
     for deployment in (d for d in docs if d["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]

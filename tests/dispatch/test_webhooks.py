@@ -1,5 +1,5 @@
-"""Campaign webhooks: a signed POST per call end and one on completion, retried with backoff after a failure,
-delivered by a worker to a real local HTTP receiver."""
+"""Campaign webhooks: a POST signed with the account's secret per call end and one on completion, retried with
+backoff after a failure, delivered by a worker to a real local HTTP receiver."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import httpx
 from sqlalchemy import select
 
 from config.settings import Settings
+from control_api.accounts.tables import Account
 from control_api.campaigns.tables import Campaign
+from control_api.webhooks.destination import parse_networks
 from control_api.webhooks.outbox import Deliverer, backoff
 from control_api.webhooks.signing import HEADER, sign, verify
 from control_api.webhooks.tables import WebhookDelivery
 from tests.dispatch.conftest import open_db
 from tests.dispatch.fake_carrier import FakeCarrier
-from tests.dispatch.seed import phone, seed, simulated_worker
+from tests.dispatch.seed import LOOPBACK, phone, seed, simulated_worker
 
 SECRET = "whsec-test"
 
@@ -57,7 +59,10 @@ async def test_call_and_completion_webhooks_signed_and_retried(sqlite_url: str, 
                 if (await s.get(Campaign, sd.campaign_id, populate_existing=True)).state == "completed":  # type: ignore[union-attr]
                     break
         receiver.responses = [(500, {"error": "down"})]  # the first delivery fails
-        deliverer = Deliverer(db, SECRET, max_attempts=3, backoff_s=0.05)
+        async with db.sessions() as s:
+            account_secret = (await s.get(Account, sd.account_id)).webhook_secret  # type: ignore[union-attr]
+        assert account_secret
+        deliverer = Deliverer(db, max_attempts=3, backoff_s=0.05, allowed_networks=parse_networks(LOOPBACK))
         async with httpx.AsyncClient() as http:
             for _ in range(40):
                 await deliverer.run_once(http)
@@ -81,7 +86,7 @@ async def test_call_and_completion_webhooks_signed_and_retried(sqlite_url: str, 
     posts = receiver.requests
     assert len(posts) == 4 and all(p.path == "/hooks/closerr" and p.method == "POST" for p in posts)
     for post in posts:
-        assert verify(SECRET, post.body, post.headers[HEADER])
+        assert verify(account_secret, post.body, post.headers[HEADER])
         assert phone(0)[3:] not in post.body.decode() and phone(1)[3:] not in post.body.decode()
     bodies = [json.loads(p.body) for p in posts[1:]]
     assert {b["event"] for b in bodies} == {"call.ended", "campaign.completed"}

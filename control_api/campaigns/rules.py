@@ -1,0 +1,24 @@
+"""What the deployment allows a campaign: the legal calling hours and the private networks a webhook may reach.
+
+Both are the operator's settings, read once by the app and handed to every route that creates, changes or shows
+a campaign (``campaign_rules``), so the API and the console judge a campaign by the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from litestar.di import NamedDependency
+
+from control_api.campaigns.calling_hours import CallingHours
+from control_api.webhooks.destination import Network
+
+
+@dataclass(frozen=True)
+class CampaignRules:
+    hours: CallingHours = field(default_factory=CallingHours)
+    webhook_networks: tuple[Network, ...] = ()  # reachable although private (on-premise receivers, tests)
+
+
+Rules = NamedDependency[CampaignRules]
+"""Marker of the ``campaign_rules`` parameter, provided by the app."""
