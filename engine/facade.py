@@ -24,7 +24,7 @@ from litestar import WebSocket, get, websocket
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
-from engine.agent.script import ScriptError, load_script_text, parse_script
+from engine.agent.script import ScriptError, load_script_document, load_script_text, parse_script
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import CallDirectory, UnknownCall
@@ -55,6 +55,7 @@ __all__ = [
     "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
+    "load_script_document",
     "load_script_text",
     "parse_persona",
     "parse_script",

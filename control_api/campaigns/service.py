@@ -22,7 +22,7 @@ from control_api.campaigns.schemas import (
     CampaignView,
     RetryPolicy,
 )
-from control_api.campaigns.scripts import validate_script
+from control_api.campaigns.scripts import check_script
 from control_api.campaigns.tables import Campaign
 from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.pagination import decode_cursor, encode_cursor
@@ -70,7 +70,7 @@ def view(c: Campaign) -> CampaignView:
 
 
 async def create(session: AsyncSession, principal: Principal, body: CampaignCreate) -> CampaignView:
-    script = validate_script(body.script)
+    script = await check_script(body.script)
     _check_window(body.calling_window)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
@@ -136,7 +136,7 @@ async def update(session: AsyncSession, principal: Principal, campaign_id: str, 
                 state=str(state),
                 allowed_actions=lifecycle.allowed_actions(state),
             )
-        script = validate_script(body.script)
+        script = await check_script(body.script)
         changes.update(script=script.data, category=script.category)
     if body.calling_window is not msgspec.UNSET:
         _check_window(body.calling_window)
