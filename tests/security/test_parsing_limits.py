@@ -23,7 +23,6 @@ from litestar.testing import AsyncTestClient
 
 from config.settings import Settings
 from control_api.campaigns import scripts as campaign_scripts
-from control_api.leads.rejections import INLINE_LIMIT
 from control_api.phones import normalise, parse_any
 from tests.control_api.conftest import _free_port, app, client, database_url, other_tenant, tenant  # noqa: F401
 from tests.control_api.helpers import ATTEST, Tenant, create_campaign, demo_script, register, upload_csv
@@ -247,7 +246,7 @@ async def test_rejected_rows_are_capped_inline_and_all_downloadable(
     assert report["accepted"] == 2 and report["rows"] == bad + 2
     assert report["rejected_count"] == bad and report["rejected_by_reason"] == {"invalid_number": bad}
     assert report["rejected_truncated"] is True
-    assert len(report["rejected"]) == INLINE_LIMIT
+    assert len(report["rejected"]) == 1_000  # the documented inline limit
     assert report["rejected"][0] == {"line": 3, "reason": "invalid_number"}
 
     download = await client.get(report["rejections_url"], headers=tenant.headers)

@@ -33,9 +33,7 @@ def upgrade() -> None:
     accounts = sa.table("accounts", sa.column("id", sa.String), sa.column("webhook_secret", sa.String))
     conn = op.get_bind()
     for (account_id,) in conn.execute(sa.select(accounts.c.id)).all():
-        conn.execute(
-            accounts.update().where(accounts.c.id == account_id).values(webhook_secret=secrets.token_hex(32))
-        )
+        conn.execute(accounts.update().where(accounts.c.id == account_id).values(webhook_secret=secrets.token_hex(32)))
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("scope", sa.String(length=16), server_default="full", nullable=False))
     op.create_table(
