@@ -11,7 +11,7 @@ import heapq
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -66,7 +66,7 @@ class RejectionSummary:
     total: int
 
 
-def write_report(spool: RejectionSpool, db_rejected: list[tuple[int, str]], path: Path) -> RejectionSummary:
+def write_report(spool: RejectionSpool, db_rejected: Iterable[tuple[int, str]], path: Path) -> RejectionSummary:
     """Merge the parser's rejections with the writer's (both in line order) into the report file at ``path``."""
     parsed = ((line, REASON_NAMES[code], REASON_DETAILS.get(code)) for line, code in spool)
     from_db = ((line, reason, None) for line, reason in db_rejected)
