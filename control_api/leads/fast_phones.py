@@ -2,8 +2,9 @@
 
 A field of digits, at most one leading ``+`` and the separators ``normalise`` strips (`` -().\\t/``; a dash only
 between digits) is one of ``normalise``'s fast-path forms when its digits make a 10-digit national number starting
-6-9 (bare, ``0``-, ``91``-, ``+91``- or ``0091``-prefixed); its verdict then depends only on the five-digit prefix, looked up in a
-table filled from ``phones.prefix_verdict``. Any other field is left undecided, for ``normalise`` itself.
+6-9 (bare, ``0``-, ``91``-, ``+91``- or ``0091``-prefixed); its verdict then depends only on the five-digit
+prefix, looked up in a table filled from ``phones.prefix_verdict``. Any other field is left undecided, for
+``normalise`` itself.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
 from config.settings import Settings
-
 from control_api.accounts.auth import Caller
 from control_api.deps import Db, Session
 from control_api.leads import service

@@ -24,7 +24,6 @@ from itertools import repeat
 from typing import Any
 
 import numpy as np
-
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from control_api.dnd.tables import REGISTRY_SCOPE
