@@ -224,7 +224,7 @@ async def run_backend(
         proc.wait(timeout=30)
         log.close()
     rows = report["rows"]
-    assert report["accepted"] + len(report["rejected"]) == rows
+    assert report["accepted"] + report["rejected_count"] == rows
     return {
         "backend": name,
         "registry_rows": registry_report["rows"],

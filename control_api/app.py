@@ -35,6 +35,7 @@ from control_api.dispatch import routes as dispatch_routes
 from control_api.dnd.routes import ConsentController, DndController
 from control_api.errors import exception_handlers
 from control_api.health import health
+from control_api.json_bodies import BoundedRequest
 from control_api.leads.routes import LeadController
 from control_api.limits.hooks import rate_limit_guard
 from control_api.operator import routes as operator_routes
@@ -126,6 +127,7 @@ def create_app(
         guards=[rate_limit_guard],  # acts only on the routes whose opt names a rate limit
         plugins=[ConsolePlugin(cfg, engine)],  # the web console at /console
         request_max_body_size=settings.api_max_body_bytes,
+        request_class=BoundedRequest,  # JSON bodies nested too deeply: a 400, not a RecursionError
         openapi_config=OpenAPIConfig(
             title="Closerr control API",
             version=API_VERSION,

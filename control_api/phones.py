@@ -24,6 +24,10 @@ class PhoneRejection(StrEnum):
 
 
 _STRIP: Final = str.maketrans("", "", " -().\t/")
+# A dash is a separator between digits; before the first digit or after the last it is a sign or junk
+# (``-9876543210``), which the stripping above (and phonenumbers) would otherwise silently drop.
+_DASHES: Final = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_STRAY_SIGN: Final = re.compile(f"^[^0-9]*[{_DASHES}]|[{_DASHES}][^0-9]*$")
 _MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _PREFIX_LEN: Final = 5
 _in_prefix_cache: dict[str, PhoneRejection | None] = {}
@@ -80,6 +84,8 @@ def normalise(raw: str) -> int | PhoneRejection:
     if len(raw) == 10 and raw.isdigit() and raw.isascii() and raw[0] in "6789":  # the most common form
         verdict = _cached_verdict(raw)
         return verdict if verdict is not None else 910000000000 + int(raw)
+    if _STRAY_SIGN.search(raw):
+        return PhoneRejection.INVALID_NUMBER
     s = raw.strip().translate(_STRIP)
     plus = s.startswith("+")
     digits = s[1:] if plus else s
@@ -109,7 +115,7 @@ def _slow_path(raw: str) -> int | PhoneRejection:
 
 def parse_any(raw: str) -> int | None:
     """E.164 digits of any valid number (mobile or not), for registry lookups and opt-outs; None if invalid."""
-    result = normalise(raw)
+    result = normalise(raw)  # refuses stray signs before phonenumbers sees the number
     if isinstance(result, int):
         return result
     if result is PhoneRejection.NOT_A_MOBILE:

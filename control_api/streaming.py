@@ -55,15 +55,19 @@ async def byte_batches(
 
 class LineSplitter:
     """Bytes in, complete lines out (UTF-8, BOM dropped, CRLF or LF). Undecodable bytes become U+FFFD, so a
-    broken row is reported as that row's problem instead of failing the upload."""
+    broken row is reported as that row's problem instead of failing the upload. NUL becomes U+FFFD too, unless
+    ``keep_nul`` (the reader then refuses such lines itself)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_nul: bool = False) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._carry = ""
+        self._keep_nul = keep_nul
 
     def feed(self, data: bytes, final: bool = False) -> list[str]:
         text = self._carry + self._decoder.decode(data, final)
-        if "\x00" in text:  # PostgreSQL text cannot hold NUL; the row stays reportable, not fatal
+        if (
+            not self._keep_nul and "\x00" in text
+        ):  # PostgreSQL text cannot hold NUL; the row stays reportable, not fatal
             text = text.replace("\x00", "\ufffd")
         lines = text.split("\n")
         self._carry = "" if final else lines.pop()

@@ -27,7 +27,7 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
 import metrics
-from engine.agent.script import ScriptError, load_script_text, parse_script
+from engine.agent.script import ScriptError, load_script_document, load_script_text, parse_script
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
@@ -61,6 +61,7 @@ __all__ = [
     "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
+    "load_script_document",
     "load_script_text",
     "parse_persona",
     "parse_script",

@@ -6,13 +6,16 @@ becomes the campaign's category. Schema errors come back field by field, with li
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from control_api.errors import InvalidField
-from engine.facade import ScriptError, load_script_text, parse_script
+from engine.facade import ScriptError, load_script_document, parse_script
+
+# Parsing is bounded (size, nesting, no YAML aliases), so this is a backstop: a script that still takes longer is
+# refused rather than holding a worker thread's answer indefinitely.
+CHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,12 @@ def _errors_of(exc: ScriptError) -> list[dict[str, Any]]:
 
 
 def validate_script(value: dict[str, Any] | str) -> ValidScript:
-    if isinstance(value, str):
-        try:
-            data = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise InvalidField("script", f"script text is not valid YAML/JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise InvalidField("script", "script text must hold a mapping")
-    else:
-        data = value
+    """CPU-bound (YAML parsing, schema checks): call ``check_script`` from the event loop."""
     try:
-        parsed = load_script_text(value) if isinstance(value, str) else parse_script(data)
+        if isinstance(value, str):
+            data, parsed = load_script_document(value)
+        else:
+            data, parsed = value, parse_script(value)
     except ScriptError as exc:
         errors = _errors_of(exc)
         raise InvalidField(errors[0]["field"], errors[0]["message"], errors=errors) from exc
@@ -54,3 +52,11 @@ def validate_script(value: dict[str, Any] | str) -> ValidScript:
     if not 1 <= category <= 8:
         raise InvalidField("script.category", "category must be a TRAI category 1-8")
     return ValidScript(data=data, category=category)
+
+
+async def check_script(value: dict[str, Any] | str) -> ValidScript:
+    """``validate_script`` in a worker thread, so a large script never stalls the event loop."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(validate_script, value), CHECK_SECONDS)
+    except TimeoutError:
+        raise InvalidField("script", f"the script could not be checked within {CHECK_SECONDS:g} s") from None

@@ -25,7 +25,7 @@ from control_api.campaigns.schemas import (
     CampaignView,
     RetryPolicy,
 )
-from control_api.campaigns.scripts import validate_script
+from control_api.campaigns.scripts import check_script
 from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch.state import dispatch_state
@@ -82,7 +82,7 @@ async def _check_webhook_url(url: str | None, allowed_networks: Sequence[Network
 async def create(
     session: AsyncSession, principal: Principal, body: CampaignCreate, rules: CampaignRules
 ) -> CampaignView:
-    script = validate_script(body.script)
+    script = await check_script(body.script)
     rules.hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
@@ -151,7 +151,7 @@ async def update(
                 state=str(state),
                 allowed_actions=lifecycle.allowed_actions(state),
             )
-        script = validate_script(body.script)
+        script = await check_script(body.script)
         changes.update(script=script.data, category=script.category)
     if body.calling_window is not msgspec.UNSET:
         rules.hours.check(body.calling_window.start, body.calling_window.end)

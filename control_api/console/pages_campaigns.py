@@ -7,14 +7,15 @@ their inputs and their errors into messages next to the field.
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Stream, Template
+from litestar.response import File, Redirect, Stream, Template
 from litestar.types import ControllerRouterHandler
 
+from config.settings import Settings
 from control_api.calls import service as calls_service
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns_service
@@ -241,6 +242,20 @@ class LeadUpload(Controller):
             default_content_type="text/csv",
         )
         return await leads_service.upload(db, principal, campaign_id, request.stream(), params)
+
+    @get("/uploads/{upload_id:str}/rejections", media_type="text/csv")
+    async def rejections(
+        self,
+        campaign_id: FromPath[str],
+        upload_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        principal: ConsolePrincipal,
+        session: Session,
+    ) -> File:
+        """The upload's rejection report (every refused row), as the API serves it."""
+        settings = cast(Settings, request.app.state.settings)
+        path = await leads_service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)
+        return File(path, filename=f"rejected-rows-{upload_id[:8]}.csv", media_type="text/csv; charset=utf-8")
 
 
 def route_handlers() -> list[ControllerRouterHandler]:

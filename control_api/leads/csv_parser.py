@@ -130,6 +130,8 @@ class CsvLeadParser(LeadParser):
 
     def _check_record(self, line: int, record: str) -> StagedRow | Reason:
         self.rows_seen += 1
+        if "\x00" in record:
+            return Reason.NUL_CHARACTER
         fields = _fields(record)
         if fields is None or self._header is None or len(fields) != len(self._header):
             return Reason.MALFORMED_ROW
@@ -192,7 +194,7 @@ class CsvLeadParser(LeadParser):
         self._seen.update(unique_list)
         codes[accepted[~keep]] = fast_csv.DUPLICATE
 
-        refused = np.flatnonzero(codes <= fast_csv.DUPLICATE)
+        refused = np.flatnonzero(codes < fast_csv.ACCEPT)  # every Reason, the per-row ones included
         self.rejected_lines.frombytes((refused + first_line).astype(np.int64).tobytes())
         self.rejected_codes.extend(codes[refused].astype(np.uint8).tobytes())
 

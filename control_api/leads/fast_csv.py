@@ -1,8 +1,8 @@
 """A CSV batch checked in bulk with numpy: the common rows decided at once, the rest left to the per-row parser.
 
-A batch qualifies when it is whole lines of valid UTF-8 with no quote character and no NUL: then every physical
-line is one record and splitting on commas is exact. Inside such a batch, a line is decided here when it has the
-header's number of fields, no control character or backslash (so JSON and strip rules stay trivial), empty
+A batch qualifies when it is whole lines of valid UTF-8 with no quote character: then every physical line is one
+record and splitting on commas is exact. Inside such a batch, a line is decided here when it has the header's
+number of fields, no control character (NUL included) or backslash (so JSON and strip rules stay trivial), empty
 per-row consent columns, and a phone field ``fast_phones`` can read; every other line (blank, wrong field count,
 odd number, long name, per-row consent) is left to ``CsvLeadParser``'s per-row checks, which are the reference.
 """
@@ -77,7 +77,7 @@ def scan(data: bytes, layout: CsvLayout, consent_ok_without_columns: bool) -> Sc
 
     ``consent_ok_without_columns``: the upload attests no minors and carries a campaign-level attestation, so a
     row with empty consent columns passes the consent checks."""
-    if layout.n_cols < 2 or not data.endswith(b"\n") or b'"' in data or b"\x00" in data:
+    if layout.n_cols < 2 or not data.endswith(b"\n") or b'"' in data:
         return None
     if not data.isascii():
         try:

@@ -1,9 +1,10 @@
 """Phone numbers of a whole CSV batch at once: the common Indian mobile forms, as ``phones.normalise`` reads them.
 
-A field of digits, at most one leading ``+`` and the separators ``normalise`` strips (`` -().\\t/``) is one of
-``normalise``'s fast-path forms when its digits make a 10-digit national number starting 6-9 (bare, ``0``-,
-``91``-, ``+91``- or ``0091``-prefixed); its verdict then depends only on the five-digit prefix, looked up in a
-table filled from ``phones.prefix_verdict``. Any other field is left undecided, for ``normalise`` itself.
+A field of digits, at most one leading ``+`` and the separators ``normalise`` strips (`` -().\\t/``; a dash only
+between digits) is one of ``normalise``'s fast-path forms when its digits make a 10-digit national number starting
+6-9 (bare, ``0``-, ``91``-, ``+91``- or ``0091``-prefixed); its verdict then depends only on the five-digit
+prefix, looked up in a table filled from ``phones.prefix_verdict``. Any other field is left undecided, for
+``normalise`` itself.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def classify(
     n_digits = np.zeros(n, dtype=np.int64)
     n_plus = np.zeros(n, dtype=np.int64)
     leading_plus = np.zeros(n, dtype=bool)
+    stray_dash = np.zeros(n, dtype=bool)  # a dash before the first digit: a sign, for normalise to refuse
+    dash_after_digit = np.zeros(n, dtype=bool)  # a dash after the latest digit (at the end: after the last)
     allowed = lengths <= MAX_FIELD
     last = buf.size - 1
     # Column by column (Horner's rule for the value): a few vector operations per character position.
@@ -64,12 +67,16 @@ def classify(
         d = c - np.uint8(48)
         digit = d < 10
         plus = c == 43
+        dash = c == 45
+        stray_dash |= dash & (n_digits == 0)
+        dash_after_digit = (dash_after_digit | dash) & ~digit
         value = np.where(digit, value * 10 + d, value)
         leading_plus |= plus & (n_digits == 0) & (n_plus == 0)
         n_digits += digit
         n_plus += plus
         allowed &= digit | plus | _SEPARATOR[c]
     leading_plus &= n_plus == 1
+    allowed &= ~(stray_dash | dash_after_digit)
     simple = allowed & ((n_plus == 0) | leading_plus) & (n_digits >= 10) & (n_digits <= 14)
 
     head = value // 10**10

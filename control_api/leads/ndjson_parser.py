@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from control_api.leads.row_rules import LeadParser, Reason, UploadOptions
+from control_api.leads.row_rules import LeadParser, Reason, UploadOptions, holds_nul
 from control_api.leads.writer import StagedRow
 
 
@@ -30,13 +30,27 @@ class NdjsonLeadParser(LeadParser):
         return staged
 
     def _row(self, line: int, text: str) -> StagedRow | None:
+        if "\x00" in text:
+            self.rows_seen += 1
+            self.reject(line, Reason.NUL_CHARACTER)
+            return None
         try:
             obj = self._decode(text)
         except msgspec.DecodeError:
             obj = None
+        except RecursionError:  # nested deeper than the decoder goes: the row's problem, not the upload's
+            self.rows_seen += 1
+            self.reject(line, Reason.TOO_DEEP)
+            return None
         if not isinstance(obj, dict):
             self.rows_seen += 1
             self.reject(line, Reason.MALFORMED_ROW)
+            return None
+        # An escaped NUL decodes to text no PostgreSQL column can hold. The substring test is the per-row cost; the
+        # walk runs only on the rare line that has it.
+        if "\\u0000" in text and holds_nul(obj):
+            self.rows_seen += 1
+            self.reject(line, Reason.NUL_CHARACTER)
             return None
         phone = obj.pop("phone", None)
         if isinstance(phone, int) and not isinstance(phone, bool):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import File
 
+from config.settings import Settings
 from control_api.accounts.auth import Caller
 from control_api.accounts.policy import Access, access
 from control_api.deps import Db, Session
@@ -67,3 +69,17 @@ class LeadController(Controller):
         status: Annotated[str | None, QueryParameter(max_length=24)] = None,
     ) -> LeadPage:
         return await service.list_leads(session, principal, campaign_id, limit, cursor, status)
+
+    @get("/uploads/{upload_id:str}/rejections", media_type="text/csv")
+    async def upload_rejections(
+        self,
+        campaign_id: FromPath[str],
+        upload_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        principal: Caller,
+        session: Session,
+    ) -> File:
+        """Every row an upload refused, as CSV (``line,reason,detail``), streamed from the server's copy."""
+        settings = cast(Settings, request.app.state.settings)
+        path = await service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)
+        return File(path, filename=f"rejections-{upload_id}.csv", media_type="text/csv; charset=utf-8")

@@ -12,12 +12,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
 import msgspec
 
+from control_api.json_bodies import json_depth_exceeds
 from control_api.leads.writer import StagedRow
 from control_api.phones import PhoneRejection, normalise
 from control_api.streaming import LineSplitter
@@ -30,6 +31,10 @@ class Reason(IntEnum):
     CONSENT_MISSING = 3
     DUPLICATE = 4
     DND_BLOCKED = 5
+    # Malformed rows whose report says why (reported as malformed_row, with a detail).
+    TOO_DEEP = 6
+    NUL_CHARACTER = 7
+    CONSENT_IN_FUTURE = 8
 
 
 REASON_NAMES: tuple[str, ...] = (
@@ -39,6 +44,9 @@ REASON_NAMES: tuple[str, ...] = (
     "consent_missing",
     "duplicate",
     "dnd_blocked",
+    "malformed_row",
+    "malformed_row",
+    "malformed_row",
 )
 _PHONE_REASON = {PhoneRejection.INVALID_NUMBER: Reason.INVALID_NUMBER, PhoneRejection.NOT_A_MOBILE: Reason.NOT_A_MOBILE}
 
@@ -46,6 +54,15 @@ MAX_NAME = 200
 MAX_SOURCE = 200
 MAX_PURPOSE = 500
 MAX_METADATA_BYTES = 4096
+MAX_METADATA_DEPTH = 16  # the metadata object itself is level 1
+# A consent time may be this far ahead of the server's clock (the client's clock may run fast), no further.
+CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+
+REASON_DETAILS: dict[int, str] = {
+    Reason.TOO_DEEP: f"metadata nested deeper than {MAX_METADATA_DEPTH} levels",
+    Reason.NUL_CHARACTER: "a NUL character (\\u0000), which text fields cannot hold",
+    Reason.CONSENT_IN_FUTURE: "consent_at is in the future",
+}
 _TRUE = frozenset({"true", "yes", "y", "1"})
 
 
@@ -64,6 +81,8 @@ class UploadOptions:
     attestation: Attestation | None
     # How consent times are staged: datetime for asyncpg, text for SQLite.
     stage_time: Callable[[datetime], Any] = lambda t: t
+    # The latest consent time a row may give (the upload's start plus CONSENT_CLOCK_SKEW); None: no bound.
+    consent_not_after: datetime | None = None
 
 
 def parse_time(raw: str) -> datetime | None:
@@ -80,7 +99,7 @@ class LeadParser:
 
     def __init__(self, options: UploadOptions) -> None:
         self.options = options
-        self.splitter = LineSplitter()
+        self.splitter = LineSplitter(keep_nul=True)  # a NUL is the row's problem, reported as such
         self.line_no = 0
         self.rows_seen = 0
         self._seen: set[int] = set()
@@ -106,6 +125,14 @@ class LeadParser:
         self._seen.add(checked[1])
         return checked
 
+    def _metadata_json(self, metadata: dict[str, Any]) -> str | Reason:
+        try:
+            encoded = self._encode(metadata)
+        except RecursionError:
+            return Reason.TOO_DEEP
+        problem = metadata_problem(encoded)
+        return encoded.decode() if problem is None else problem
+
     def validate(
         self,
         line: int,
@@ -125,17 +152,17 @@ class LeadParser:
             name = name.strip() or None
             if name is not None and len(name) > MAX_NAME:
                 return Reason.MALFORMED_ROW
-        meta_json: str | None = None
-        if metadata:
-            encoded = self._encode(metadata)
-            if len(encoded) > MAX_METADATA_BYTES:
-                return Reason.MALFORMED_ROW
-            meta_json = encoded.decode()
+        meta_json = self._metadata_json(metadata) if metadata else None
+        if isinstance(meta_json, Reason):
+            return meta_json
         staged_at: Any = None
         if c_at:
             at = parse_time(c_at)
             if at is None:
                 return Reason.MALFORMED_ROW
+            latest = self.options.consent_not_after
+            if latest is not None and at > latest:
+                return Reason.CONSENT_IN_FUTURE
             staged_at = self.options.stage_time(at)
         if (c_source and len(c_source) > MAX_SOURCE) or (c_purpose and len(c_purpose) > MAX_PURPOSE):
             return Reason.MALFORMED_ROW
@@ -145,6 +172,31 @@ class LeadParser:
         if att is None and not (c_source and c_purpose and staged_at is not None):
             return Reason.CONSENT_MISSING
         return (line, phone, name, meta_json, c_source or None, staged_at, c_purpose or None)
+
+
+def metadata_problem(encoded: bytes) -> Reason | None:
+    """Why the JSON of a row's metadata cannot be stored; None when it is within bounds."""
+    if len(encoded) > MAX_METADATA_BYTES:
+        return Reason.MALFORMED_ROW
+    if json_depth_exceeds(encoded, MAX_METADATA_DEPTH):  # a count of brackets unless there are many
+        return Reason.TOO_DEEP
+    return None
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a decoded JSON value holds NUL in any string, key or value, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _truthy(value: str | bool | None) -> bool:

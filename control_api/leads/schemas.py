@@ -8,17 +8,21 @@ from typing import Any
 import msgspec
 
 
-class RejectedRow(msgspec.Struct, array_like=False):
+class RejectedRow(msgspec.Struct, array_like=False, omit_defaults=True):
     line: int
     reason: str
+    detail: str | None = None  # why a malformed_row is malformed, when the check says more than the reason
 
 
 class UploadReport(msgspec.Struct):
     upload_id: str
     accepted: int
-    rejected: list[RejectedRow]
+    rejected: list[RejectedRow]  # the first 1,000 in line order; the whole list is at rejections_url
     rejected_by_reason: dict[str, int]
     rows: int  # data rows seen (blank lines are not rows)
+    rejected_count: int = 0
+    rejected_truncated: bool = False  # more rows were rejected than ``rejected`` lists
+    rejections_url: str = ""  # every rejected row as CSV (line,reason,detail)
 
 
 class ConsentRecord(msgspec.Struct):

@@ -7,10 +7,11 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +19,14 @@ from control_api.accounts.service import Principal
 from control_api.campaigns import lifecycle
 from control_api.campaigns import service as campaigns
 from control_api.campaigns.lifecycle import State
-from control_api.errors import Conflict, InvalidField
+from control_api.errors import Conflict, InvalidField, NotFound
 from control_api.leads import repository as repo
 from control_api.leads.parsing import make_parser
-from control_api.leads.row_rules import REASON_NAMES, Attestation, LeadParser, UploadOptions
-from control_api.leads.schemas import ConsentRecord, LeadPage, LeadView, RejectedRow, UploadReport
+from control_api.leads.rejections import INLINE_LIMIT, RejectionSpool, report_path, write_report
+from control_api.leads.row_rules import CONSENT_CLOCK_SKEW, Attestation, LeadParser, UploadOptions
+from control_api.leads.schemas import ConsentRecord, LeadPage, LeadView, UploadReport
 from control_api.leads.tables import Lead, LeadUpload
-from control_api.leads.writer import LeadWriter, UploadContext
+from control_api.leads.writer import LeadWriter, StagedRow, UploadContext
 from control_api.leads.writer_pg import PgLeadWriter
 from control_api.leads.writer_sqlite import SqliteLeadWriter
 from control_api.pagination import decode_cursor, encode_cursor
@@ -47,6 +49,7 @@ class UploadParams:
     consent_at: datetime | None
     client_ip: str | None
     max_bytes: int
+    data_dir: Path  # where the rejection report is kept
 
 
 def attestation_of(params: UploadParams, now: datetime) -> Attestation | None:
@@ -67,7 +70,7 @@ def attestation_of(params: UploadParams, now: datetime) -> Attestation | None:
     at = params.consent_at or now
     if at.tzinfo is None:
         raise InvalidField("consent_at", "consent_at needs a time zone (e.g. 2026-05-01T10:00:00Z)")
-    if at > now:
+    if at > now + CONSENT_CLOCK_SKEW:
         raise InvalidField("consent_at", "consent_at is in the future")
     return Attestation(source=source, purpose=purpose, at=at)
 
@@ -117,9 +120,14 @@ async def upload(
     async with db.sessions() as session:
         writer = make_lead_writer(session, ctx)
         options = UploadOptions(
-            no_minors_attested=params.no_minors_attested, attestation=attestation, stage_time=writer.stage_time
+            no_minors_attested=params.no_minors_attested,
+            attestation=attestation,
+            stage_time=writer.stage_time,
+            consent_not_after=now + CONSENT_CLOCK_SKEW,
         )
         parser = make_parser(params.content_type, options)
+        spool = RejectionSpool()
+        report_file = report_path(params.data_dir, upload_id)
 
         async def still_uploadable() -> None:
             # The campaign may have been cancelled, or its script's category changed, while the file streamed.
@@ -129,7 +137,7 @@ async def upload(
 
         try:
             await writer.start()
-            await _stream_into(parser, body, params.max_bytes, writer, timings)
+            await _stream_into(parser, spool, body, params.max_bytes, writer, timings)
             record = LeadUpload(
                 id=upload_id,
                 account_id=principal.account_id,
@@ -146,18 +154,19 @@ async def upload(
             t_finish = time.perf_counter()
             accepted, db_rejected = await writer.finish(record, still_uploadable)
             timings.finish_s = time.perf_counter() - t_finish
-            rejected = _merge(parser, db_rejected)
-            by_reason = dict(Counter(r.reason for r in rejected))
+            summary = await asyncio.to_thread(write_report, spool, db_rejected, report_file)
             record.accepted = accepted
-            record.rejected = len(rejected)
-            record.rejected_by_reason = by_reason
+            record.rejected = summary.total
+            record.rejected_by_reason = summary.by_reason
             t_commit = time.perf_counter()
             await session.commit()
             timings.commit_s = time.perf_counter() - t_commit
         except BaseException:
             await session.rollback()
+            report_file.unlink(missing_ok=True)
             raise
         finally:
+            spool.close()
             t_drop = time.perf_counter()
             await writer.drop()
             timings.drop_s = time.perf_counter() - t_drop
@@ -177,10 +186,24 @@ async def upload(
     return UploadReport(
         upload_id=upload_id,
         accepted=accepted,
-        rejected=rejected,
-        rejected_by_reason=by_reason,
+        rejected=summary.inline,
+        rejected_by_reason=summary.by_reason,
         rows=parser.rows_seen,
+        rejected_count=summary.total,
+        rejected_truncated=summary.total > INLINE_LIMIT,
+        rejections_url=f"/v1/campaigns/{campaign_id}/leads/uploads/{upload_id}/rejections",
     )
+
+
+async def rejection_report(
+    session: AsyncSession, principal: Principal, campaign_id: str, upload_id: str, data_dir: Path
+) -> Path:
+    """The file of an upload's rejected rows, for its owner only."""
+    upload = await repo.get_upload(session, principal.account_id, upload_id)
+    path = report_path(data_dir, upload_id)
+    if upload is None or upload.campaign_id != campaign_id or not path.is_file():
+        raise NotFound("rejection report")
+    return path
 
 
 @dataclass
@@ -198,8 +221,19 @@ class Timings:
 _WRITES_IN_FLIGHT = 2
 
 
+def _parse(parser: LeadParser, spool: RejectionSpool, blob: bytes | None) -> list[StagedRow]:
+    rows = parser.feed(b"" if blob is None else blob, blob is None)
+    spool.take(parser)
+    return rows
+
+
 async def _stream_into(
-    parser: LeadParser, body: AsyncIterator[bytes], max_bytes: int, writer: LeadWriter, timings: Timings
+    parser: LeadParser,
+    spool: RejectionSpool,
+    body: AsyncIterator[bytes],
+    max_bytes: int,
+    writer: LeadWriter,
+    timings: Timings,
 ) -> None:
     """Read, parse and write in a pipeline: while batch N+1 is parsed in a worker thread, batches N and N-1 are
     with the writer (one being checked against the registry, one being written; database work, mostly in the
@@ -212,7 +246,7 @@ async def _stream_into(
             t0 = time.perf_counter()
             blob = await anext(batches, None)
             t1 = time.perf_counter()
-            rows = await asyncio.to_thread(parser.feed, b"" if blob is None else blob, blob is None)
+            rows = await asyncio.to_thread(_parse, parser, spool, blob)
             t2 = time.perf_counter()
             while len(in_flight) >= _WRITES_IN_FLIGHT:  # back-pressure: parsed rows wait in memory, not on disk
                 await in_flight.popleft()
@@ -232,16 +266,6 @@ async def _stream_into(
             if not task.done():
                 with contextlib.suppress(BaseException):
                     await task
-
-
-def _merge(parser: LeadParser, db_rejected: list[tuple[int, str]]) -> list[RejectedRow]:
-    merged = [
-        RejectedRow(line=ln, reason=REASON_NAMES[code])
-        for ln, code in zip(parser.rejected_lines, parser.rejected_codes, strict=True)
-    ]
-    merged.extend(RejectedRow(line=ln, reason=reason) for ln, reason in db_rejected)
-    merged.sort(key=lambda r: r.line)
-    return merged
 
 
 def lead_view(lead: Lead) -> LeadView:

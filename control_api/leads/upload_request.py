@@ -33,4 +33,5 @@ def upload_params(
         consent_at=consent_at,
         client_ip=client_ip(request),
         max_bytes=settings.upload_max_bytes,
+        data_dir=settings.data_dir,
     )

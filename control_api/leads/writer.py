@@ -6,7 +6,7 @@ committed unless the whole file was read and checked.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,9 +41,10 @@ class LeadWriter(Protocol):
         and the writer keeps them in the order they were called."""
         ...
 
-    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
+    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, Iterable[tuple[int, str]]]:
         """Writes the upload row and the leads, calling ``check`` (which may raise) once the write lock is held;
-        answers (accepted, [(line, reason)] of the rows refused here)."""
+        answers (accepted, (line, reason) of the rows refused here, in line order). The rows refused may be
+        millions: they are held compactly and produced one by one, not as a list."""
         ...
 
     async def drop(self) -> None: ...

@@ -19,6 +19,8 @@ import logging
 import sqlite3
 import threading
 import uuid
+from array import array
+from collections.abc import Iterable
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -34,6 +36,8 @@ from control_api.storage.bulk import driver_connection, sqlite_ts
 _BLOCKED = "(e.blocked_all OR (e.categories & ?) = 0)"
 
 _READERS = 2  # registry probes of two batches at once, each on its own connection and thread
+_DB_REASONS = ("duplicate", "dnd_blocked")  # what ``finish`` marks rows with
+_FETCH_ROWS = 10_000
 _ROWS_PER_INSERT = 128  # 7 parameters each, far below SQLite's 32766
 
 log = logging.getLogger(__name__)
@@ -142,7 +146,7 @@ class SqliteLeadWriter:
         if full < len(rows):
             await self._driver.executemany(head + values, rows[full:])
 
-    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, list[tuple[int, str]]]:
+    async def finish(self, upload: LeadUpload, check: Check) -> tuple[int, Iterable[tuple[int, str]]]:
         ctx, d, t = self.ctx, self._driver, self.table
         self.session.add(upload)
         await self.session.flush()
@@ -182,8 +186,14 @@ class SqliteLeadWriter:
         accepted = int(cursor.rowcount)
         await cursor.close()
         cursor = await d.execute(f"SELECT line, reason FROM {t} WHERE reason IS NOT NULL ORDER BY line")
-        rejected = [(int(r[0]), str(r[1])) for r in await cursor.fetchall()]
+        lines, reasons = array("q"), bytearray()  # nine bytes a row, however many were refused
+        codes = {name: code for code, name in enumerate(_DB_REASONS)}
+        while batch := await cursor.fetchmany(_FETCH_ROWS):
+            for line, reason in batch:
+                lines.append(int(line))
+                reasons.append(codes[str(reason)])
         await cursor.close()
+        rejected = zip(lines, (_DB_REASONS[code] for code in reasons), strict=True)
         if self._path is not None:
             # The commit would run SQLite's automatic checkpoint (copying the WAL, a few hundred MB for a
             # million rows, into the database file) before the caller could answer; ``drop`` runs it after.

@@ -8,12 +8,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.audit import AuditContext, entries_for_subject, pseudonymize_phone
 from control_api.calls.tables import Call
 from control_api.dnd.tables import DndEntry
 from control_api.errors import InvalidField, NotFound
+from control_api.leads.row_rules import (
+    MAX_METADATA_BYTES,
+    MAX_METADATA_DEPTH,
+    MAX_NAME,
+    Reason,
+    holds_nul,
+    metadata_problem,
+)
 from control_api.leads.tables import Lead
 from control_api.phones import parse_any, to_e164
 from control_api.privacy import repository as repo
@@ -120,11 +129,30 @@ class Correction:
     fields_set: set[str] = field(default_factory=set)
 
 
+def check_correction(fix: Correction) -> None:
+    """A corrected lead obeys the bounds of an uploaded one (``leads.row_rules``)."""
+    if fix.name is not None:
+        if len(fix.name) > MAX_NAME:
+            raise InvalidField("name", f"name is longer than {MAX_NAME} characters")
+        if "\x00" in fix.name:
+            raise InvalidField("name", "name holds a NUL character (\\u0000)")
+    if fix.metadata:
+        encoded = msgspec.json.encode(fix.metadata)
+        problem = metadata_problem(encoded)
+        if problem is Reason.TOO_DEEP:
+            raise InvalidField("metadata", f"metadata is nested deeper than {MAX_METADATA_DEPTH} levels")
+        if problem is not None:
+            raise InvalidField("metadata", f"metadata is larger than {MAX_METADATA_BYTES} bytes of JSON")
+        if holds_nul(fix.metadata):
+            raise InvalidField("metadata", "metadata holds a NUL character (\\u0000)")
+
+
 async def correct(session: AsyncSession, ctx: AuditContext, raw_phone: str, fix: Correction) -> dict[str, Any]:
     """Correct name and metadata on every lead row of the number (s.12); audited with field names only."""
     assert ctx.tenant_id is not None
     if not fix.fields_set:
         raise InvalidField("body", "give at least one of: name, metadata")
+    check_correction(fix)
     phone = parse_subject_phone(raw_phone)
     ref = pseudonymize_phone(to_e164(phone))
     leads = await repo.leads_by_phone(session, ctx.tenant_id, phone)

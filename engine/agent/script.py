@@ -33,6 +33,7 @@ __all__ = [
     "Replies",
     "ScriptError",
     "demo_script",
+    "load_script_document",
     "load_script_file",
     "load_script_text",
     "parse_script",
@@ -415,12 +416,56 @@ def parse_script(data: dict[str, Any]) -> AgentScript:
     return _build(data, None)
 
 
+# Scripts arrive from clients over the API: a bound on size and nesting keeps parsing linear and shallow, and YAML
+# aliases are refused because every later walk of the data (the line map, storing it as JSON) expands them: nine
+# aliases of nine aliases of ... grow ninefold per level from a few hundred bytes.
+MAX_SCRIPT_CHARS = 200_000
+MAX_SCRIPT_DEPTH = 32
+_JSON_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET_RE = re.compile(r"[\[\]{}]")
+
+
+class _ScriptLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases and with a nesting bound (its composer recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a script: write the value out", event.start_mark
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_SCRIPT_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_SCRIPT_DEPTH} levels", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
+def _json_too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_SCRIPT_DEPTH:
+        return False
+    depth = 0
+    for bracket in _BRACKET_RE.findall(_JSON_STRING_RE.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_SCRIPT_DEPTH:
+            return True
+    return False
+
+
 def _line_map(text: str) -> tuple[dict[Loc, int], list[tuple[Loc, int]]]:
     """1-based line of every key / list item in a YAML (or JSON) document, and the keys given twice (YAML
     would silently keep the last one, hiding the client's mistake)."""
     lines: dict[Loc, int] = {}
     duplicates: list[tuple[Loc, int]] = []
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    root = yaml.compose(text, Loader=_ScriptLoader)
     if root is None:
         return lines, duplicates
 
@@ -445,24 +490,34 @@ def _line_map(text: str) -> tuple[dict[Loc, int], list[tuple[Loc, int]]]:
     return lines, duplicates
 
 
-def load_script_text(text: str) -> AgentScript:
-    """Parse a YAML or JSON agent script; syntax and field errors carry the line when known."""
+def _error(message: str, line: int | None = None) -> ScriptError:
+    return ScriptError([{"field": "", "line": line, "message": message}])
+
+
+def _read_text(text: str) -> tuple[Any, dict[Loc, int] | None]:
+    """The data of a YAML or JSON script and the line of each of its keys; syntax errors carry the line."""
+    if len(text) > MAX_SCRIPT_CHARS:
+        raise _error(f"the script is longer than {MAX_SCRIPT_CHARS} characters")
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
+        if _json_too_deep(text):
+            raise _error(f"invalid JSON: nested deeper than {MAX_SCRIPT_DEPTH} levels")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ScriptError([{"field": "", "line": exc.lineno, "message": f"invalid JSON: {exc.msg}"}]) from None
+            raise _error(f"invalid JSON: {exc.msg}", exc.lineno) from None
+        except ValueError as exc:  # e.g. an integer longer than Python reads
+            raise _error(f"invalid JSON: {exc}") from None
     else:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_ScriptLoader)  # a SafeLoader
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             problem = exc.problem or exc.context or "syntax error"
-            raise ScriptError([{"field": "", "line": line, "message": f"invalid YAML: {problem}"}]) from None
-        except yaml.YAMLError as exc:
-            raise ScriptError([{"field": "", "line": None, "message": f"invalid YAML: {exc}"}]) from None
+            raise _error(f"invalid YAML: {problem}", line) from None
+        except (yaml.YAMLError, ValueError) as exc:
+            raise _error(f"invalid YAML: {exc}") from None
     lines: dict[Loc, int] | None = None
     try:
         lines, duplicates = _line_map(text)
@@ -472,7 +527,18 @@ def load_script_text(text: str) -> AgentScript:
         raise ScriptError(
             [{"field": _field_name(loc), "line": line, "message": "duplicate key"} for loc, line in duplicates]
         )
-    return _build(data, lines)
+    return data, lines
+
+
+def load_script_text(text: str) -> AgentScript:
+    """Parse a YAML or JSON agent script; syntax and field errors carry the line when known."""
+    return _build(*_read_text(text))
+
+
+def load_script_document(text: str) -> tuple[Any, AgentScript]:
+    """The data a YAML or JSON script holds, as written (what is stored), and the validated script."""
+    data, lines = _read_text(text)
+    return data, _build(data, lines)
 
 
 def load_script_file(path: str | Path) -> AgentScript:

@@ -94,7 +94,7 @@ function setupUpload() {
   function showReport(body) {
     report.hidden = false;
     document.getElementById("accepted-count").textContent = `${body.accepted} accepted`;
-    document.getElementById("rejected-count").textContent = `${body.rejected.length} rejected`;
+    document.getElementById("rejected-count").textContent = `${body.rejected_count ?? body.rejected.length} rejected`;
     document.getElementById("rows-count").textContent = `of ${body.rows} rows`;
     const tbody = document.querySelector("#rejections tbody");
     tbody.replaceChildren();
@@ -108,10 +108,10 @@ function setupUpload() {
 
   document.getElementById("download-report").addEventListener("click", () => {
     if (!lastReport) return;
-    // Line numbers and reasons only: the report carries no phone numbers or names.
-    const lines = ["line,reason", ...lastReport.rejected.map((r) => `${r.line},${r.reason}`)];
-    const blob = new Blob([lines.join("\n") + "\n"], { type: "text/csv" });
-    const link = el("a", { href: URL.createObjectURL(blob), download: `rejected-rows-${lastReport.upload_id.slice(0, 8)}.csv` });
+    // The server's copy holds every rejected row (the answer lists only the first 1,000): line numbers, reasons
+    // and details, no phone numbers or names.
+    const href = lastReport.rejections_url.replace(/^\/v1\//, "/console/");
+    const link = el("a", { href, download: `rejected-rows-${lastReport.upload_id.slice(0, 8)}.csv` });
     document.body.append(link);
     link.click();
     link.remove();
