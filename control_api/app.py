@@ -44,7 +44,6 @@ from control_api.privacy.lifespan import privacy_lifespan
 from control_api.results import routes as results_routes
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
-from control_api.webhooks.destination import parse_networks
 from engine.facade import Engine
 from metrics.litestar import loop_lag_lifespan, metrics_endpoint
 
@@ -88,7 +87,7 @@ def create_app(
     cfg = settings
     campaign_rules = CampaignRules(
         hours=CallingHours(settings.calling_hours_start, settings.calling_hours_end),
-        webhook_networks=parse_networks(settings.webhook_allowed_networks),
+        webhook_allowed_networks=settings.webhook_allowed_networks,
     )
     pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 

@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from litestar.di import NamedDependency
 
 from control_api.campaigns.calling_hours import CallingHours
-from control_api.webhooks.destination import Network
+from control_api.webhooks.destination import Network, parse_networks
 
 
 @dataclass(frozen=True)
 class CampaignRules:
     hours: CallingHours = field(default_factory=CallingHours)
-    webhook_networks: tuple[Network, ...] = ()  # reachable although private (on-premise receivers, tests)
+    # CIDRs a webhook may reach although private (on-premise receivers, tests), as the operator wrote them: kept
+    # as text because Litestar models an injected value's fields, and it cannot model ip_network objects.
+    webhook_allowed_networks: str = ""
+
+    @property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.webhook_allowed_networks)
 
 
 Rules = NamedDependency[CampaignRules]
