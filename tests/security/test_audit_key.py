@@ -27,7 +27,6 @@ from control_api.audit.log import stored_entry
 from control_api.audit.retention import prune_expired
 from control_api.audit.tables import AuditChainHead, AuditEntry
 from control_api.storage.db import Database, alembic_config, create_database
-from tests.privacy.conftest import backend, database_url, db  # noqa: F401  (fixtures: both backends)
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "k3yed-audit-chain-secret-0123456789abcdef"
@@ -104,7 +103,7 @@ async def _rehash_from(db: Database, url: str, seq: int) -> None:
         await pg.close()
 
 
-async def test_an_edit_rehashed_without_the_key_is_detected(db: Database, database_url: str) -> None:  # noqa: F811
+async def test_an_edit_rehashed_without_the_key_is_detected(db: Database, database_url: str) -> None:
     await _append_n(db, 4)
     async with db.sessions() as s:
         assert (await verify(s)).ok
@@ -119,7 +118,7 @@ async def test_an_edit_rehashed_without_the_key_is_detected(db: Database, databa
     assert "without the audit key" in (result.reason or "")
 
 
-async def test_an_untouched_chain_verifies_with_its_key_and_not_with_another(db: Database) -> None:  # noqa: F811
+async def test_an_untouched_chain_verifies_with_its_key_and_not_with_another(db: Database) -> None:
     await _append_n(db, 3)
     async with db.sessions() as s:
         result = await verify(s)
@@ -136,7 +135,7 @@ def _upgrade(connection: Connection, target: str) -> None:
     command.upgrade(alembic_config(connection), target)
 
 
-async def test_entries_from_before_keying_verify_and_are_counted(database_url: str) -> None:  # noqa: F811
+async def test_entries_from_before_keying_verify_and_are_counted(database_url: str) -> None:
     """A database whose log was written by the plain SHA-256 chain: after the upgrade its old entries verify as
     before, new ones are keyed, the report counts the old ones, and retention can still cut across the boundary."""
     database = create_database(database_url)
