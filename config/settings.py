@@ -125,7 +125,9 @@ class Settings(BaseSettings):
     # Web console: signs and encrypts the session cookie; unset: a random key per process (sign-ins end
     # on restart). 32+ random bytes, e.g. ``openssl rand -hex 32``.
     console_session_secret: SecretStr | None = None
-    console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
+    console_secure_cookies: bool = Field(
+        default=False, description="Secure console cookies behind a TLS proxy (implied when `closerr serve` has TLS)"
+    )
 
     # Dispatch: workers, leases, caps, carriers, credits, fraud guard, webhooks.
     carrier: Literal["simulated", "twilio", "exotel", "plivo", "sip"] = "simulated"
