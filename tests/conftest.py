@@ -1,10 +1,15 @@
 """Shared test plugins. Each area keeps its own fixtures in tests/<area>/conftest.py."""
 
+import os
 import sys
 
 from loguru import logger
 
-pytest_plugins = ["tests.fixtures.postgres"]
+# Every `closerr serve` / `closerr worker` the suite starts inherits a real-looking audit key (they refuse the
+# development key without --dev); tests about the key set or remove it themselves.
+os.environ.setdefault("CLOSERR_AUDIT_HMAC_KEY", "test-suite-audit-key-0123456789abcdef")
+
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.log_leaks"]
 
 
 def _log_to_current_stderr(message: str) -> None:
