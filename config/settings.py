@@ -92,7 +92,10 @@ class Settings(BaseSettings):
     sip_rtp_port_max: int = 0
 
     # Secrets: only ever from the environment.
-    audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
+    audit_hmac_key: SecretStr = Field(
+        default=SecretStr("closerr-dev-audit-key-change-me"),
+        description="keys the audit chain and phone pseudonyms; 32+ random characters, required outside --dev",
+    )
     llm_api_key: SecretStr | None = None
 
     # LLM dialogue policy (policy "llm"): any OpenAI-compatible chat-completions endpoint that streams.
