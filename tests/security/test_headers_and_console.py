@@ -4,9 +4,11 @@ so a copy of the cookie replayed after sign-out is sent back to the sign-in page
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
@@ -23,6 +26,7 @@ from control_api.accounts.tables import ConsoleSession
 from control_api.app import create_app
 from control_api.storage.db import Database
 from control_api.storage.types import utcnow
+from tests.console.conftest import CHROMIUM, launch
 from tests.control_api.helpers import Tenant, register
 from tests.privacy.test_cli import _free_port, self_signed  # noqa: F401  (fixture: openssl's self-signed cert)
 
@@ -185,3 +189,64 @@ def test_over_tls_responses_carry_hsts_and_console_cookies_are_secure(tls_server
         assert signed_in.status_code == 303
         session_cookie = next(v for v in signed_in.headers.get_list("set-cookie") if v.startswith(COOKIE))
         assert "; secure" in session_cookie.lower() and "; httponly" in session_cookie.lower()
+
+
+class _AttackerPage(http.server.BaseHTTPRequestHandler):
+    """Another origin (another port): one page framing the console, one framing a page of its own."""
+
+    console_url = ""
+
+    def do_GET(self) -> None:
+        if self.path == "/own":
+            body = "<p id=own>attacker's own page</p>"
+        else:
+            body = f'<iframe id=console src="{self.console_url}"></iframe><iframe id=own src="/own"></iframe>'
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_site_cannot_frame_the_console_in_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium; see scripts/apt-packages.txt)")
+    app = create_app(Settings(data_dir=tmp_path / "data", retention_scheduler=False))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="framed-console", daemon=True)
+    thread.start()
+    _AttackerPage.console_url = f"http://127.0.0.1:{port}/console/login"
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AttackerPage)
+    attacker_thread = threading.Thread(target=attacker.serve_forever, name="attacker", daemon=True)
+    attacker_thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the console server did not start")
+            time.sleep(0.05)
+        with sync_playwright() as p:
+            context = launch(p)
+            try:
+                page = context.new_page()
+                page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/", wait_until="load")
+                by_id = {}
+                for frame in page.frames[1:]:
+                    by_id[frame.frame_element().get_attribute("id")] = frame
+                # The control: a frame that may be shown is shown, so an empty console frame means refused.
+                assert "attacker's own page" in by_id["own"].evaluate("document.body.innerText")
+                console_frame = by_id["console"]
+                assert not console_frame.url.startswith(_AttackerPage.console_url)
+                assert "Closerr console" not in console_frame.evaluate("document.body ? document.body.innerText : ''")
+            finally:
+                context.close()
+    finally:
+        attacker.shutdown()
+        server.should_exit = True
+        thread.join(timeout=15)
