@@ -17,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal, authenticate
-from control_api.console import sessions
+from control_api.console.sessions import close_session, open_session, principal_of_token
 from control_api.storage.db import Database, session_scope
 
 _TOKEN = "session_token"
@@ -33,7 +33,7 @@ async def sign_in(session: AsyncSession, request: Request[Any, Any, Any], api_ke
         return None
     # A fresh session on sign-in (no fixation): drop whatever the cookie held before.
     request.clear_session()
-    request.set_session({_TOKEN: await sessions.open_session(session, principal)})
+    request.set_session({_TOKEN: await open_session(session, principal)})
     return principal
 
 
@@ -46,7 +46,7 @@ def _token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 async def sign_out(session: AsyncSession, request: Request[Any, Any, Any]) -> None:
     token = _token(request)
     if token is not None:
-        await sessions.close_session(session, token)
+        await close_session(session, token)
     request.clear_session()
 
 
@@ -56,7 +56,7 @@ async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         return None
     db = cast(Database, connection.app.state.db)
     async with session_scope(db) as session:
-        return await sessions.principal_of_token(session, token)
+        return await principal_of_token(session, token)
 
 
 async def require_sign_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
