@@ -69,7 +69,13 @@ class _RedactingRecordFactory:
 
 
 def _redact_loguru(record: Any) -> None:
-    record["message"] = redact_text(record["message"])
+    message = record["message"]
+    exc = record["exception"]
+    if exc is not None and exc.type is not None:
+        # Loguru prints the exception apart from the message: it joins the message, masked, and leaves the record.
+        message += "\n" + "".join(traceback.format_exception(exc.type, exc.value, exc.traceback)).rstrip("\n")
+        record["exception"] = None
+    record["message"] = redact_text(message)
 
 
 def install_log_redaction(names: tuple[str, ...] = REDACTED_LOGGERS) -> None:

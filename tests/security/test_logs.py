@@ -68,6 +68,10 @@ def test_records_are_masked_where_they_are_made_whatever_the_logger(log_leaks: L
     except RuntimeError:
         log.exception("failed on /v1/subjects/%s", PHONE)
     loguru_logger.warning("dialing {}", PHONE)
+    try:
+        raise RuntimeError(f"no answer from {PHONE}")
+    except RuntimeError:
+        loguru_logger.exception("call failed")
     assert log_leaks.take() == []
 
 
