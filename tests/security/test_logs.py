@@ -102,9 +102,9 @@ async def test_an_unhandled_error_on_a_subject_path_logs_the_route_not_the_numbe
     assert "9876543210" not in text
 
 
-def test_a_real_server_process_logs_no_number(tmp_path: Path) -> None:
-    """``closerr purge`` and ``audit verify`` run the CLI's logging setup; a record carrying a number made in that
-    process (here: by the logging module itself, from the environment) comes out masked."""
+def test_a_closerr_process_masks_every_record(tmp_path: Path) -> None:
+    """Every ``closerr`` command (serve and worker too) sets logging up in ``cli.main``: afterwards a record
+    carrying a number, made by any logger of that process, stdlib or loguru, comes out masked."""
     code = (
         "import logging, sys\n"
         "sys.argv = ['closerr', 'audit', 'verify']\n"
