@@ -104,7 +104,6 @@ async def append(
         prev_hash=last_hash,
         subject_ref=subject_ref,
     )
-    # Every new entry is keyed; a head that never recorded where keying began starts it here.
     digest = entry_hash(fields, chain_key())
     session.add(
         AuditEntry(
@@ -125,6 +124,7 @@ async def append(
         )
     )
     head_values: dict[str, Any] = {"seq": fields.seq, "last_hash": digest}
+    # Every new entry is keyed; a head that does not say so yet starts keying here.
     if keyed_from is None or keyed_from > fields.seq:
         head_values["keyed_from_seq"] = fields.seq
     await session.execute(update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(**head_values))
@@ -160,6 +160,15 @@ async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
     if head is None:
         raise AuditChainMissingError("audit_chain_head has no row; run the migrations (upgrade heads)")
     head_seq, head_hash = head.seq, head.last_hash
+    if head.keyed_from_seq is not None and head.keyed_from_seq > head_seq + 1:
+        # Only a rewritten head says keying starts after its last entry: it would pass keyed entries as plain.
+        return VerifyResult(
+            False,
+            0,
+            head_seq + 1,
+            f"chain head says entries are keyed from {head.keyed_from_seq}, after its last entry {head_seq}",
+            keyed_from_seq=head.keyed_from_seq,
+        )
     verifier = ChainVerifier(
         anchor_seq=head.anchor_seq,
         anchor_hash=head.anchor_hash or GENESIS_HASH,

@@ -271,3 +271,12 @@ def test_audit_verify_cli_detects_a_rehash_without_the_key(tmp_path: Path) -> No
     broken = closerr("audit", "verify", env=env)
     assert broken.returncode == 1
     assert "audit log broken at entry 1" in broken.stderr
+
+
+async def test_a_head_moved_to_pass_keyed_entries_as_plain_is_detected(db: Database) -> None:
+    await _append_n(db, 2)
+    async with db.sessions() as s, s.begin():
+        await s.execute(text("UPDATE audit_chain_head SET keyed_from_seq = 1000"))
+    async with db.sessions() as s:
+        result = await verify(s)
+    assert not result.ok and "keyed from 1000" in (result.reason or "")
