@@ -153,6 +153,7 @@ async def run_backend(
             "-m",
             "closerr.cli",
             "serve",
+            "--dev",
             "--port",
             str(port),
             "--data-dir",

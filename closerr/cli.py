@@ -31,9 +31,11 @@ _register_commands()
 
 def main() -> None:
     from config.settings import get_settings
+    from control_api.privacy.log_redaction import install_log_redaction
     from engine.logs import configure_logging
 
     configure_logging(get_settings().log_level)
+    install_log_redaction()  # every command's logs, the worker's too: no phone number in any record
     app()
 
 

@@ -123,7 +123,10 @@ class Settings(BaseSettings):
         return self
 
     # Secrets: only ever from the environment.
-    audit_hmac_key: SecretStr = SecretStr("closerr-dev-audit-key-change-me")
+    audit_hmac_key: SecretStr = Field(
+        default=SecretStr("closerr-dev-audit-key-change-me"),
+        description="keys the audit chain and phone pseudonyms; 32+ random characters, required outside --dev",
+    )
     llm_api_key: SecretStr | None = None
 
     # LLM dialogue policy (policy "llm"): any OpenAI-compatible chat-completions endpoint that streams.
@@ -166,7 +169,9 @@ class Settings(BaseSettings):
     # Web console: signs and encrypts the session cookie; unset: a random key per process (sign-ins end
     # on restart). 32+ random bytes, e.g. ``openssl rand -hex 32``.
     console_session_secret: SecretStr | None = None
-    console_secure_cookies: bool = Field(default=False, description="Secure flag on console cookies (behind TLS)")
+    console_secure_cookies: bool = Field(
+        default=False, description="Secure console cookies behind a TLS proxy (implied when `closerr serve` has TLS)"
+    )
 
     # Legal calling hours in the lead's local time (TRAI: commercial calls 09:00-21:00). Every campaign window lies
     # within them and is clamped to them at dial time; only the operator of the deployment changes them.

@@ -42,6 +42,7 @@ from control_api.operator import routes as operator_routes
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
 from control_api.results import routes as results_routes
+from control_api.security_headers import add_security_headers
 from control_api.sip_inbound import sip_lifespan
 from control_api.storage.db import Database, create_database
 from engine.facade import Engine
@@ -117,6 +118,7 @@ def create_app(
         # privacy: the retention scheduler; SIP: the listener when sip_port is set (and there is an engine)
         lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg, engine)],
         middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries
+        before_send=[add_security_headers],  # CSP, framing, nosniff, referrer; HSTS over TLS
         dependencies={
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),

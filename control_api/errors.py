@@ -213,7 +213,9 @@ def _database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) ->
 
 
 def _unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The route's template, not the path: a path may hold a phone number (/v1/subjects/{phone}).
+    route = request.scope.get("path_template") or "(no route)"
+    log.exception("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem_response(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,

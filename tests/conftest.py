@@ -5,7 +5,11 @@ import sys
 
 from loguru import logger
 
-pytest_plugins = ["tests.fixtures.postgres"]
+# Every `closerr serve` / `closerr worker` the suite starts inherits a real-looking audit key (they refuse the
+# development key without --dev); tests about the key set or remove it themselves.
+os.environ.setdefault("CLOSERR_AUDIT_HMAC_KEY", "test-suite-audit-key-0123456789abcdef")
+
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.log_leaks"]
 
 # The suite's campaigns dial through the simulated carrier at whatever hour CI runs: the test deployment's operator
 # widens the legal calling hours (the tests of those hours pass them explicitly).

@@ -200,7 +200,7 @@ def _print_table(rows: list[dict[str, Any]], data_dir: Path, port: int, balance:
     console.print("v2v p50: the lead's side of the media stream, last word spoken -> first bot audio heard.")
     console.print(f"Credits left: {balance} of {DEMO_CREDITS} (billed per started second).")
     console.print(f"Transcripts: {data_dir / 'demo-results.json'}, and through the API:")
-    console.print(f"  closerr serve --data-dir {data_dir} --port {port}")
+    console.print(f"  closerr serve --dev --data-dir {data_dir} --port {port}")
     console.print(f"  curl -H 'Authorization: Bearer {api_key}' http://127.0.0.1:{port}/v1/calls/<call_id>")
 
 

@@ -1,5 +1,5 @@
 """``closerr purge --dry-run|--now`` (the retention purge, as the server's scheduler runs it) and
-``closerr audit verify`` (recompute the audit log's hash chain; exit 1 naming the first broken entry)."""
+``closerr audit verify`` (recompute the audit log's keyed hash chain; exit 1 naming the first broken entry)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
     @audit_app.command("verify")
     def verify_cmd() -> None:
-        """Recompute the SHA-256 chain; exit 1 and name the first broken entry if it does not hold."""
+        """Recompute the keyed hash chain (CLOSERR_AUDIT_HMAC_KEY); exit 1 naming the first broken entry."""
         result = asyncio.run(_verify())
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
         if not result["ok"]:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from closerr.audit_key import DEV_HELP, require_audit_key
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -26,6 +28,7 @@ def register(app: typer.Typer) -> None:
         worker: bool = typer.Option(
             True, "--worker/--no-worker", help="run a dispatcher worker in this process (embedded default)"
         ),
+        dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
     ) -> None:
         """Serve the control API; CLOSERR_DATABASE_URL selects PostgreSQL instead of SQLite."""
         import uvicorn
@@ -43,6 +46,7 @@ def register(app: typer.Typer) -> None:
         if sip_port is not None:
             overrides["sip_port"] = sip_port
         settings = Settings(**overrides)  # type: ignore[arg-type]
+        require_audit_key(settings, dev=dev)
         if settings.warm_phone_cache:
             import threading
 
@@ -57,6 +61,9 @@ def register(app: typer.Typer) -> None:
             if path is not None and not path.is_file():
                 typer.echo(f"error: {flag} {path} is not a readable file", err=True)
                 raise typer.Exit(2)
+        if certfile is not None:
+            # The app learns it is behind TLS: Secure console cookies.
+            settings = settings.model_copy(update={"tls_cert": certfile, "tls_key": keyfile})
         # The API plus an in-process worker (dispatcher + engine media) sharing one database engine. The media
         # endpoint serves only the calls this process's dispatcher announced.
         from control_api.dispatch.runtime import attach_worker

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from closerr.audit_key import DEV_HELP, require_audit_key
+
 
 def register(app: typer.Typer) -> None:
     @app.command("worker")
@@ -13,6 +15,7 @@ def register(app: typer.Typer) -> None:
         worker_id: str | None = typer.Option(None, "--id", help="lease owner name; default hostname-pid"),
         max_calls: int | None = typer.Option(None, "--max-calls", min=1, help="calls at once"),
         log_level: str = typer.Option("warning", help="uvicorn log level"),
+        dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
     ) -> None:
         """Take calls from the shared database (CLOSERR_DATABASE_URL; PostgreSQL for several workers) and run them."""
         import uvicorn
@@ -29,6 +32,7 @@ def register(app: typer.Typer) -> None:
         if max_calls:
             updates["worker_max_calls"] = max_calls
         settings = base.model_copy(update=updates)
+        require_audit_key(settings, dev=dev)
         bind_port = port or settings.worker_port
         if settings.database_url is None:
             typer.echo(

@@ -1,4 +1,4 @@
-"""The append-only, SHA-256 chained audit log: who did what to which object, when, from where, with what outcome.
+"""The append-only, HMAC-SHA256 chained audit log: who did what to which object, when, from where, with what outcome.
 
 Other areas call ``append`` inside their own transaction and ``pseudonymize_phone`` for any phone number.
 """

@@ -1,13 +1,18 @@
-"""The SHA-256 hash chain, with no I/O: how an entry is hashed and how a run of entries is verified.
+"""The keyed hash chain, with no I/O: how an entry is hashed and how a run of entries is verified.
 
 Each entry's hash covers its own fields and the previous entry's hash, so changing, inserting or removing any
 row changes every hash after it. The verifier recomputes from the stored fields and reports the first entry whose
 stored hash (or link) disagrees: the row that was edited behind the application's back.
+
+The hash is an HMAC-SHA256 under a key that lives in the environment, not in the database: whoever can write the
+database can edit a row, but cannot recompute a hash the verifier accepts. Entries written before the chain was
+keyed (``seq < keyed_from_seq``) are plain SHA-256 and verify as before; the result counts them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,8 +71,11 @@ class ChainFields:
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def entry_hash(fields: ChainFields) -> str:
-    return hashlib.sha256(fields.canonical()).hexdigest()
+def entry_hash(fields: ChainFields, key: bytes | None = None) -> str:
+    """HMAC-SHA256 under ``key``; without a key, the plain SHA-256 of entries written before keying."""
+    if key is None:
+        return hashlib.sha256(fields.canonical()).hexdigest()
+    return hmac.new(key, fields.canonical(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,10 @@ class VerifyResult:
     first_broken_seq: int | None = None
     reason: str | None = None
     last_hash: str | None = None
+    # Entries checked as plain SHA-256 (written before the chain was keyed): anyone with write access to the
+    # database could have re-hashed those, so the report says how many there are.
+    unkeyed: int = 0
+    keyed_from_seq: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,18 +103,39 @@ class VerifyResult:
             "first_broken_seq": self.first_broken_seq,
             "reason": self.reason,
             "last_hash": self.last_hash,
+            "unkeyed": self.unkeyed,
+            "keyed_from_seq": self.keyed_from_seq,
         }
 
 
 class ChainVerifier:
     """Feed entries in ``seq`` order; stops judging at the first break (everything after it is suspect)."""
 
-    def __init__(self, *, anchor_seq: int = 0, anchor_hash: str = GENESIS_HASH) -> None:
+    def __init__(
+        self,
+        *,
+        anchor_seq: int = 0,
+        anchor_hash: str = GENESIS_HASH,
+        key: bytes | None = None,
+        keyed_from_seq: int | None = None,
+    ) -> None:
         # The anchor is where retention cut the chain: the first surviving entry must link to it.
         self._expected_seq = anchor_seq + 1
         self._expected_prev = anchor_hash
+        self._key = key
+        # Without a key nothing is judged as keyed (the pure, pre-keying chain).
+        self._keyed_from = keyed_from_seq if key is not None else None
         self.checked = 0
+        self.unkeyed = 0
         self.broken: VerifyResult | None = None
+
+    def _keyed(self, seq: int) -> bool:
+        return self._keyed_from is not None and seq >= self._keyed_from
+
+    def _result(self, ok: bool, first_broken_seq: int | None = None, reason: str | None = None) -> VerifyResult:
+        return VerifyResult(
+            ok, self.checked, first_broken_seq, reason, self._expected_prev, self.unkeyed, self._keyed_from
+        )
 
     def feed(self, entry: StoredEntry) -> bool:
         if self.broken is not None:
@@ -113,12 +146,16 @@ class ChainVerifier:
             reason = f"expected entry {self._expected_seq}, found {f.seq}: an entry is missing or was inserted"
         elif f.prev_hash != self._expected_prev:
             reason = "prev_hash does not match the previous entry's hash"
-        elif entry_hash(f) != entry.stored_hash:
+        elif entry_hash(f, self._key if self._keyed(f.seq) else None) != entry.stored_hash:
             reason = "entry content does not match its stored hash"
+            if self._keyed(f.seq):
+                reason += " (edited, re-hashed without the audit key, or verified with another key)"
         if reason is not None:
-            self.broken = VerifyResult(False, self.checked, f.seq, reason, self._expected_prev)
+            self.broken = self._result(False, f.seq, reason)
             return False
         self.checked += 1
+        if not self._keyed(f.seq):
+            self.unkeyed += 1
         self._expected_seq = f.seq + 1
         self._expected_prev = entry.stored_hash
         return True
@@ -128,28 +165,25 @@ class ChainVerifier:
             return self.broken
         # The head row records the last appended entry; a truncated tail is a break too.
         if head_seq is not None and head_seq != self._expected_seq - 1:
-            return VerifyResult(
+            return self._result(
                 False,
-                self.checked,
                 self._expected_seq,
                 f"chain head says {head_seq} entries were appended; the log ends at {self._expected_seq - 1}",
-                self._expected_prev,
             )
         if head_hash is not None and head_seq is not None and head_hash != self._expected_prev:
-            return VerifyResult(
-                False,
-                self.checked,
-                head_seq,
-                "last entry's hash differs from the chain head",
-                self._expected_prev,
-            )
-        return VerifyResult(True, self.checked, None, None, self._expected_prev)
+            return self._result(False, head_seq, "last entry's hash differs from the chain head")
+        return self._result(True)
 
 
 def verify_entries(
-    entries: Iterable[StoredEntry], *, anchor_seq: int = 0, anchor_hash: str = GENESIS_HASH
+    entries: Iterable[StoredEntry],
+    *,
+    anchor_seq: int = 0,
+    anchor_hash: str = GENESIS_HASH,
+    key: bytes | None = None,
+    keyed_from_seq: int | None = None,
 ) -> VerifyResult:
-    verifier = ChainVerifier(anchor_seq=anchor_seq, anchor_hash=anchor_hash)
+    verifier = ChainVerifier(anchor_seq=anchor_seq, anchor_hash=anchor_hash, key=key, keyed_from_seq=keyed_from_seq)
     for entry in entries:
         if not verifier.feed(entry):
             break

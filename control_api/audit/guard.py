@@ -60,8 +60,8 @@ SQLITE_DDL = (
 SQLITE_DROP = ("DROP TRIGGER IF EXISTS audit_log_no_update", "DROP TRIGGER IF EXISTS audit_log_no_delete")
 
 SEED_ROWS = (
-    f"INSERT INTO audit_chain_head (id, seq, last_hash, anchor_seq, anchor_hash) "
-    f"VALUES ({CHAIN_HEAD_ID}, 0, '{GENESIS_HASH}', 0, '{GENESIS_HASH}')",
+    f"INSERT INTO audit_chain_head (id, seq, last_hash, anchor_seq, anchor_hash, keyed_from_seq) "
+    f"VALUES ({CHAIN_HEAD_ID}, 0, '{GENESIS_HASH}', 0, '{GENESIS_HASH}', 1)",
     "INSERT INTO audit_retention_gate (id, open) VALUES (1, 0)",
 )
 

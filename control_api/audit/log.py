@@ -1,4 +1,4 @@
-"""Appending to and verifying the audit log (the only writes application code may make to it).
+"""Appending to and verifying the keyed audit log (the only writes application code may make to it).
 
 ``append`` joins the caller's transaction, so an action and its audit entry commit or roll back together. It
 takes the chain-head row lock first (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the first statement is an
@@ -24,6 +24,7 @@ from control_api.audit.chain import (
     canonical_details,
     entry_hash,
 )
+from control_api.audit.keys import chain_key
 from control_api.audit.personal_data import check_no_personal_data
 from control_api.audit.pseudonym import is_pseudonym
 from control_api.audit.tables import CHAIN_HEAD_ID, AuditChainHead, AuditEntry
@@ -41,28 +42,21 @@ class AppendedEntry:
     entry_hash: str
 
 
-async def _lock_head(session: AsyncSession) -> tuple[int, str]:
+async def _lock_head(session: AsyncSession) -> tuple[int, str, int | None]:
+    columns = (AuditChainHead.seq, AuditChainHead.last_hash, AuditChainHead.keyed_from_seq)
     if session.get_bind().dialect.name == "postgresql":
         row = (
-            await session.execute(
-                select(AuditChainHead.seq, AuditChainHead.last_hash)
-                .where(AuditChainHead.id == CHAIN_HEAD_ID)
-                .with_for_update()
-            )
+            await session.execute(select(*columns).where(AuditChainHead.id == CHAIN_HEAD_ID).with_for_update())
         ).one_or_none()
     else:
         # A no-op UPDATE first: SQLite then holds the write lock for the rest of this transaction.
         await session.execute(
             update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(seq=AuditChainHead.seq)
         )
-        row = (
-            await session.execute(
-                select(AuditChainHead.seq, AuditChainHead.last_hash).where(AuditChainHead.id == CHAIN_HEAD_ID)
-            )
-        ).one_or_none()
+        row = (await session.execute(select(*columns).where(AuditChainHead.id == CHAIN_HEAD_ID))).one_or_none()
     if row is None:
         raise AuditChainMissingError("audit_chain_head has no row; run the migrations (upgrade heads)")
-    return int(row[0]), str(row[1])
+    return int(row[0]), str(row[1]), None if row[2] is None else int(row[2])
 
 
 async def append(
@@ -94,7 +88,7 @@ async def append(
     check_no_personal_data({"object_id": str(object_id) if object_id is not None else None})
     details_json = canonical_details(details)
 
-    last_seq, last_hash = await _lock_head(session)
+    last_seq, last_hash, keyed_from = await _lock_head(session)
     fields = ChainFields(
         seq=last_seq + 1,
         occurred_at=at or datetime.now(UTC),
@@ -110,7 +104,7 @@ async def append(
         prev_hash=last_hash,
         subject_ref=subject_ref,
     )
-    digest = entry_hash(fields)
+    digest = entry_hash(fields, chain_key())
     session.add(
         AuditEntry(
             seq=fields.seq,
@@ -129,9 +123,11 @@ async def append(
             entry_hash=digest,
         )
     )
-    await session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(seq=fields.seq, last_hash=digest)
-    )
+    head_values: dict[str, Any] = {"seq": fields.seq, "last_hash": digest}
+    # Every new entry is keyed; a head that does not say so yet starts keying here.
+    if keyed_from is None or keyed_from > fields.seq:
+        head_values["keyed_from_seq"] = fields.seq
+    await session.execute(update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(**head_values))
     await session.flush()
     return AppendedEntry(seq=fields.seq, entry_hash=digest)
 
@@ -158,12 +154,28 @@ def stored_entry(row: AuditEntry) -> StoredEntry:
 
 
 async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
-    """Recompute the whole chain from the stored rows, oldest first; report the first entry that breaks it."""
+    """Recompute the whole chain from the stored rows, oldest first; report the first entry that breaks it.
+    Entries from the head's ``keyed_from_seq`` on are checked with the process's audit key (``keys.use_key``)."""
     head = await session.get(AuditChainHead, CHAIN_HEAD_ID)
     if head is None:
         raise AuditChainMissingError("audit_chain_head has no row; run the migrations (upgrade heads)")
     head_seq, head_hash = head.seq, head.last_hash
-    verifier = ChainVerifier(anchor_seq=head.anchor_seq, anchor_hash=head.anchor_hash or GENESIS_HASH)
+    if head.keyed_from_seq is not None and head.keyed_from_seq > head_seq + 1:
+        # Only a rewritten head says keying starts after its last entry: it would pass keyed entries as plain.
+        return VerifyResult(
+            False,
+            0,
+            head_seq + 1,
+            f"chain head says entries are keyed from {head.keyed_from_seq}, after its last entry {head_seq}",
+            keyed_from_seq=head.keyed_from_seq,
+        )
+    verifier = ChainVerifier(
+        anchor_seq=head.anchor_seq,
+        anchor_hash=head.anchor_hash or GENESIS_HASH,
+        key=chain_key(),
+        # No record of keying means no keyed entry was ever appended: all are the old plain hashes.
+        keyed_from_seq=head.keyed_from_seq if head.keyed_from_seq is not None else head.seq + 1,
+    )
     after = head.anchor_seq
     while True:
         # Keyset pages: constant memory however long the log is.
@@ -186,7 +198,14 @@ async def verify(session: AsyncSession, *, batch: int = 2000) -> VerifyResult:
     # Rows below the anchor would mean retention was bypassed or entries were re-inserted.
     stray = await session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq <= head.anchor_seq))
     if stray:
-        return VerifyResult(False, verifier.checked, head.anchor_seq, "entries exist before the retention anchor")
+        return VerifyResult(
+            False,
+            verifier.checked,
+            head.anchor_seq,
+            "entries exist before the retention anchor",
+            unkeyed=verifier.unkeyed,
+            keyed_from_seq=head.keyed_from_seq,
+        )
     return verifier.result(head_seq=head_seq, head_hash=head_hash)
 
 
@@ -199,6 +218,9 @@ async def verify_tenant(session: AsyncSession, tenant_id: str, *, batch: int = 2
     if head is None:
         raise AuditChainMissingError("audit_chain_head has no row; run the migrations (upgrade heads)")
     anchor_seq, anchor_hash = head.anchor_seq, head.anchor_hash or GENESIS_HASH
+    # As ``verify``: entries from the head's keyed_from_seq on are HMACs under the process's key.
+    key = chain_key()
+    keyed_from = head.keyed_from_seq if head.keyed_from_seq is not None else head.seq + 1
     checked, after, last_hash = 0, anchor_seq, None
     while True:
         rows = (
@@ -226,7 +248,7 @@ async def verify_tenant(session: AsyncSession, tenant_id: str, *, batch: int = 2
                 reason = "the entry before this one is missing"
             elif row.prev_hash != hashes[row.seq - 1]:
                 reason = "prev_hash does not match the previous entry's hash"
-            elif entry_hash(entry.fields) != entry.stored_hash:
+            elif entry_hash(entry.fields, key if row.seq >= keyed_from else None) != entry.stored_hash:
                 reason = "entry content does not match its stored hash"
             if reason is not None:
                 return VerifyResult(False, checked, row.seq, reason, last_hash)

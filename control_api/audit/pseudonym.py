@@ -13,6 +13,10 @@ import hmac
 
 import phonenumbers
 
+from control_api.audit.keys import DEVELOPMENT_KEY, secret, use_key
+
+__all__ = ["DEVELOPMENT_KEY", "canonical_phone", "is_pseudonym", "pseudonymize_phone", "use_key"]
+
 PSEUDONYM_PREFIX = "ph_"
 
 
@@ -26,23 +30,9 @@ def canonical_phone(phone: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-DEVELOPMENT_KEY = b"closerr-dev-audit-key-change-me"
-
-
-class _Key:
-    """The deployment's key: one per process, handed over by whoever builds the app or runs a command
-    (``use_key``), so the audit log of every process agrees on each number's pseudonym."""
-
-    value: bytes = DEVELOPMENT_KEY
-
-
-def use_key(key: str | bytes) -> None:
-    _Key.value = key.encode() if isinstance(key, str) else key
-
-
 def _key_bytes(key: str | bytes | None) -> bytes:
     if key is None:
-        return _Key.value
+        return secret()
     return key.encode() if isinstance(key, str) else key
 
 

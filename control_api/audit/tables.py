@@ -46,7 +46,8 @@ class AuditEntry(Base):
 
 class AuditChainHead(Base):
     """One row. ``seq``/``last_hash``: the newest entry. ``anchor_*``: the last entry removed by retention, which
-    the oldest surviving entry must link to (so cutting the old end is recorded, not a silent truncation)."""
+    the oldest surviving entry must link to (so cutting the old end is recorded, not a silent truncation).
+    ``keyed_from_seq``: the first entry hashed with the audit key; older ones are plain SHA-256."""
 
     __tablename__ = "audit_chain_head"
 
@@ -55,6 +56,7 @@ class AuditChainHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
     anchor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     anchor_hash: Mapped[str] = mapped_column(String(64))
+    keyed_from_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditRetentionGate(Base):

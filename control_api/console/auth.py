@@ -1,7 +1,8 @@
 """Console sign-in: an API key exchanged for a session cookie.
 
-The key itself is never stored in the session (the cookie holds the account id, key id and prefix, encrypted by
-Litestar's cookie backend); every request re-reads the key row, so revoking a key signs its console sessions out.
+The key itself is never stored in the session: the cookie (encrypted by Litestar's cookie backend) holds a random
+token whose SHA-256 names a ``console_sessions`` row. Every request re-reads that row and the key's, so signing
+out, the session's expiry and revoking the key each end the session, also for a copy of the cookie.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.policy import console_refusal
-from control_api.accounts.service import Principal, authenticate, principal_for_key
+from control_api.accounts.service import Principal, authenticate
+from control_api.console.sessions import close_session, open_session, principal_of_token
 from control_api.storage.db import Database, session_scope
 
-_SESSION_KEYS = ("account_id", "key_id", "key_prefix")
+_TOKEN = "session_token"
 
 
 class SignInRequired(NotAuthorizedException):
@@ -32,21 +34,30 @@ async def sign_in(session: AsyncSession, request: Request[Any, Any, Any], api_ke
         return None
     # A fresh session on sign-in (no fixation): drop whatever the cookie held before.
     request.clear_session()
-    request.set_session({k: getattr(principal, k) for k in _SESSION_KEYS})
+    request.set_session({_TOKEN: await open_session(session, principal)})
     return principal
 
 
-def sign_out(request: Request[Any, Any, Any]) -> None:
+def _token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    data = connection.session if "session" in connection.scope else {}
+    token = data.get(_TOKEN) if isinstance(data, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+async def sign_out(session: AsyncSession, request: Request[Any, Any, Any]) -> None:
+    token = _token(request)
+    if token is not None:
+        await close_session(session, token)
     request.clear_session()
 
 
 async def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    data = connection.session if "session" in connection.scope else {}
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _SESSION_KEYS):
+    token = _token(connection)
+    if token is None:
         return None
     db = cast(Database, connection.app.state.db)
     async with session_scope(db) as session:
-        principal = await principal_for_key(session, data["account_id"], data["key_id"])
+        principal = await principal_of_token(session, token)
     # A suspension (or anything else the policy refuses) ends the sessions already open, not only new sign-ins.
     if principal is None or console_refusal(principal) is not None:
         return None

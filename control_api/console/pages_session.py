@@ -39,8 +39,8 @@ async def login(request: Request[Any, Any, Any], session: Session) -> Template |
 
 
 @post("/logout")
-async def logout(request: Request[Any, Any, Any]) -> Redirect:
-    sign_out(request)
+async def logout(request: Request[Any, Any, Any], session: Session) -> Redirect:
+    await sign_out(session, request)
     return Redirect(path="/console/login", status_code=303)
 
 

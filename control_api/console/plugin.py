@@ -55,15 +55,21 @@ class ConsoleSessionMiddleware(SessionMiddleware[ClientSideSessionBackend]):
         super().__init__(app, backend=ClientSideSessionBackend(config=config))
 
 
+def secure_cookies(settings: Settings) -> bool:
+    # Served over TLS, a cookie without Secure would also be sent over plain HTTP to the same host.
+    return settings.console_secure_cookies or settings.tls_cert is not None
+
+
 def console_router(settings: Settings, engine: Engine | None) -> Router:
     key = _secret(settings)
+    secure = secure_cookies(settings)
     live_calls = LiveCalls(engine)
     session_config = CookieBackendConfig(
         secret=key,
         key="closerr_console",
         path="/console",
         httponly=True,
-        secure=settings.console_secure_cookies,
+        secure=secure,
         samesite="strict",
         max_age=12 * 3600,
     )
@@ -72,7 +78,7 @@ def console_router(settings: Settings, engine: Engine | None) -> Router:
         cookie_name=CSRF_COOKIE,
         cookie_path="/console",
         header_name=CSRF_HEADER,
-        cookie_secure=settings.console_secure_cookies,
+        cookie_secure=secure,
         cookie_samesite="strict",
     )
     return Router(

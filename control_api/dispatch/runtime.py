@@ -13,6 +13,7 @@ from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
 from config.settings import Settings
+from control_api.audit import pseudonym
 from control_api.dispatch.worker import Worker
 from control_api.origination import registry
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
@@ -73,6 +74,8 @@ def create_worker_app(
     Its media endpoint faces the carriers (the internet): ``engine`` must not accept ad-hoc streams."""
     if engine.directory.accept_adhoc:
         raise ValueError("a worker's engine serves only the calls it dialed: build it with accept_adhoc_streams off")
+    # The worker appends audit entries (dispatch results): same chain key and pseudonyms as the API processes.
+    pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

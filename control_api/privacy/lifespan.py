@@ -22,7 +22,7 @@ def _warn_on_development_key(settings: Settings) -> None:
     default = Settings.model_fields["audit_hmac_key"].default
     if settings.audit_hmac_key.get_secret_value() == default.get_secret_value():
         # Never the value itself: only that the shipped development key is in use.
-        log.warning("CLOSERR_AUDIT_HMAC_KEY is not set: pseudonyms use the development key; set a secret one")
+        log.warning("CLOSERR_AUDIT_HMAC_KEY is not set: the audit chain and pseudonyms use the development key")
 
 
 @asynccontextmanager

@@ -1,14 +1,18 @@
-"""A logging filter that masks phone numbers in records of loggers we do not write ourselves.
+"""Masking phone numbers in every log record of the process, whoever wrote the logger.
 
 Our own code never logs a number, but the rights routes carry one in the URL (``/v1/subjects/{phone}``), and
-uvicorn's access log and httpx's request log print URLs. The filter rewrites the message and each string argument
-(keeping the argument tuple's shape, which uvicorn's access formatter unpacks).
+uvicorn's access log, httpx's request log and exception messages print URLs and values. The redaction rewrites the
+message and each string argument (keeping the argument tuple's shape, which uvicorn's access formatter unpacks) and
+the traceback text. It runs where each record is made (the logging record factory), so a record of any logger,
+propagated to any handler, is masked before anything formats it; the filters on the named third-party loggers stay
+for processes that only add filters. Loguru (the engine's logger) gets the same masking as a patcher.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 # A "+" or its URL encoding, then ten or more digits with the separators people and URLs use.
@@ -48,8 +52,41 @@ class PhoneRedactingFilter(logging.Filter):
 _FILTER = PhoneRedactingFilter()
 
 
+class _RedactingRecordFactory:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = self.inner(*args, **kwargs)
+        _FILTER.filter(record)
+        if record.exc_info and record.exc_info[0] is not None:
+            # Formatters reuse exc_text when set: the traceback is printed already masked.
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = redact_text(text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return record
+
+
+def _redact_loguru(record: Any) -> None:
+    message = record["message"]
+    exc = record["exception"]
+    if exc is not None and exc.type is not None:
+        # Loguru prints the exception apart from the message: it joins the message, masked, and leaves the record.
+        message += "\n" + "".join(traceback.format_exception(exc.type, exc.value, exc.traceback)).rstrip("\n")
+        record["exception"] = None
+    record["message"] = redact_text(message)
+
+
 def install_log_redaction(names: tuple[str, ...] = REDACTED_LOGGERS) -> None:
-    """Idempotent: adds the one shared filter to each named logger."""
+    """Idempotent: masks every record made from now on in this process (stdlib logging and loguru), and adds the
+    one shared filter to each named logger."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(factory))
+    from loguru import logger as loguru_logger
+
+    loguru_logger.configure(patcher=_redact_loguru)
     for name in names:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

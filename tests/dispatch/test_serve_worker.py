@@ -31,7 +31,19 @@ def test_serve_with_and_without_the_in_process_worker(
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSERR_")}
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "closerr.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path), *flag],
+        # Embedded defaults (no CLOSERR_ variable): the development audit key, so --dev.
+        [
+            sys.executable,
+            "-m",
+            "closerr.cli",
+            "serve",
+            "--dev",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+            *flag,
+        ],
         env={**env, "HF_HUB_OFFLINE": "1", "CLOSERR_RETENTION_SCHEDULER": "false"},
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from control_api.audit import append
+from config.settings import Settings
+from control_api.audit import append, pseudonym
 from control_api.storage.db import create_database
 
 
 async def _main(url: str, worker: int, n: int) -> None:
+    # Like every process of a deployment: the audit key from the environment (the chain is keyed with it).
+    pseudonym.use_key(Settings().audit_hmac_key.get_secret_value())
     db = create_database(url)
     try:
         for i in range(n):

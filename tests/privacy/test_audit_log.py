@@ -15,7 +15,8 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from control_api.audit import PersonalDataInAuditError, append, pseudonymize_phone, verify
+from config.settings import Settings
+from control_api.audit import PersonalDataInAuditError, append, pseudonym, pseudonymize_phone, verify
 from control_api.audit.retention import prune_expired
 from control_api.audit.tables import AuditEntry
 from control_api.storage.db import Database, create_database
@@ -149,6 +150,7 @@ async def test_concurrent_worker_processes_serialise(db: Database, database_url:
     ]
     codes = await asyncio.gather(*(p.wait() for p in procs))
     assert codes == [0, 0, 0]
+    pseudonym.use_key(Settings().audit_hmac_key.get_secret_value())  # the workers' key: the environment's
     async with db.sessions() as s:
         result = await verify(s)
         actors = set((await s.execute(select(AuditEntry.actor))).scalars())
