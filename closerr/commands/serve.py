@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+
 from closerr.audit_key import DEV_HELP, require_audit_key
+
+
+async def _stop_worker(app: Litestar) -> None:
+    """The drain: the in-process worker stops leasing and lets its calls finish (``--no-worker``: nothing to do)."""
+    worker = getattr(app.state, "worker", None)
+    if worker is not None:
+        await worker.stop()
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +42,7 @@ def register(app: typer.Typer) -> None:
         dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
     ) -> None:
         """Serve the control API; CLOSERR_DATABASE_URL selects PostgreSQL instead of SQLite."""
-        import uvicorn
-
+        from closerr import draining
         from closerr.build import build_engine
         from config.settings import Settings
         from control_api.app import create_app
@@ -74,8 +84,9 @@ def register(app: typer.Typer) -> None:
         app = create_app(settings, engine, database=db)
         if db is not None:
             attach_worker(app, settings, engine, db, host, port)
-        uvicorn.run(
+        draining.run(
             app,
+            drain=lambda: _stop_worker(app),
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
             host=host,

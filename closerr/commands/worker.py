@@ -18,8 +18,7 @@ def register(app: typer.Typer) -> None:
         dev: bool = typer.Option(False, "--dev", help=DEV_HELP),
     ) -> None:
         """Take calls from the shared database (CLOSERR_DATABASE_URL; PostgreSQL for several workers) and run them."""
-        import uvicorn
-
+        from closerr import draining
         from closerr.build import build_engine
         from config.settings import get_settings
         from control_api.dispatch.runtime import create_worker_app
@@ -40,8 +39,10 @@ def register(app: typer.Typer) -> None:
                 "several workers need one shared PostgreSQL",
                 err=True,
             )
-        uvicorn.run(
-            create_worker_app(settings, build_engine(settings), host, bind_port),
+        app = create_worker_app(settings, build_engine(settings), host, bind_port)
+        draining.run(
+            app,
+            drain=lambda: app.state.worker.stop(),
             host=host,
             port=bind_port,
             log_level=log_level,

@@ -71,6 +71,7 @@ class Worker:
     _carrier_ids: dict[str, str] = field(default_factory=dict)
     _finishing: set[str] = field(default_factory=set)
     _stopping: bool = False
+    _stopped: asyncio.Future[None] | None = None
 
     def __post_init__(self) -> None:
         self.cfg = config_from(self.settings)
@@ -90,7 +91,13 @@ class Worker:
 
     async def stop(self) -> None:
         """Stop dialing, let calls in progress end (up to ``worker_drain_s``); calls still running after that end
-        as ``error`` and are settled now (their hold released)."""
+        as ``error`` and are settled now (their hold released). The server's drain on SIGTERM and the app's
+        shutdown both call it: the second waits for the first."""
+        if self._stopped is None:
+            self._stopped = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopped)
+
+    async def _stop(self) -> None:
         self._stopping = True
         if self._tasks:
             self._tasks[0].cancel()  # no new calls; heartbeats go on while the others drain
