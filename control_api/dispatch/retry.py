@@ -15,7 +15,8 @@ from typing import Any
 
 from control_api.dispatch.dispositions import RETRY, Disposition, retry_key
 
-# A call that errored (engine fault, lost worker) is tried once more, then quarantined, whatever the policy lists.
+# A call that errored (engine fault, lost worker, a shutdown's drain running out) is tried once more, then
+# quarantined, whatever the policy lists or allows.
 ERROR_RETRIES = 1
 # However often a lead asks to be called later, the dispatcher stops after this many attempts.
 CALLBACK_ATTEMPT_CAP = 10
@@ -59,12 +60,11 @@ def decide(
     key = retry_key(disposition, outcome)
     if key == "callback_requested":
         return _callback(policy, attempts, callback_at, now) or final
-    if attempts >= int(policy.get("max_attempts", 1)):
-        return final
     if disposition is Disposition.ERROR:
+        # Our fault (engine, lost worker, a shutdown), not the lead's: one more try, whatever max_attempts says.
         if errors > ERROR_RETRIES:
             return final
-    elif key not in policy.get("dispositions", []):
+    elif attempts >= int(policy.get("max_attempts", 1)) or key not in policy.get("dispositions", []):
         return final
     spacing = [int(m) for m in policy.get("spacing_minutes", [])] or [30]
     wait = timedelta(minutes=spacing[min(attempts - 1, len(spacing) - 1)])
