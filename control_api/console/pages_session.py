@@ -11,6 +11,8 @@ from litestar.types import ControllerRouterHandler
 from control_api.console.auth import principal_of, sign_in, sign_out
 from control_api.console.context import page
 from control_api.deps import Session
+from control_api.limits.hooks import count_failed_auth
+from control_api.limits.limiter import RateLimited
 
 
 @get("/")
@@ -32,6 +34,21 @@ async def login(request: Request[Any, Any, Any], session: Session) -> Template |
     if not api_key.strip():
         errors = {"api_key": "Paste an API key (it starts with clr_)."}
     elif await sign_in(session, request, api_key) is None:
+        # A wrong key here is a failed authentication like one on the API: counted per address, and past the
+        # limit the form answers 429 until the window ends (key guessing through the console is no cheaper).
+        try:
+            await count_failed_auth(request)
+        except RateLimited as exc:
+            refused = page(
+                request,
+                "login.html",
+                principal=None,
+                section="login",
+                errors={"api_key": f"Too many invalid keys from your address; try again in {exc.retry_after} s."},
+                status_code=429,
+            )
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
         errors = {"api_key": "This key is unknown, revoked or mistyped."}
     else:
         return Redirect(path="/console/campaigns", status_code=303)

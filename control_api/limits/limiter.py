@@ -41,6 +41,7 @@ class Window:
 
 class RateLimited(ApiError):
     def __init__(self, rule: Rule, retry_after: int, detail: str, field: str | None = None) -> None:
+        self.retry_after = retry_after
         super().__init__(
             429,
             "Too many requests",

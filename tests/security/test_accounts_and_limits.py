@@ -8,13 +8,7 @@ binding different source addresses (127.0.0.2, 127.0.0.3, ...) to play different
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +25,9 @@ from control_api.limits.limiter import Rule, Window, hit
 from control_api.limits.tables import RateLimitWindow
 from control_api.storage.db import Database, create_database, session_scope
 from tests.control_api.helpers import register
+from tests.security.conftest import Serve
 
 BACKENDS = ["sqlite", "postgres"]
-Serve = Callable[..., AbstractAsyncContextManager[str]]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -47,70 +41,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'closerr.sqlite3'}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Serve:
-    """``closerr serve`` as a real process on 127.0.0.1 with extra ``CLOSERR_`` variables; answers its base URL."""
-
-    @asynccontextmanager
-    async def running(database_url: str, **env: str) -> AsyncIterator[str]:
-        port = _free_port()
-        log_path = tmp_path / f"serve-{port}.log"
-        variables = {
-            **os.environ,
-            "CLOSERR_DATABASE_URL": database_url,
-            "CLOSERR_WARM_PHONE_CACHE": "false",
-            **{f"CLOSERR_{k.upper()}": v for k, v in env.items()},
-        }
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "closerr.cli",
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--data-dir",
-                    str(tmp_path / "d"),
-                    "--log-level",
-                    "warning",
-                ],
-                env=variables,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                async with httpx.AsyncClient() as c:
-                    for _ in range(300):
-                        if proc.poll() is not None:
-                            raise RuntimeError(f"closerr serve exited: {log_path.read_text()}")
-                        try:
-                            if (await c.get(f"{base}/health")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            pass
-                        await asyncio.sleep(0.1)
-                    else:
-                        raise RuntimeError("closerr serve did not come up in 30 s")
-                yield base
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-        assert "Traceback" not in log_path.read_text(), log_path.read_text()
-
-    return running
 
 
 def client_from(base: str, source: str) -> httpx.AsyncClient:
@@ -201,6 +131,22 @@ async def test_signups_and_bad_keys_from_one_address_get_429_while_other_address
         assert (await b.get("/v1/accounts/me", headers=mine)).status_code == 200
         # Another address guessing is still told 401: the count is per address.
         assert (await a.get("/v1/accounts/me", headers=bad)).status_code == 401
+        # The console's sign-in form is the same door: wrong keys there count, and the throttled address is
+        # refused there too, while another address still gets the form's 401.
+        assert (await _console_sign_in(b, "clr_abcdef012345_not-the-secret")).status_code == 429
+        assert (await _console_sign_in(a, "clr_abcdef012345_not-the-secret")).status_code == 401
+        for _ in range(4):
+            await _console_sign_in(a, "clr_abcdef012345_not-the-secret")
+        refused = await _console_sign_in(a, "clr_abcdef012345_not-the-secret")
+        assert refused.status_code == 429 and "Too many invalid keys" in refused.text
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert (await _console_sign_in(a, keys[0])).status_code == 303  # a valid key still signs in
+
+
+async def _console_sign_in(client: httpx.AsyncClient, api_key: str) -> httpx.Response:
+    await client.get("/console/login")
+    csrf = client.cookies.get("closerr_csrf") or ""
+    return await client.post("/console/login", data={"api_key": api_key}, headers={"x-csrftoken": csrf})
 
 
 async def test_expensive_endpoints_are_limited_per_key(database_url: str, tmp_path: Path) -> None:

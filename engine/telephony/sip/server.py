@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ OnCall = Callable[[SipCallInfo, RtpMediaLeg], Awaitable[Any]]
 
 async def _reject_inbound(info: SipCallInfo, leg: RtpMediaLeg) -> None:
     await leg.hangup()
+
+
+# Tries at a port free for both UDP and TCP when the OS picks it.
+PORT_PICK_ATTEMPTS = 20
 
 
 class SipServer:
@@ -100,12 +105,22 @@ class SipServer:
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> SipServer:
         loop = asyncio.get_running_loop()
-        udp, _ = await loop.create_datagram_endpoint(
-            lambda: UdpProtocol(self._on_datagram), local_addr=(self.host, self.port)
-        )
-        self._udp = udp
-        self.port = int(udp.get_extra_info("sockname")[1])
-        self._tcp_server = await loop.create_server(self._tcp.protocol, self.host, self.port)
+        # Port 0: UDP picks a free port, and TCP must have the same one, which another socket may hold (any
+        # outgoing TCP connection's ephemeral port): pick again rather than fail.
+        for attempt in range(1 if self.port else PORT_PICK_ATTEMPTS):
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: UdpProtocol(self._on_datagram), local_addr=(self.host, self.port)
+            )
+            port = int(udp.get_extra_info("sockname")[1])
+            try:
+                self._tcp_server = await loop.create_server(self._tcp.protocol, self.host, port)
+            except OSError as exc:
+                udp.close()
+                if exc.errno != errno.EADDRINUSE or attempt == PORT_PICK_ATTEMPTS - 1 or self.port:
+                    raise
+                continue
+            self._udp, self.port = udp, port
+            break
         self.endpoint = SipEndpoint(self.advertise_host, self.port, user_agent=self.user_agent, inbound=self.inbound)
         log.info("sip: listening on %s:%s (udp, tcp)", self.host, self.port)
         return self
