@@ -21,6 +21,7 @@ from control_api.app import create_app
 from control_api.operator.service import create_operator
 from control_api.storage.db import Database, create_database, session_scope
 from tests.control_api.helpers import Tenant, register
+from tests.fixtures.log_leaks import leaks_in
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -145,6 +146,9 @@ async def live_api(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+    # The server's own log (uvicorn's access lines included) is watched like the test process's.
+    output = (tmp_path / "serve.log").read_text()
+    assert not leaks_in(output), leaks_in(output)[:5]
 
 
 def _free_port() -> int:

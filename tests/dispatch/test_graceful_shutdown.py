@@ -25,6 +25,7 @@ from control_api.credits.tables import CreditEntry
 from control_api.leads.tables import Lead
 from control_api.storage.db import create_database, session_scope
 from tests.dispatch.seed import ALL_DAYS, ALWAYS_OPEN, ATTEST, demo_script
+from tests.fixtures.log_leaks import leaks_in
 
 CREDITS = 100_000
 
@@ -78,6 +79,7 @@ async def serve(pg_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+    assert not leaks_in(log.read_text()), leaks_in(log.read_text())[:5]  # two real calls: no number, no name
 
 
 async def _two_live_calls(server: Server, pg_url: str) -> str:

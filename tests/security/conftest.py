@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.log_leaks import leaks_in
 from tests.privacy.conftest import backend, database_url, db  # noqa: F401
 
 Serve = Callable[..., AbstractAsyncContextManager[str]]
@@ -79,6 +80,9 @@ def serve(tmp_path: Path) -> Serve:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        assert "Traceback" not in log_path.read_text(), log_path.read_text()
+        output = log_path.read_text()
+        assert "Traceback" not in output, output
+        # The server's own log (uvicorn's access lines included) is watched like the test process's.
+        assert not leaks_in(output), leaks_in(output)[:5]
 
     return running
