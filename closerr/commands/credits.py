@@ -9,12 +9,12 @@ import typer
 
 
 async def _add(account_id: str, amount: int, note: str | None) -> int:
-    from config.settings import get_settings
+    from closerr.database import command_database
     from control_api.credits import ledger
     from control_api.dispatch.runtime import migrate
-    from control_api.storage.db import create_database, session_scope
+    from control_api.storage.db import session_scope
 
-    db = create_database(get_settings().effective_database_url)
+    db = command_database()
     try:
         await migrate(db)
         async with session_scope(db) as s:
@@ -24,11 +24,10 @@ async def _add(account_id: str, amount: int, note: str | None) -> int:
 
 
 async def _show(account_id: str) -> tuple[int, int]:
-    from config.settings import get_settings
+    from closerr.database import command_database
     from control_api.credits import ledger
-    from control_api.storage.db import create_database
 
-    db = create_database(get_settings().effective_database_url)
+    db = command_database()
     try:
         async with db.sessions() as s:
             return await ledger.balance(s, account_id), await ledger.held(s, account_id)

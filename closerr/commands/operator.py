@@ -9,12 +9,12 @@ import typer
 
 
 async def _create(name: str, email: str) -> tuple[str, str]:
-    from config.settings import get_settings
+    from closerr.database import command_database
     from control_api.dispatch.runtime import migrate
     from control_api.operator.service import create_operator
-    from control_api.storage.db import create_database, session_scope
+    from control_api.storage.db import session_scope
 
-    db = create_database(get_settings().effective_database_url)
+    db = command_database()
     try:
         await migrate(db)
         async with session_scope(db) as s:

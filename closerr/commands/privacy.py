@@ -10,22 +10,13 @@ from typing import Any
 import typer
 
 
-def _database() -> Any:
-    from config.settings import get_settings
-    from control_api.audit import pseudonym
-    from control_api.storage.db import create_database
-
-    settings = get_settings()
-    pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
-    return create_database(settings.effective_database_url)
-
-
 async def _purge(dry_run: bool) -> dict[str, Any]:
+    from closerr.database import command_database
     from config.settings import get_settings
     from control_api.audit import AuditContext
     from control_api.privacy.purge import run_retention
 
-    db = _database()
+    db = command_database()
     try:
         await db.migrate()
         report = await run_retention(
@@ -37,9 +28,10 @@ async def _purge(dry_run: bool) -> dict[str, Any]:
 
 
 async def _verify() -> dict[str, Any]:
+    from closerr.database import command_database
     from control_api.audit import verify
 
-    db = _database()
+    db = command_database()
     try:
         await db.migrate()
         async with db.sessions() as session:
