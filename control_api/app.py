@@ -16,6 +16,7 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -38,6 +39,7 @@ from control_api.health import health
 from control_api.json_bodies import BoundedRequest
 from control_api.leads.routes import LeadController
 from control_api.limits.hooks import rate_limit_guard
+from control_api.openapi import ProblemDocumentedJson
 from control_api.operator import routes as operator_routes
 from control_api.privacy import routes as privacy_routes
 from control_api.privacy.lifespan import privacy_lifespan
@@ -133,6 +135,8 @@ def create_app(
             title="Closerr control API",
             version=API_VERSION,
             path="/schema",
+            # /schema/openapi.json with the problem-details errors the API sends; /schema itself: Swagger UI.
+            render_plugins=[ProblemDocumentedJson(), SwaggerRenderPlugin(path="/")],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", description="an API key: clr_...")

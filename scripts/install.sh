@@ -23,3 +23,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 # llama-cpp-python (extra "llm") builds from source; GGML_NATIVE=OFF keeps the build portable across CPUs.
 CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip install -q -e '.[dev,llm]'
+# openapi-python-client (the generated-client test) pins an older typer than the CLI does: it gets its own venv.
+if [[ ! -x .venv/tools/bin/openapi-python-client ]]; then
+    python3 -m venv .venv/tools
+    .venv/tools/bin/python -m pip install -q openapi-python-client==0.29.1
+fi
