@@ -181,8 +181,8 @@ class Worker:
     async def _abandon(self, call_id: str) -> None:
         """Our lease on this call expired and was reaped (the lead may already be dialed again elsewhere): hang
         up now rather than talk on in parallel. The reaper settled it; our late settle is refused."""
-        if call_id in self._finishing:
-            return
+        if call_id in self._finishing or call_id not in self.active:
+            return  # settling, or settled while the heartbeat ran: the lease was dropped by its settlement
         logger.warning("lease of call {} lost: hanging up", call_id)
         await self._hangup(self._carrier_ids.get(call_id))
         task = self._tasks_by_call.get(call_id)
