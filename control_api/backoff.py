@@ -14,5 +14,5 @@ def delay(
     ceiling = min(cap, base * 2 ** min(attempt, 32))
     wait = (rng or random).uniform(0, ceiling)
     if retry_after is not None and retry_after > 0:
-        wait = max(wait, min(retry_after, cap))
+        wait = max(wait, retry_after)
     return wait

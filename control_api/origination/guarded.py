@@ -1,7 +1,8 @@
 """A carrier behind its circuit breaker, with retries: what the worker dials through.
 
 An originate request the carrier surely did not act on (``CarrierError.retry_safe``: unreachable, 429, 503) is
-sent again after an exponential backoff with full jitter, no sooner than the carrier's ``Retry-After``. Every
+sent again after an exponential backoff with full jitter, no sooner than the carrier's ``Retry-After`` (a
+``Retry-After`` beyond ``backoff_max_s`` is not waited for in the dial: the lead is returned and waits for it). Every
 transient failure counts towards the breaker; when it opens, dials stop for its cool-down (the worker leases no
 leads: ``permits``), then one trial dial decides. A dial that the outage stopped raises ``CarrierUnavailable``:
 the lead was never rung, so it is not charged and keeps its attempt.
@@ -64,8 +65,9 @@ class GuardedCarrier:
                     raise
                 last = exc
                 self._failed(exc)
-                if not exc.retry_safe or attempt == self.policy.retries:
-                    break
+                too_long = exc.retry_after is not None and exc.retry_after > self.policy.backoff_max_s
+                if not exc.retry_safe or too_long or attempt == self.policy.retries:
+                    break  # the lead waits instead (``_unavailable``), no sooner than the carrier asked
                 await self.sleep(
                     backoff.delay(
                         attempt,
