@@ -143,10 +143,11 @@ async def test_postgres_restart_mid_campaign_loses_no_lead_and_dials_none_twice(
     try:
         await until(lambda: _at_least(url, sd.campaign_id, 8))
         await until(lambda: _calls_in_flight(worker))
-        own_postgres.halt()
+        # The worker runs on while the server goes down: statements in flight are cut, not just refused.
+        await asyncio.to_thread(own_postgres.halt)
         # Calls in flight ring out meanwhile and must settle against a server that is not there.
         await asyncio.sleep(2.0)
-        own_postgres.resume()
+        await asyncio.to_thread(own_postgres.resume)
         await until(lambda: _completed(url, sd.campaign_id))
     finally:
         await worker.stop()
