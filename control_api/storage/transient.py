@@ -49,8 +49,12 @@ def transient_reason(error: BaseException) -> str | None:
             return UNAVAILABLE
         if isinstance(cause, OSError):
             return DISK_FULL if cause.errno == errno.ENOSPC else UNAVAILABLE
-        if type(cause).__module__.startswith("asyncpg") and "Connection" in type(cause).__name__:
-            return UNAVAILABLE  # ConnectionDoesNotExistError and kin: the server went away mid-statement
+        if type(cause).__module__.startswith("asyncpg") and (
+            "Connection" in type(cause).__name__ or type(cause).__name__ == "InternalClientError"
+        ):
+            # The server went away mid-statement; the client's protocol state of that connection is then broken
+            # too ("cannot switch to state ..."), and the pool replaces the connection.
+            return UNAVAILABLE
     if isinstance(error, sa_exc.InterfaceError):
         return UNAVAILABLE
     return None

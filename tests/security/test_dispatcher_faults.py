@@ -5,11 +5,13 @@ loopback answering as the carrier documents its errors)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import pwd
 import random
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections import Counter
@@ -19,9 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import asyncpg
 import pytest
 from loguru import logger
 from prometheus_client import REGISTRY
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -41,6 +45,7 @@ from control_api.origination.base import CarrierError, CarrierUnavailable, Dial
 from control_api.origination.breaker import Breaker, State
 from control_api.origination.guarded import GuardedCarrier
 from control_api.storage.db import Database, create_database
+from control_api.storage.transient import transient_reason
 from engine.facade import Engine
 from engine.records import CallRecord, CallRequest, TranscriptTurn
 from engine.records import Lead as EngineLead
@@ -547,3 +552,35 @@ async def test_carrier_error_burst_campaign_is_not_failed_leads_are_not_burnt_an
 
 async def _breaker_opened(states: list[float]) -> bool:
     return sample("closerr_carrier_breaker_state", carrier="twilio") == 2 or 1.0 in states
+
+
+# -- which database failures pass by themselves -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (asyncpg.exceptions.DiskFullError("could not extend file"), "disk_full"),
+        (asyncpg.exceptions.OutOfMemoryError("out of memory"), "db_resources"),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), "db_unavailable"),
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), "db_unavailable"),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"), "db_unavailable"),
+        (ConnectionRefusedError(111, "Connect call failed"), "db_unavailable"),
+        (OSError(errno.ENOSPC, "No space left on device"), "disk_full"),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), None),
+        (asyncpg.exceptions.UndefinedColumnError("no such column"), None),
+        (ValueError("a bug"), None),
+    ],
+)
+def test_transient_database_failures_are_told_from_bugs(error: BaseException, reason: str | None) -> None:
+    wrapped = sa_exc.DBAPIError("UPDATE calls ...", None, error)  # as SQLAlchemy raises them
+    assert transient_reason(wrapped) == reason
+
+
+def test_a_full_sqlite_database_is_a_disk_full(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "full.sqlite3") as conn:
+        conn.execute("CREATE TABLE t (x TEXT)")
+        conn.execute("PRAGMA max_page_count = 3")  # the file may not grow: SQLite answers SQLITE_FULL
+        with pytest.raises(sqlite3.OperationalError) as err:
+            conn.execute("INSERT INTO t VALUES (?)", ("x" * 100_000,))
+    assert transient_reason(sa_exc.OperationalError("INSERT", None, err.value)) == "disk_full"
