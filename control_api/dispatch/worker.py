@@ -225,9 +225,7 @@ class Worker:
     async def _finish(self, job: DialJob, result: CallResult) -> None:
         self._finishing.add(job.call_id)  # from here on, never cancelled for a lost lease
         try:
-            closed = await self._settle(job, result)
-            if closed is None:
-                logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
+            await self._settle(job, result)
         finally:
             self.active.pop(job.call_id, None)
             self._finishing.discard(job.call_id)
@@ -244,7 +242,10 @@ class Worker:
         deadline = loop.time() + SETTLE_RETRY_S
         for attempt in itertools.count():
             try:
-                return await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
+                closed = await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
+                if closed is None:
+                    logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
+                return closed
             except Exception as exc:
                 reason = transient_reason(exc)
                 if reason is None:
