@@ -202,6 +202,17 @@ class Settings(BaseSettings):
     credit_rate_per_second: int = Field(default=1, ge=0, description="credits per started second of a call")
     fraud_max_calls_per_hour: int = Field(default=2000, ge=1)
     fraud_max_spend_per_day: int = Field(default=2_000_000, ge=1)
+    carrier_retries: int = Field(
+        default=2, ge=0, description="retries of an originate request the carrier surely did not act on (429, 503)"
+    )
+    carrier_backoff_s: float = Field(default=0.5, gt=0, description="first retry wait; doubles, with full jitter")
+    carrier_backoff_max_s: float = Field(default=10.0, gt=0, description="longest wait between two retries")
+    carrier_breaker_threshold: int = Field(
+        default=5, ge=1, description="transient carrier failures in a row that open the breaker (no dials)"
+    )
+    carrier_breaker_cool_down_s: float = Field(
+        default=30.0, ge=0, description="how long an open breaker stops dials before one trial dial"
+    )
     sim_no_answer_rate: float = Field(default=0.0, ge=0, le=1)
     sim_busy_rate: float = Field(default=0.0, ge=0, le=1)
     sim_failed_rate: float = Field(default=0.0, ge=0, le=1)

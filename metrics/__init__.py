@@ -26,6 +26,14 @@ from metrics.dispatch import (
     set_campaign_queue_depth,
 )
 from metrics.exposition import CONTENT_TYPE, render
+from metrics.faults import (
+    CARRIER_BREAKER_STATE,
+    CARRIER_FAULTS_TOTAL,
+    SETTLEMENT_RETRIES_TOTAL,
+    record_carrier_fault,
+    record_settlement_retry,
+    set_breaker_state,
+)
 from metrics.ingress import (
     MEDIA_STREAMS_REFUSED_TOTAL,
     SIP_INVITES_REFUSED_TOTAL,
@@ -54,6 +62,8 @@ __all__ = [
     "CALLS_TOTAL",
     "CALL_DURATION_SECONDS",
     "CAMPAIGN_QUEUE_DEPTH",
+    "CARRIER_BREAKER_STATE",
+    "CARRIER_FAULTS_TOTAL",
     "CONTENT_TYPE",
     "CREDITS_CONSUMED_TOTAL",
     "DISPATCH_TOTAL",
@@ -68,19 +78,23 @@ __all__ = [
     "LEAD_SILENCE_TOTAL",
     "LLM_FIRST_TOKEN_SECONDS",
     "MEDIA_STREAMS_REFUSED_TOTAL",
+    "SETTLEMENT_RETRIES_TOTAL",
     "SIP_INVITES_REFUSED_TOTAL",
     "STT_SECONDS",
     "TTS_FIRST_AUDIO_SECONDS",
     "VOICE_TO_VOICE_SECONDS",
     "observe_turn",
     "record_call_finished",
+    "record_carrier_fault",
     "record_credits_consumed",
     "record_dispatch",
     "record_dnd_block",
+    "record_settlement_retry",
     "record_sip_refused",
     "record_stream_refused",
     "remove_campaign",
     "render",
+    "set_breaker_state",
     "set_campaign_queue_depth",
     "track_active_call",
 ]

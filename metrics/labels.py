@@ -60,6 +60,11 @@ STREAM_REFUSALS: Final[frozenset[str]] = frozenset(
 SIP_REFUSALS: Final[frozenset[str]] = frozenset({"source_not_allowed", "bad_credentials"})
 MEDIA_CARRIERS: Final[frozenset[str]] = frozenset({"twilio", "exotel", "plivo"})
 
+# Carriers the dispatcher originates through, and why a settlement or an originate request failed and was retried.
+CARRIERS: Final[frozenset[str]] = frozenset({"simulated", "twilio", "exotel", "plivo", "sip"})
+STORAGE_FAULTS: Final[frozenset[str]] = frozenset({"disk_full", "db_unavailable", "db_resources"})
+CARRIER_FAULTS: Final[frozenset[str]] = frozenset({"http_5xx", "http_429", "timeout", "unreachable", "breaker_open"})
+
 # Models whose inference is queued and timed.
 MODELS: Final[frozenset[str]] = frozenset({"stt", "tts", "vad", "turn", "llm"})
 
@@ -106,6 +111,18 @@ def sip_refusal(value: object) -> str:
 
 def media_carrier(value: object) -> str:
     return _bounded(value, MEDIA_CARRIERS)
+
+
+def carrier(value: object) -> str:
+    return _bounded(value, CARRIERS)
+
+
+def storage_fault(value: object) -> str:
+    return _bounded(value, STORAGE_FAULTS)
+
+
+def carrier_fault(value: object) -> str:
+    return _bounded(value, CARRIER_FAULTS)
 
 
 def model(value: object) -> str:

@@ -34,6 +34,7 @@ class Reason:
     ERROR = "error"
     WINDOW = "window"  # outside the calling window: its next opening
     TIME_BAND = "time_band"  # the lead's DND time band excludes now
+    CARRIER = "carrier_outage"  # the carrier was out: the dial never reached the lead
 
 
 @dataclass(frozen=True)

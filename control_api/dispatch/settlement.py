@@ -9,7 +9,7 @@ Everything here runs inside the caller's transaction, after the account row is l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch import repository as repo
 from control_api.dispatch import retry, window
-from control_api.dispatch.dispositions import Disposition
+from control_api.dispatch.dispositions import RETRY, Disposition
 from control_api.dispatch.retry import Reason
 from control_api.dispatch.tables import DispatchLease
 from control_api.dnd.preferences import zone_of
@@ -40,6 +40,9 @@ class CallResult:
     outcome: str | None = None
     record: CallRecord | None = None  # what the engine recorded, for answered calls
     error: str | None = None
+    # Set when the carrier was out and the dial never reached the lead: the lead keeps its attempt and is dialed
+    # again after this many seconds, whatever the retry policy says (the policy is about the lead's answers).
+    carrier_outage_retry_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,18 @@ async def close(
         return Closed(disposition=result.disposition, lead_status="erased", charged=settlement.charged)
     _record_result(call, result, record, duration, now)
     await s.flush()
-    decision = retry.decide(
-        c.retry,
-        attempts=lead.attempts,
-        errors=await repo.errored_attempts(s, lead.id),
-        disposition=result.disposition,
-        outcome=result.outcome,
-        callback_at=record.callback_at if record is not None else None,
-        now=now,
-    )
+    if result.carrier_outage_retry_s is not None:
+        decision = _not_placed(lead, result.carrier_outage_retry_s, now)
+    else:
+        decision = retry.decide(
+            c.retry,
+            attempts=lead.attempts,
+            errors=await repo.errored_attempts(s, lead.id),
+            disposition=result.disposition,
+            outcome=result.outcome,
+            callback_at=record.callback_at if record is not None else None,
+            now=now,
+        )
     lead.status = decision.status
     lead.next_attempt_at, lead.next_attempt_reason = decision.next_attempt_at, decision.reason
     if decision.reason == Reason.CALLBACK and decision.next_attempt_at is not None:
@@ -109,6 +115,13 @@ async def close(
     if c.webhook_url:
         await _notify(s, c, lead, call, ended, now)
     return Closed(disposition=result.disposition, lead_status=decision.status, charged=settlement.charged)
+
+
+def _not_placed(lead: Lead, retry_in_s: float, now: datetime) -> retry.Decision:
+    """The carrier never rang the lead: the attempt is given back (the call row stays, as ``failed`` with the
+    carrier's error, for the record) and the lead waits for the carrier to come back."""
+    lead.attempts = max(0, lead.attempts - 1)
+    return retry.Decision(status=RETRY, next_attempt_at=now + timedelta(seconds=retry_in_s), reason=Reason.CARRIER)
 
 
 def _record_result(call: Call, result: CallResult, answered: CallRecord | None, duration: float, now: datetime) -> None:

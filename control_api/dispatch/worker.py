@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import socket
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 import httpx
 from loguru import logger
 
+import metrics
 from config.settings import Settings
+from control_api import backoff
 from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.campaigns.calling_hours import CallingHours
@@ -25,11 +28,12 @@ from control_api.credits import fraud
 from control_api.dispatch import service
 from control_api.dispatch.dispositions import Disposition, from_record
 from control_api.dispatch.service import DialJob, DispatchConfig
-from control_api.dispatch.settlement import CallResult
+from control_api.dispatch.settlement import CallResult, Closed
 from control_api.dnd import service as dnd
 from control_api.dnd.preferences import Source
-from control_api.origination.base import Carrier, CarrierError, Dial
+from control_api.origination.base import Carrier, CarrierError, CarrierUnavailable, Dial
 from control_api.storage.db import Database, session_scope
+from control_api.storage.transient import transient_reason
 from control_api.webhooks.destination import parse_networks
 from control_api.webhooks.outbox import Deliverer
 from engine.facade import Engine
@@ -39,6 +43,11 @@ from engine.records import Lead as EngineLead
 ORIGINATE_TIMEOUT_S = 30.0
 STREAM_TOKEN_MARGIN_S = 30.0
 END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up
+# A settlement that fails on a passing database fault is tried again for this long (the lease is heartbeated
+# meanwhile), waiting between tries as ``control_api.backoff`` says.
+SETTLE_RETRY_S = 300.0
+SETTLE_BACKOFF_S = 0.2
+SETTLE_BACKOFF_MAX_S = 5.0
 
 
 def default_worker_id() -> str:
@@ -124,7 +133,7 @@ class Worker:
         # that would dial people whose calls are then refused (or, admitted, would stutter).
         capacity = min(self.settings.worker_max_calls, self.settings.max_concurrent_calls)
         for campaign in running:
-            slots = capacity - len(self.active)
+            slots = self._carrier_slots(capacity - len(self.active))
             if slots <= 0 or self._stopping:
                 break
             result = await service.claim(self.db, self.cfg, campaign.id, campaign.account_id, slots)
@@ -136,6 +145,12 @@ class Worker:
                 task.add_done_callback(self._calls.discard)
                 started += 1
         return started
+
+    def _carrier_slots(self, slots: int) -> int:
+        """No leases while the carrier's breaker is open (the leads would only be returned), one for its trial."""
+        permits = getattr(self.carrier, "permits", None)
+        allowed = permits() if callable(permits) else None
+        return slots if allowed is None else min(slots, allowed)
 
     async def _dispatch_loop(self) -> None:
         while True:
@@ -152,7 +167,9 @@ class Worker:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
-                calls = [c for c in self.active if c not in self._finishing]
+                # Calls being settled keep their lease too: a settlement waiting out a database fault must not
+                # lose its call to the reaper meanwhile.
+                calls = list(self.active)
                 held = await service.heartbeat(self.db, self.cfg, calls)
                 for call_id in set(calls) - held:
                     await self._abandon(call_id)
@@ -164,8 +181,8 @@ class Worker:
     async def _abandon(self, call_id: str) -> None:
         """Our lease on this call expired and was reaped (the lead may already be dialed again elsewhere): hang
         up now rather than talk on in parallel. The reaper settled it; our late settle is refused."""
-        if call_id in self._finishing:
-            return
+        if call_id in self._finishing or call_id not in self.active:
+            return  # settling, or settled while the heartbeat ran: the lease was dropped by its settlement
         logger.warning("lease of call {} lost: hanging up", call_id)
         await self._hangup(self._carrier_ids.get(call_id))
         task = self._tasks_by_call.get(call_id)
@@ -208,15 +225,38 @@ class Worker:
     async def _finish(self, job: DialJob, result: CallResult) -> None:
         self._finishing.add(job.call_id)  # from here on, never cancelled for a lost lease
         try:
-            closed = await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
-            if closed is None:
-                logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
+            await self._settle(job, result)
         finally:
             self.active.pop(job.call_id, None)
             self._finishing.discard(job.call_id)
             self._tasks_by_call.pop(job.call_id, None)
             self._carrier_ids.pop(job.call_id, None)
             self.engine.directory.forget(job.call_id)
+
+    async def _settle(self, job: DialJob, result: CallResult) -> Closed | None:
+        """Settle through a passing database fault (a restart, a lost connection, the disk full). Each try is one
+        transaction that rolled back whole, and ``finish`` checks the lease under the account lock: a try that
+        committed before its answer was lost is found settled, never charged twice. Past ``SETTLE_RETRY_S`` (or
+        on shutdown) the lease is left to expire and the reaper settles the call as an error."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_RETRY_S
+        for attempt in itertools.count():
+            try:
+                closed = await service.finish(self.db, self.cfg, job.call_id, job.lead_id, job.account_id, result)
+                if closed is None:
+                    logger.warning("call {} was reaped before it was settled (lease expired)", job.call_id)
+                return closed
+            except Exception as exc:
+                reason = transient_reason(exc)
+                if reason is None:
+                    raise
+                metrics.record_settlement_retry(reason)
+                if self._stopping or loop.time() > deadline:
+                    logger.error("settling call {} failed ({}): left to the reaper", job.call_id, reason)
+                    return None
+                logger.warning("settling call {} failed ({}): trying again", job.call_id, reason)
+            await asyncio.sleep(backoff.delay(attempt, base=SETTLE_BACKOFF_S, cap=SETTLE_BACKOFF_MAX_S))
+        raise AssertionError("unreachable")
 
     async def _call(self, job: DialJob) -> CallResult:
         request = CallRequest(
@@ -243,6 +283,8 @@ class Worker:
         )
         try:
             origination = await asyncio.wait_for(self.carrier.originate(dial), ORIGINATE_TIMEOUT_S)
+        except CarrierUnavailable as exc:
+            return CallResult(Disposition.FAILED, error=str(exc), carrier_outage_retry_s=exc.retry_in_s)
         except CarrierError as exc:
             return CallResult(Disposition(exc.disposition), error=str(exc))
         except TimeoutError:

@@ -14,11 +14,36 @@ from engine.records import CallRequest
 
 
 class CarrierError(Exception):
-    """The carrier refused or could not be reached; ``disposition`` is what the dial is recorded as."""
+    """The carrier refused or could not be reached; ``disposition`` is what the dial is recorded as.
 
-    def __init__(self, message: str, *, disposition: str = "failed") -> None:
+    ``fault`` names a transient failure of the carrier itself (``http_5xx``, ``http_429``, ``timeout``,
+    ``unreachable``): it counts towards the carrier's breaker. ``retry_safe`` says the carrier surely did not act on
+    the request (refused before reading it, 429, 503), so the same dial may be sent again at once; ``retry_after``
+    is the carrier's ``Retry-After`` in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        disposition: str = "failed",
+        fault: str | None = None,
+        retry_safe: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.disposition = disposition
+        self.fault = fault
+        self.retry_safe = retry_safe
+        self.retry_after = retry_after
+
+
+class CarrierUnavailable(CarrierError):
+    """The carrier is out (its breaker is open, or its failures outlasted the retries): the dial never reached the
+    lead. The lead is not charged, keeps its attempt and is dialed again after ``retry_in_s``."""
+
+    def __init__(self, message: str, *, retry_in_s: float) -> None:
+        super().__init__(message, disposition="failed")
+        self.retry_in_s = retry_in_s
 
 
 @dataclass(frozen=True)

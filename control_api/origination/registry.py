@@ -1,9 +1,12 @@
-"""Build the configured carrier (``CLOSERR_CARRIER``); credentials come from the environment only."""
+"""Build the configured carrier (``CLOSERR_CARRIER``); credentials come from the environment only. The REST
+carriers are dialed through their circuit breaker and retries (``guarded``)."""
 
 from __future__ import annotations
 
 from config.settings import Settings
 from control_api.origination.base import Carrier
+from control_api.origination.breaker import Breaker
+from control_api.origination.guarded import GuardedCarrier, RetryPolicy
 from engine.facade import Engine
 
 NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
@@ -15,15 +18,15 @@ def build(settings: Settings, engine: Engine, *, public_url: str) -> Carrier:
     if settings.carrier == "twilio":
         from control_api.origination.twilio import TwilioCarrier
 
-        return TwilioCarrier(settings)
+        return guarded(TwilioCarrier(settings), settings)
     if settings.carrier == "exotel":
         from control_api.origination.exotel import ExotelCarrier
 
-        return ExotelCarrier(settings)
+        return guarded(ExotelCarrier(settings), settings)
     if settings.carrier == "plivo":
         from control_api.origination.plivo import PlivoCarrier
 
-        return PlivoCarrier(settings, public_url)
+        return guarded(PlivoCarrier(settings, public_url), settings)
     if settings.carrier == "sip":
         from control_api.origination.sip import SipCarrier
 
@@ -31,3 +34,15 @@ def build(settings: Settings, engine: Engine, *, public_url: str) -> Carrier:
     from control_api.origination.simulated import SimulatedCarrier
 
     return SimulatedCarrier(settings, engine)
+
+
+def guarded(carrier: Carrier, settings: Settings) -> GuardedCarrier:
+    return GuardedCarrier(
+        carrier,
+        Breaker(threshold=settings.carrier_breaker_threshold, cool_down_s=settings.carrier_breaker_cool_down_s),
+        RetryPolicy(
+            retries=settings.carrier_retries,
+            backoff_s=settings.carrier_backoff_s,
+            backoff_max_s=settings.carrier_backoff_max_s,
+        ),
+    )

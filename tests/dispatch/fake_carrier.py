@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+# status, JSON body, and optionally extra headers (Retry-After)
+Response = tuple[int, Any] | tuple[int, Any, dict[str, str]]
 
 
 @dataclass
@@ -21,7 +25,9 @@ class Recorded:
 @dataclass
 class FakeCarrier:
     requests: list[Recorded] = field(default_factory=list)
-    responses: list[tuple[int, Any]] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    # When set, answers every request instead of ``responses`` (a carrier whose answers depend on the request).
+    responder: Callable[[Recorded], Response] | None = None
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -36,10 +42,18 @@ class FakeCarrier:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fake.requests.append(Recorded(self.command, self.path, dict(self.headers.items()), body))
-                status, payload = fake.responses.pop(0) if fake.responses else (200, {})
+                recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
+                fake.requests.append(recorded)
+                if fake.responder is not None:
+                    answer = fake.responder(recorded)
+                else:
+                    answer = fake.responses.pop(0) if fake.responses else (200, {})
+                status, payload = answer[0], answer[1]
+                extra: dict[str, str] = answer[2] if len(answer) == 3 else {}  # type: ignore[misc]
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

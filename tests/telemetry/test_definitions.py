@@ -29,6 +29,9 @@ CATALOGUE: dict[str, tuple[str, tuple[str, ...]]] = {
     "closerr_dnd_blocked": ("counter", ()),
     "closerr_credits_consumed": ("counter", ()),
     "closerr_campaign_queue_depth": ("gauge", ("campaign_id",)),
+    "closerr_settlement_retries": ("counter", ("reason",)),
+    "closerr_carrier_faults": ("counter", ("carrier", "kind")),
+    "closerr_carrier_breaker_state": ("gauge", ("carrier",)),
     "closerr_event_loop_lag_seconds": ("histogram", ()),
     "closerr_event_loop_lag_last_seconds": ("gauge", ()),
     "closerr_inference_queue_wait_seconds": ("histogram", ("model",)),
@@ -44,6 +47,9 @@ def _families() -> dict[str, object]:
     call.record_call_finished("completed", "qualified", 10.0)
     dispatch.record_dispatch("dialed")
     dispatch.set_campaign_queue_depth("c1", 1)
+    metrics.record_settlement_retry("disk_full")
+    metrics.record_carrier_fault("twilio", "http_5xx")
+    metrics.set_breaker_state("twilio", "closed")
     metrics.INFERENCE_SECONDS.labels(model="stt").observe(0.1)
     metrics.INFERENCE_QUEUE_WAIT_SECONDS.labels(model="stt").observe(0.1)
     metrics.INFERENCE_QUEUE_DEPTH.labels(model="stt").set(0)
