@@ -71,14 +71,16 @@ class LivePages(Controller):
 
     @get("/")
     async def live_page(
-        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, live_calls: LiveCalls
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, live_calls: LiveCalls, session: Session
     ) -> Template:
-        calls = [c.view() for c in live_calls.running(principal.account_id)]
+        calls = await live_calls.running(session, principal)
         return page(request, "live.html", principal=principal, section="live", calls=calls)
 
     @get("/calls.json")
-    async def live_calls_json(self, principal: ConsolePrincipal, live_calls: LiveCalls) -> dict[str, Any]:
-        return {"calls": [c.view() for c in live_calls.running(principal.account_id)]}
+    async def live_calls_json(
+        self, principal: ConsolePrincipal, live_calls: LiveCalls, session: Session
+    ) -> dict[str, Any]:
+        return {"calls": await live_calls.running(session, principal)}
 
     @get("/calls/{call_id:str}")
     async def live_call(

@@ -139,7 +139,7 @@ function setupLive() {
           if (c.current_turn) {
             current.append(el("b", {}, c.current_turn.role === "bot" ? "Agent: " : "Lead: "), document.createTextNode(c.current_turn.text));
           } else current.append(el("span", { class: "muted" }, "connecting…"));
-          tr.append(first, el("td", {}, c.campaign_name), el("td", {}, c.kind), el("td", {}, `${c.elapsed_s} s`), el("td", { class: "num" }, String(c.turns)), current);
+          tr.append(first, el("td", {}, c.campaign_name), el("td", {}, c.kind), el("td", {}, c.state), el("td", {}, c.worker_id || "this server"), el("td", {}, `${c.elapsed_s} s`), el("td", { class: "num" }, String(c.turns)), current);
           tbody.append(tr);
         }
         empty.hidden = calls.length > 0;
