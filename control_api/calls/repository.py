@@ -42,4 +42,4 @@ async def live_for_account(
         .offset(offset)
         .limit(limit)
     )
-    return [(lease, str(name)) for lease, name in rows.tuples().all()]
+    return [(lease, str(name)) for lease, name in rows.all()]

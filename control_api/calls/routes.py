@@ -36,13 +36,15 @@ class CallController(Controller):
         self,
         principal: Caller,
         session: Session,
-        state: Annotated[str | None, QueryParameter(description="live: calls in progress on any worker")] = None,
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="live: the calls in progress on every worker")
+        ] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> LiveCallPage:
         """The account's calls in progress on every worker, as their workers last published them (about once a
         second): state, turns so far and the last line spoken. A call leaves the list when it ends."""
-        return await service.list_by_state(session, principal, state, limit, cursor)
+        return await service.list_by_state(session, principal, state_filter, limit, cursor)
 
     @get("/calls/{call_id:str}")
     async def get_call(self, call_id: FromPath[str], principal: Caller, session: Session) -> CallDetail:
