@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
@@ -28,11 +27,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 
 from config.settings import Settings
+from control_api.calls.live_feed import LiveFeed, listen_dsn
 from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch import service as dispatch
 from control_api.dispatch.dispositions import Disposition
-from control_api.dispatch.progress import LIVE_CHANNEL
 from control_api.dispatch.service import DialJob, DispatchConfig
 from control_api.dispatch.settlement import CallResult
 from control_api.dispatch.tables import DispatchLease
@@ -95,19 +94,19 @@ async def _live(client: Client, who: Tenant, query: str = "") -> dict[str, Any]:
     return body
 
 
-async def _console_live(client: Client, who: Tenant) -> list[dict[str, Any]]:
+async def _console_live(client: Client, who: Tenant, query: str = "") -> dict[str, Any]:
     await client.get("/console/login")
     csrf = client.cookies.get("closerr_csrf") or ""
     r = await client.post("/console/login", data={"api_key": who.api_key}, headers={"x-csrftoken": csrf})
     assert r.status_code in (200, 303), r.text
-    r = await client.get("/console/live/calls.json")
+    r = await client.get(f"/console/live/calls.json{query}")
     assert r.status_code == 200, r.text
-    calls: list[dict[str, Any]] = r.json()["calls"]
-    return calls
+    body: dict[str, Any] = r.json()
+    return body
 
 
-def _pg_dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_live_calls_of_every_worker_are_listed_for_their_account_only(
@@ -139,19 +138,26 @@ async def test_live_calls_of_every_worker_are_listed_for_their_account_only(
 
     # w1's call is answered and talking; w2's still rings. Each worker publishes its own.
     _answer(w1, job1)
-    notified: asyncio.Queue[str] = asyncio.Queue()
-    listener = None
-    if database_url.startswith("postgresql"):
-        listener = await asyncpg.connect(_pg_dsn(database_url))
-        await listener.add_listener(LIVE_CHANNEL, lambda *args: notified.put_nowait(args[3]))
+    # On PostgreSQL a listening API process is woken by the publish of this account's calls, not another's.
+    feed, listening = LiveFeed(), None
+    dsn = listen_dsn(db)
+    if dsn is not None:
+        listening = asyncio.create_task(feed.listen(dsn))
+        await _wait_for(lambda: _true(feed.listening), "the feed to listen", 60)
+        woken = asyncio.create_task(feed.changed(tenant.account_id, timeout_s=120))
+        not_woken = asyncio.create_task(feed.changed(other_tenant.account_id, timeout_s=120))
+        await asyncio.sleep(0)  # both are waiting before anything is published
     try:
         await w1.publish_progress()
         await w2.publish_progress()
-        if listener is not None:
-            assert await asyncio.wait_for(notified.get(), 30) == tenant.account_id
+        if listening is not None:
+            assert await woken is True
+            assert not not_woken.done()
+            not_woken.cancel()
     finally:
-        if listener is not None:
-            await listener.close()
+        if listening is not None:
+            listening.cancel()
+            await asyncio.gather(listening, return_exceptions=True)
     body = await _live(client, tenant)
     calls = {c["id"]: c for c in body["items"]}
     talking = calls[job1.call_id]
@@ -180,13 +186,24 @@ async def test_live_calls_of_every_worker_are_listed_for_their_account_only(
     r = await client.get("/v1/calls?state=live&cursor=%21%21", headers=tenant.headers)
     assert r.status_code == 422 and r.json()["field"] == "cursor", r.text
 
-    # The console's Live page shows both workers' calls.
-    views = {c["call_id"]: c for c in await _console_live(client, tenant)}
+    # The console's Live page shows both workers' calls. On PostgreSQL the app listens, so the page's polls are
+    # held until a change (``prompt``); on SQLite the page polls every second.
+    views = {c["call_id"]: c for c in (await _console_live(client, tenant))["calls"]}
     assert views[job1.call_id]["worker_id"] == "w1" and views[job2.call_id]["worker_id"] == "w2"
     assert views[job1.call_id]["current_turn"] == {"role": "lead", "text": ANSWER}
     assert views[job1.call_id]["campaign_name"] == "Solar Pune"
+    if dsn is None:
+        assert (await _console_live(client, tenant, "?wait=true"))["prompt"] is False
+    else:
+
+        async def prompt() -> bool:
+            body = await _console_live(client, tenant, "?wait=true")
+            assert {c["call_id"] for c in body["calls"]} == {job1.call_id, job2.call_id}
+            return bool(body["prompt"])
+
+        await _wait_for(prompt, "the app to listen", 60)
     client.cookies.clear()
-    assert await _console_live(client, other_tenant) == []
+    assert (await _console_live(client, other_tenant))["calls"] == []
 
     # w2 died: once its lease is past its expiry, its call is no longer live (the reaper settles it later).
     async with session_scope(db) as s:
