@@ -2,8 +2,8 @@
 (the API may run without a worker: ``closerr serve --no-worker`` next to ``closerr worker`` processes).
 
 A worker publishes at most once per ``PUBLISH_S`` and only calls whose progress changed since its last publish,
-all in one short transaction. On PostgreSQL the same transaction notifies ``LIVE_CHANNEL`` with the account id, so
-a listening API process learns of the change when it commits; readers also work without it by reading the rows.
+each in its own short transaction. On PostgreSQL that transaction notifies ``LIVE_CHANNEL`` with the account id,
+so a listening API process learns of the change when it commits; readers also work without it by reading the rows.
 """
 
 from __future__ import annotations
@@ -44,19 +44,23 @@ def progress_of(record: CallRecord | None) -> Progress:
 
 
 async def publish(
-    session: AsyncSession, worker_id: str, changed: dict[str, Progress], accounts: set[str], now: datetime
+    session: AsyncSession, worker_id: str, call_id: str, account_id: str, progress: Progress, now: datetime
 ) -> None:
-    """Write the progress of this worker's calls (a lease another worker took over is left alone) and, on
-    PostgreSQL, notify listeners of each account whose calls changed."""
-    for call_id in sorted(changed):  # one order in every worker: two publishes never wait on each other in a circle
-        p = changed[call_id]
-        await session.execute(
-            update(DispatchLease)
-            .where(DispatchLease.call_id == call_id, DispatchLease.worker_id == worker_id)
-            .values(live_state=p.state, live_turns=p.turns, live_role=p.role, live_text=p.text, live_at=now)
+    """Write the progress of one of this worker's calls (a lease another worker took over is left alone) and, on
+    PostgreSQL, notify listeners of its account. One call per transaction: holding a single lease row, a publish
+    can never be part of a lock cycle with the heartbeat, a settlement or the reaper."""
+    await session.execute(
+        update(DispatchLease)
+        .where(DispatchLease.call_id == call_id, DispatchLease.worker_id == worker_id)
+        .values(
+            live_state=progress.state,
+            live_turns=progress.turns,
+            live_role=progress.role,
+            live_text=progress.text,
+            live_at=now,
         )
+    )
     if session.get_bind().dialect.name == "postgresql":
-        for account_id in sorted(accounts):
-            await session.execute(
-                text("SELECT pg_notify(:channel, :payload)"), {"channel": LIVE_CHANNEL, "payload": account_id}
-            )
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": LIVE_CHANNEL, "payload": account_id}
+        )

@@ -182,12 +182,13 @@ class Worker:
         current = {c: progress.progress_of(records.get(c)) for c in calls}
         changed = {c: p for c, p in current.items() if self._published.get(c) != p}
         self._published = {c: p for c, p in self._published.items() if c in current}
-        if not changed:
-            return
-        accounts = {self.active[c].account_id for c in changed if c in self.active}
-        async with session_scope(self.db) as s:
-            await progress.publish(s, self.worker_id, changed, accounts, utcnow())
-        self._published.update(changed)
+        for call_id, update in changed.items():
+            job = self.active.get(call_id)
+            if job is None:  # ended meanwhile
+                continue
+            async with session_scope(self.db) as s:
+                await progress.publish(s, self.worker_id, call_id, job.account_id, update, utcnow())
+            self._published[call_id] = update
 
     async def _abandon(self, call_id: str) -> None:
         """Our lease on this call expired and was reaped (the lead may already be dialed again elsewhere): hang
