@@ -25,6 +25,7 @@ from control_api.accounts.auth import ApiKeyAuthMiddleware, provide_principal
 from control_api.accounts.policy import authorize
 from control_api.accounts.routes import AccountController, ApiKeyController, register_account
 from control_api.audit import AuditRequestMiddleware, pseudonym
+from control_api.calls.live_feed import live_feed_lifespan
 from control_api.calls.routes import CallController
 from control_api.campaigns.calling_hours import CallingHours
 from control_api.campaigns.routes import CampaignController
@@ -118,7 +119,8 @@ def create_app(
     return Litestar(
         route_handlers=handlers,
         # privacy: the retention scheduler; SIP: the listener when sip_port is set (and there is an engine)
-        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg, engine)],
+        # live feed: wakes the console's Live page when a worker publishes call progress (PostgreSQL)
+        lifespan=[lifespan, privacy_lifespan, loop_lag_lifespan, sip_lifespan(cfg, engine), live_feed_lifespan],
         middleware=[AuditRequestMiddleware],  # request id + client IP for audit entries
         before_send=[add_security_headers],  # CSP, framing, nosniff, referrer; HSTS over TLS
         dependencies={

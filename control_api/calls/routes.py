@@ -1,4 +1,4 @@
-"""/v1/campaigns/{id}/calls and /v1/calls/{id}."""
+"""/v1/campaigns/{id}/calls, /v1/calls?state=live and /v1/calls/{id}."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from control_api.accounts.auth import Caller
 from control_api.calls import service
-from control_api.calls.schemas import CallDetail, CallPage
+from control_api.calls.schemas import CallDetail, CallPage, LiveCallPage
 from control_api.deps import Session
 from control_api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -30,6 +30,21 @@ class CallController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> CallPage:
         return await service.list_calls(session, principal, campaign_id, limit, cursor)
+
+    @get("/calls")
+    async def list_calls_by_state(
+        self,
+        principal: Caller,
+        session: Session,
+        state_filter: Annotated[
+            str | None, QueryParameter(name="state", description="live: the calls in progress on every worker")
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> LiveCallPage:
+        """The account's calls in progress on every worker, as their workers last published them (about once a
+        second): state, turns so far and the last line spoken. A call leaves the list when it ends."""
+        return await service.list_by_state(session, principal, state_filter, limit, cursor)
 
     @get("/calls/{call_id:str}")
     async def get_call(self, call_id: FromPath[str], principal: Caller, session: Session) -> CallDetail:

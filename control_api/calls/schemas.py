@@ -45,3 +45,28 @@ class CallDetail(msgspec.Struct):
 class CallPage(msgspec.Struct):
     items: list[CallSummary]
     next_cursor: str | None
+
+
+class LiveLine(msgspec.Struct):
+    role: str  # bot | lead
+    text: str
+
+
+class LiveCall(msgspec.Struct):
+    """A call in progress as its worker last published it (about once a second)."""
+
+    id: str
+    campaign_id: str
+    lead_id: int
+    attempt: int
+    worker_id: str
+    state: str  # ringing (dialed, no media yet) | answered (no line spoken yet) | talking
+    started_at: datetime  # when it was dialed
+    turns: int
+    last_line: LiveLine | None
+    updated_at: datetime  # of its last published progress (its dial time before the first)
+
+
+class LiveCallPage(msgspec.Struct):
+    items: list[LiveCall]
+    next_cursor: str | None

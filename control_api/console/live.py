@@ -1,8 +1,10 @@
 """Calls in progress that the console can show turn by turn.
 
-The engine fills a ``CallRecord`` while a call runs. Browser test calls are registered here by the console; phone
-calls (the dispatcher's) are read from the engine's call directory, which knows every call this process runs and
-the account it belongs to. Only this process's calls are visible: each API process serves the calls it runs.
+Browser test calls run in this process: the console registers them here and reads the engine's ``CallRecord`` as
+it fills. Phone calls (the dispatcher's) run on any worker process; each worker publishes their progress on the
+lease rows (``control_api.dispatch.progress``) and the list reads it from there (``calls.service.live_calls``,
+the same read as ``GET /v1/calls?state=live``), so the page shows every worker's calls of the account. The
+transcript of one phone call, turn by turn, is known only to the process that runs it (``get``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from control_api.accounts.service import Principal
+from control_api.calls import service as calls_service
+from control_api.calls.schemas import LiveCall as PublishedCall
+from control_api.pagination import MAX_LIMIT
+from control_api.storage.types import utcnow
 from engine.facade import Engine
 from engine.records import CallRecord
 
@@ -34,6 +43,8 @@ class LiveCall:
             "campaign_id": self.campaign_id,
             "campaign_name": self.campaign_name,
             "kind": self.kind,
+            "state": "ended" if self.ended else ("talking" if transcript else "answered"),
+            "worker_id": None,
             "elapsed_s": round(time.monotonic() - self.started_monotonic, 1),
             "turns": len(transcript),
             "current_turn": None if current is None else {"role": current.role, "text": current.text},
@@ -89,7 +100,29 @@ class LiveCalls:
             return call if call.account_id == account_id else None
         return next((c for c in self._phone_calls(account_id) if c.call_id == call_id), None)
 
-    def running(self, account_id: str) -> list[LiveCall]:
+    async def running(self, session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+        """Views of the account's calls in progress: this process's test calls, then every worker's phone calls."""
         self._expire()
-        own = [c for c in self._calls.values() if c.account_id == account_id and not c.ended]
-        return own + self._phone_calls(account_id)
+        own = [c.view() for c in self._calls.values() if c.account_id == principal.account_id and not c.ended]
+        published = await calls_service.live_calls(session, principal, 0, MAX_LIMIT)
+        return own + [published_view(call, name) for call, name in published]
+
+
+def published_view(call: PublishedCall, campaign_name: str) -> dict[str, Any]:
+    """A phone call as its worker last published it, in the shape of ``LiveCall.view`` (no transcript: the worker
+    publishes only the last line)."""
+    line = call.last_line
+    return {
+        "call_id": call.id,
+        "campaign_id": call.campaign_id,
+        "campaign_name": campaign_name,
+        "kind": "phone",
+        "state": call.state,
+        "worker_id": call.worker_id,
+        "elapsed_s": round(max(0.0, (utcnow() - call.started_at).total_seconds()), 1),
+        "turns": call.turns,
+        "current_turn": None if line is None else {"role": line.role, "text": line.text},
+        "transcript": [],
+        "ended": False,
+        "outcome": None,
+    }

@@ -6,12 +6,13 @@ from typing import Any, cast
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Template
 from litestar.types import ControllerRouterHandler
 
 from config.settings import Settings
 from control_api.calls import service as calls_service
+from control_api.calls.live_feed import LiveFeed
 from control_api.campaigns import service as campaigns_service
 from control_api.console.auth import ConsolePrincipal, require_sign_in
 from control_api.console.context import page
@@ -71,14 +72,28 @@ class LivePages(Controller):
 
     @get("/")
     async def live_page(
-        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, live_calls: LiveCalls
+        self, request: Request[Any, Any, Any], principal: ConsolePrincipal, live_calls: LiveCalls, session: Session
     ) -> Template:
-        calls = [c.view() for c in live_calls.running(principal.account_id)]
+        calls = await live_calls.running(session, principal)
         return page(request, "live.html", principal=principal, section="live", calls=calls)
 
     @get("/calls.json")
-    async def live_calls_json(self, principal: ConsolePrincipal, live_calls: LiveCalls) -> dict[str, Any]:
-        return {"calls": [c.view() for c in live_calls.running(principal.account_id)]}
+    async def live_calls_json(
+        self,
+        request: Request[Any, Any, Any],
+        principal: ConsolePrincipal,
+        live_calls: LiveCalls,
+        session: Session,
+        wait: FromQuery[bool] = False,
+    ) -> dict[str, Any]:
+        """``wait``: hold the answer until a worker publishes progress of the account's calls (at most a second).
+        ``prompt`` tells the page whether the server can do that (PostgreSQL) so it asks again at once, or whether
+        it should wait a second between polls."""
+        feed: LiveFeed | None = getattr(request.app.state, "live_feed", None)
+        if wait and feed is not None:
+            await feed.changed(principal.account_id)
+        prompt = feed is not None and feed.listening
+        return {"calls": await live_calls.running(session, principal), "prompt": prompt}
 
     @get("/calls/{call_id:str}")
     async def live_call(

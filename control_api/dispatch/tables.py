@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from control_api.storage.db import Base
@@ -31,6 +31,14 @@ class DispatchLease(Base):
     leased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The call's progress as its worker publishes it (``control_api.dispatch.progress``), for live views in any
+    # process. Empty until the worker's first publish: the call is being dialed. The row, and with it the
+    # progress, goes when the call is settled or its lease reaped.
+    live_state: Mapped[str | None] = mapped_column(String(16))  # ringing | answered | talking
+    live_turns: Mapped[int | None] = mapped_column(Integer)
+    live_role: Mapped[str | None] = mapped_column(String(8))  # who spoke the last line: bot | lead
+    live_text: Mapped[str | None] = mapped_column(Text)  # the last line, cut to a few hundred characters
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CampaignDispatch(Base):

@@ -25,7 +25,7 @@ from control_api.audit import append, pseudonymize_phone
 from control_api.audit.events import DISPATCHER_ACTOR
 from control_api.campaigns.calling_hours import CallingHours
 from control_api.credits import fraud
-from control_api.dispatch import service
+from control_api.dispatch import progress, service
 from control_api.dispatch.dispositions import Disposition, from_record
 from control_api.dispatch.service import DialJob, DispatchConfig
 from control_api.dispatch.settlement import CallResult, Closed
@@ -34,6 +34,7 @@ from control_api.dnd.preferences import Source
 from control_api.origination.base import Carrier, CarrierError, CarrierUnavailable, Dial
 from control_api.storage.db import Database, session_scope
 from control_api.storage.transient import transient_reason
+from control_api.storage.types import utcnow
 from control_api.webhooks.destination import parse_networks
 from control_api.webhooks.outbox import Deliverer
 from engine.facade import Engine
@@ -79,6 +80,7 @@ class Worker:
     _tasks_by_call: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _carrier_ids: dict[str, str] = field(default_factory=dict)
     _finishing: set[str] = field(default_factory=set)
+    _published: dict[str, progress.Progress] = field(default_factory=dict)
     _stopping: bool = False
     _stopped: asyncio.Future[None] | None = None
 
@@ -95,6 +97,7 @@ class Worker:
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._webhook_loop(), name="webhooks"),
+            asyncio.create_task(self._progress_loop(), name="progress"),
         ]
         logger.info("worker {} started (carrier {})", self.worker_id, self.carrier.name)
 
@@ -177,6 +180,32 @@ class Worker:
                 raise
             except Exception:
                 logger.exception("heartbeat failed")
+
+    async def _progress_loop(self) -> None:
+        while True:
+            await asyncio.sleep(progress.PUBLISH_S)
+            try:
+                await self.publish_progress()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Live views go stale for a second; the call itself is untouched.
+                logger.exception("publishing call progress failed")
+
+    async def publish_progress(self) -> None:
+        """Publish the progress of the calls that changed since the last round (see ``dispatch.progress``)."""
+        records = {request.call_id: record for request, record in self.engine.directory.live()}
+        calls = [c for c in self.active if c not in self._finishing]
+        current = {c: progress.progress_of(records.get(c)) for c in calls}
+        changed = {c: p for c, p in current.items() if self._published.get(c) != p}
+        self._published = {c: p for c, p in self._published.items() if c in current}
+        for call_id, update in changed.items():
+            job = self.active.get(call_id)
+            if job is None:  # ended meanwhile
+                continue
+            async with session_scope(self.db) as s:
+                await progress.publish(s, self.worker_id, call_id, job.account_id, update, utcnow())
+            self._published[call_id] = update
 
     async def _abandon(self, call_id: str) -> None:
         """Our lease on this call expired and was reaped (the lead may already be dialed again elsewhere): hang

@@ -1,11 +1,12 @@
-"""Phone calls the dispatcher runs show on the live page of their own account only."""
+"""A phone call this process runs can be followed turn by turn by its own account only. (The list of live calls
+comes from every worker through the database: tests/security/test_live_calls.py.)"""
 
 from control_api.console.live import LiveCalls
 from engine.facade import Engine
 from engine.records import CallRecord, CallRequest, Lead, TranscriptTurn
 
 
-def test_phone_calls_appear_live_for_their_account_only() -> None:
+def test_phone_call_transcript_is_live_for_its_account_only() -> None:
     engine = Engine()
     directory = engine.directory
     request = CallRequest(
@@ -16,11 +17,12 @@ def test_phone_calls_appear_live_for_their_account_only() -> None:
     live = LiveCalls(engine)
     try:
         record.transcript.append(TranscriptTurn("bot", "Hello, this is Priya.", 0.0, 1.5))
-        assert [c.call_id for c in live.running("acct-1")] == ["live-phone-1"]
-        view = live.running("acct-1")[0].view()
+        call = live.get("acct-1", "live-phone-1")
+        assert call is not None
+        view = call.view()
         assert view["kind"] == "phone" and view["current_turn"]["text"] == "Hello, this is Priya."
-        assert live.running("acct-2") == []
+        assert view["transcript"][0]["text"] == "Hello, this is Priya."
         assert live.get("acct-2", "live-phone-1") is None
     finally:
         directory.finished(record, None)
-    assert live.running("acct-1") == []
+    assert live.get("acct-1", "live-phone-1") is None

@@ -23,6 +23,7 @@ CORE_TABLES = {
     "leads",
     "dnd_entries",
     "calls",
+    "dispatch_leases",  # the dispatch branch creates it; core revisions add the live progress columns
 }
 
 

@@ -124,11 +124,18 @@ function setupLive() {
   if (!table) return;
   const tbody = table.querySelector("tbody");
   const empty = document.getElementById("live-empty");
+  // A server that hears workers' progress notifications holds each poll until a change (at most a second):
+  // ask again at once. Otherwise poll every second.
+  let prompt = false;
   async function poll() {
     try {
-      const response = await fetch(table.dataset.poll, { headers: { Accept: "application/json" } });
+      const url = prompt ? `${table.dataset.poll}?wait=true` : table.dataset.poll;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      prompt = false;
       if (response.ok) {
-        const { calls } = await response.json();
+        const body = await response.json();
+        const calls = body.calls;
+        prompt = body.prompt === true;
         tbody.replaceChildren();
         for (const c of calls) {
           const tr = el("tr", { "data-call": c.call_id });
@@ -139,13 +146,15 @@ function setupLive() {
           if (c.current_turn) {
             current.append(el("b", {}, c.current_turn.role === "bot" ? "Agent: " : "Lead: "), document.createTextNode(c.current_turn.text));
           } else current.append(el("span", { class: "muted" }, "connecting…"));
-          tr.append(first, el("td", {}, c.campaign_name), el("td", {}, c.kind), el("td", {}, `${c.elapsed_s} s`), el("td", { class: "num" }, String(c.turns)), current);
+          tr.append(first, el("td", {}, c.campaign_name), el("td", {}, c.kind), el("td", {}, c.state), el("td", {}, c.worker_id || "this server"), el("td", {}, `${c.elapsed_s} s`), el("td", { class: "num" }, String(c.turns)), current);
           tbody.append(tr);
         }
         empty.hidden = calls.length > 0;
       }
+    } catch (error) {
+      prompt = false;
     } finally {
-      setTimeout(poll, 1000);
+      setTimeout(poll, prompt ? 0 : 1000);
     }
   }
   poll();
