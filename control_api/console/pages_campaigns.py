@@ -254,8 +254,7 @@ class LeadUpload(Controller):
     ) -> File:
         """The upload's rejection report (every refused row), as the API serves it."""
         settings = cast(Settings, request.app.state.settings)
-        path = await leads_service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)
-        return File(path, filename=f"rejected-rows-{upload_id[:8]}.csv", media_type="text/csv; charset=utf-8")
+        return await leads_service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)
 
 
 def route_handlers() -> list[ControllerRouterHandler]:

@@ -81,5 +81,4 @@ class LeadController(Controller):
     ) -> File:
         """Every row an upload refused, as CSV (``line,reason,detail``), streamed from the server's copy."""
         settings = cast(Settings, request.app.state.settings)
-        path = await service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)
-        return File(path, filename=f"rejections-{upload_id}.csv", media_type="text/csv; charset=utf-8")
+        return await service.rejection_report(session, principal, campaign_id, upload_id, settings.data_dir)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
@@ -197,13 +198,14 @@ async def upload(
 
 async def rejection_report(
     session: AsyncSession, principal: Principal, campaign_id: str, upload_id: str, data_dir: Path
-) -> Path:
-    """The file of an upload's rejected rows, for its owner only."""
+) -> File:
+    """The file of an upload's rejected rows (``line,reason,detail``), for its owner only: the API's and the
+    console's download alike."""
     upload = await repo.get_upload(session, principal.account_id, upload_id)
     path = report_path(data_dir, upload_id)
     if upload is None or upload.campaign_id != campaign_id or not path.is_file():
         raise NotFound("rejection report")
-    return path
+    return File(path, filename=f"rejections-{upload_id}.csv", media_type="text/csv; charset=utf-8")
 
 
 @dataclass

@@ -3,15 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -21,7 +15,7 @@ from control_api.app import create_app
 from control_api.operator.service import create_operator
 from control_api.storage.db import Database, create_database, session_scope
 from tests.control_api.helpers import Tenant, register
-from tests.fixtures.log_leaks import leaks_in
+from tests.live_server import closerr_serve
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -98,60 +92,6 @@ async def operator(db: Database) -> Tenant:
 @pytest.fixture
 async def live_api(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
     """``closerr serve`` as a real process on 127.0.0.1 (uvicorn, real sockets); answers its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CLOSERR_DATABASE_URL": database_url,
-        "CLOSERR_UPLOAD_MAX_BYTES": "5000000",
-        "CLOSERR_REGISTRY_IMPORT_MAX_BYTES": "5000000",
-        "CLOSERR_WARM_PHONE_CACHE": "false",  # keeps the many short-lived test servers cheap
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "closerr.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as c:
-            for _ in range(300):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"closerr serve exited: {(tmp_path / 'serve.log').read_text()}")
-                try:
-                    if (await c.get(f"{base}/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("closerr serve did not come up in 30 s")
+    limits = {"upload_max_bytes": "5000000", "registry_import_max_bytes": "5000000"}
+    async with closerr_serve(database_url, tmp_path / "data", **limits) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-    # The server's own log (uvicorn's access lines included) is watched like the test process's.
-    output = (tmp_path / "serve.log").read_text()
-    assert not leaks_in(output), leaks_in(output)[:5]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

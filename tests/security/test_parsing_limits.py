@@ -24,8 +24,9 @@ from litestar.testing import AsyncTestClient
 from config.settings import Settings
 from control_api.campaigns import scripts as campaign_scripts
 from control_api.phones import normalise, parse_any
-from tests.control_api.conftest import _free_port, app, client, database_url, other_tenant, tenant  # noqa: F401
+from tests.control_api.conftest import app, client, database_url, other_tenant, tenant  # noqa: F401
 from tests.control_api.helpers import ATTEST, Tenant, create_campaign, demo_script, register, upload_csv
+from tests.live_server import free_port
 
 # Seven levels of nine aliases each (about 300 bytes): expanding it means 9**7 = 4.8 million strings.
 ALIAS_BOMB = (
@@ -93,7 +94,7 @@ async def test_script_aliases_are_refused_on_patch_too(
 @pytest.fixture
 async def served(app: Litestar) -> AsyncIterator[str]:  # noqa: F811
     """The app behind uvicorn on a loopback port, in a thread of this process (so a check can be gated)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
