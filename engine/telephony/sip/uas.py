@@ -22,7 +22,7 @@ from engine.telephony.sip.events import (
     MediaUpdated,
 )
 from engine.telephony.sip.message import Headers, SipParseError, SipRequest, SipResponse, parse_cseq, parse_via
-from engine.telephony.sip.received import answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
+from engine.telephony.sip.received import accepts_sdp, answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
 from engine.telephony.sip.sdp import Negotiated, NoCommonCodec, SdpError, build_answer, build_sdp, negotiate, parse_sdp
 from engine.telephony.sip.transaction import (
     T1,
@@ -36,6 +36,7 @@ from engine.telephony.sip.transaction import (
 from engine.telephony.sip.uac import UserAgentClient
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+URI_SCHEMES = frozenset({"sip", "sips", "tel"})
 ServerKey = tuple[str, str, str]
 
 
@@ -127,20 +128,18 @@ class UserAgentServer:
     def malformed(self, exc: SipParseError, addr: Addr, transport: str) -> bool:
         """Answer a request that did not parse with a 400 where its headers allow one; False where they do not."""
         request = exc.partial
-        if request is None or request.method == "ACK" or not answerable(request):
+        if request is None or request.method == "ACK" or not answerable(request, any_version=exc.status == 505):
             return False
-        resp = self._core.response(request, 400)
-        # The reason phrase says what was wrong (RFC 3261 21.4.1), without echoing content.
-        resp.reason = f"Bad Request ({str(exc)[:60]})".replace("\r", " ").replace("\n", " ")
+        resp = self._core.response(request, exc.status)
+        if exc.status == 400:
+            # The reason phrase says what was wrong (RFC 3261 21.4.1), without echoing content.
+            resp.reason = f"Bad Request ({str(exc)[:60]})".replace("\r", " ").replace("\n", " ")
         self._core.send(resp.serialize(), addr, transport)
         return True
 
     def receive(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
+        # Max-Forwards is a proxy's business (RFC 3261 16.3): a UA serves a request that arrives with 0.
         stamp_via(request, addr)
-        max_forwards = request.headers.get("Max-Forwards")
-        if max_forwards is not None and max_forwards.strip() == "0" and request.method != "ACK":
-            self._respond_new(request, 483, addr, transport, now)
-            return
         key = self._server_key(request)
         existing = self._server_tx.get(key)
         if existing is not None and not (request.method == "ACK" and existing[0].state != "completed"):
@@ -155,6 +154,9 @@ class UserAgentServer:
             return
         if request.method == "CANCEL":
             self._on_cancel(request, addr, transport, now)
+            return
+        if request.uri.partition(":")[0].lower() not in URI_SCHEMES:
+            self._respond_new(request, 416, addr, transport, now)  # RFC 3261 8.2.2.1
             return
         required = [r for r in request.headers.get_all("Require") if r.lower() not in SUPPORTED_EXTENSIONS]
         if required:
@@ -214,14 +216,15 @@ class UserAgentServer:
             # Same Call-ID, no To tag, new branch: a forked or confused peer. Refuse; the original call stands.
             self._respond_new(request, 482, addr, transport, now)
             return
+        if not accepts_sdp(request):
+            # Our answer is SDP; a caller that accepts no SDP cannot take it (RFC 3261 8.2.3, 21.4.7).
+            self._respond_new(request, 406, addr, transport, now, extra=Headers([("Accept", "application/sdp")]))
+            return
         status, negotiated, extra = _offer_from(request)
         if status:
             self._respond_new(request, status, addr, transport, now, extra=extra)
             return
         negotiated = self._core.inbound.media_for(negotiated, addr)
-        if tag_of(request.headers.get("From")) is None:
-            self._respond_new(request, 400, addr, transport, now)
-            return
         tx = self._new_tx(request, addr, transport, now)
         assert isinstance(tx, ServerInviteTransaction)
         self._core.calls[call_id] = Call(
