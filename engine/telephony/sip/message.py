@@ -409,7 +409,9 @@ class StreamParser:
                 del self._buffer[: end + 4]
                 out.append(
                     SipParseError(
-                        "Content-Length is required on a stream" if not lengths else "conflicting Content-Length headers"
+                        "Content-Length is required on a stream"
+                        if not lengths
+                        else "conflicting Content-Length headers"
                     )
                 )
                 continue

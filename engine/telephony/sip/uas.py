@@ -37,7 +37,7 @@ from engine.telephony.sip.uac import UserAgentClient
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 URI_SCHEMES = frozenset({"sip", "sips", "tel"})
-ServerKey = tuple[str, str, str]
+ServerKey = tuple[str, str, str, Addr]
 
 
 class UserAgentServer:
@@ -140,7 +140,7 @@ class UserAgentServer:
     def receive(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
         # Max-Forwards is a proxy's business (RFC 3261 16.3): a UA serves a request that arrives with 0.
         stamp_via(request, addr)
-        key = self._server_key(request)
+        key = self._server_key(request, addr)
         existing = self._server_tx.get(key)
         if existing is not None and not (request.method == "ACK" and existing[0].state != "completed"):
             tx, tx_addr, tx_transport = existing
@@ -289,7 +289,7 @@ class UserAgentServer:
         self._core.emit(CallConfirmed(call.call_id, negotiated))
 
     def _on_cancel(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
-        invite_key = self._server_key(SipRequest("INVITE", request.uri, request.headers))
+        invite_key = self._server_key(SipRequest("INVITE", request.uri, request.headers), addr)
         entry = self._server_tx.get(invite_key)
         call = self._core.calls.get(request.headers.get("Call-ID") or "")
         if entry is None or call is None or call.outbound:
@@ -328,7 +328,9 @@ class UserAgentServer:
         self._respond_in_dialog(request, 200, addr, transport, now, body=body, contact=True)
 
     # -- server transactions ----------------------------------------------------------------------------------
-    def _server_key(self, request: SipRequest) -> ServerKey:
+    def _server_key(self, request: SipRequest, addr: Addr) -> ServerKey:
+        """RFC 3261 17.2.3 matching (branch, sent-by, method), and the source: a request from elsewhere is not a
+        retransmission of ours (the response to it would go to the first sender), so it gets its own answer."""
         via = parse_via(request.headers.get_all("Via")[0])
         method = "INVITE" if request.method == "ACK" else request.method
         branch = via.branch or ""
@@ -336,10 +338,10 @@ class UserAgentServer:
             # RFC 2543 peers: fall back to the dialog-ish identity of the request.
             seq, _ = parse_cseq(request.headers.get("CSeq") or "")
             branch = f"{request.headers.get('Call-ID')}/{seq}/{tag_of(request.headers.get('From'))}"
-        return (branch, f"{via.host}:{via.port}", method)
+        return (branch, f"{via.host}:{via.port}", method, addr)
 
     def _new_tx(self, request: SipRequest, addr: Addr, transport: str, now: float) -> ServerTransaction:
-        key = self._server_key(request)
+        key = self._server_key(request, addr)
         tx: ServerTransaction
         if request.method == "INVITE":
             tx = ServerInviteTransaction(request, transport == "tcp", now)
