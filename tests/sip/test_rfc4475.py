@@ -118,7 +118,7 @@ MESSAGES = _messages()
 def test_every_rfc4475_message_is_here_with_an_expectation() -> None:
     assert len(MESSAGES) == 49
     assert {m.name for m in MESSAGES} == set(ANSWERS) == {p.stem for p in HERE.glob("*.dat")}
-    assert PARSER_REFUSES <= {m.name for m in MESSAGES if m.kind.startswith("invalid")}
+    assert {m.name for m in MESSAGES if m.kind.startswith("invalid")} >= PARSER_REFUSES
 
 
 def status_of(data: bytes) -> int:
