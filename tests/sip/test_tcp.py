@@ -12,7 +12,7 @@ import uvloop
 
 from engine.telephony.sip import SipServer
 from engine.telephony.sip.endpoint import SipEndpoint
-from engine.telephony.sip.message import SipParseError, SipRequest, SipResponse, StreamParser
+from engine.telephony.sip.message import SipMessage, SipParseError, SipRequest, SipResponse, StreamParser
 from tests.sip.agent_stub import GreetingAgent
 from tests.sip.peer import PEER, Peer, responses
 from tests.sip.serve_process import RECV_TIMEOUT_S, cseq_method, in_dialog, options, serve_with_sip
@@ -73,22 +73,31 @@ def test_endpoint_answers_each_framed_request_on_a_stream() -> None:
     assert [r.status for r in responses(ep.poll()[0])] == [200, 200]
 
 
+class TcpPeer:
+    """Responses off one TCP connection, in order, however the segments cut them."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+        self._parser = StreamParser()
+        self._pending: list[SipMessage | SipParseError] = []
+
+    def response(self, method: str | None = None) -> SipResponse:
+        while True:
+            while self._pending:
+                message = self._pending.pop(0)
+                if isinstance(message, SipResponse) and (method is None or cseq_method(message) == method):
+                    return message
+            data = self.sock.recv(65535)
+            assert data, "the server closed the connection"
+            self._pending += self._parser.feed(data)
+
+
 def _tcp_options(port: int) -> SipResponse:
     with socket.create_connection(("127.0.0.1", port), timeout=RECV_TIMEOUT_S) as sock:
-        sock.sendall(options(transport="TCP", port=sock.getsockname()[1]))
-        return _read_response(sock, StreamParser())
-
-
-def _read_response(sock: socket.socket, parser: StreamParser, *, method: str | None = None) -> SipResponse:
-    pending: list[object] = []
-    while True:
-        while pending:
-            message = pending.pop(0)
-            if isinstance(message, SipResponse) and (method is None or cseq_method(message) == method):
-                return message
-        data = sock.recv(65535)
-        assert data, "the server closed the connection"
-        pending += parser.feed(data)
+        peer = TcpPeer(sock)
+        sock.sendall(options(transport="TCP", port=peer.port))
+        return peer.response()
 
 
 def test_tcp_works_on_a_uvloop_event_loop() -> None:
@@ -112,17 +121,15 @@ def test_closerr_serve_answers_options_over_tcp(sip_port: int) -> None:
 
 
 def test_closerr_serve_takes_a_call_over_tcp(sip_port: int) -> None:
-    peer = Peer()
     with socket.create_connection(("127.0.0.1", sip_port), timeout=RECV_TIMEOUT_S) as sock:
-        port = sock.getsockname()[1]
-        invite = peer.invite().replace(b"SIP/2.0/UDP 192.0.2.10:5060", f"SIP/2.0/TCP 127.0.0.1:{port}".encode())
-        parser = StreamParser()
-        sock.sendall(invite)
-        ok = _read_response(sock, parser, method="INVITE")
+        peer = TcpPeer(sock)
+        via = f"SIP/2.0/TCP 127.0.0.1:{peer.port}".encode()
+        sock.sendall(Peer().invite().replace(b"SIP/2.0/UDP 192.0.2.10:5060", via))
+        ok = peer.response("INVITE")
         while ok.status < 200:
-            ok = _read_response(sock, parser, method="INVITE")
+            ok = peer.response("INVITE")
         assert ok.status == 200
         seq = int(ok.headers.get("CSeq", "").split()[0])
-        sock.sendall(in_dialog("ACK", ok, seq, transport="TCP", port=port))
-        sock.sendall(in_dialog("BYE", ok, seq + 1, transport="TCP", port=port))
-        assert _read_response(sock, parser, method="BYE").status == 200
+        sock.sendall(in_dialog("ACK", ok, seq, transport="TCP", port=peer.port))
+        sock.sendall(in_dialog("BYE", ok, seq + 1, transport="TCP", port=peer.port))
+        assert peer.response("BYE").status == 200

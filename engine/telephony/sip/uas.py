@@ -126,7 +126,8 @@ class UserAgentServer:
 
     # -- receiving --------------------------------------------------------------------------------------------
     def malformed(self, exc: SipParseError, addr: Addr, transport: str) -> bool:
-        """Answer a request that did not parse with a 400 where its headers allow one; False where they do not."""
+        """Answer a request that did not parse with a 400 (505 for another SIP version) where its headers allow one;
+        False where they do not."""
         request = exc.partial
         if request is None or request.method == "ACK" or not answerable(request, any_version=exc.status == 505):
             return False
