@@ -358,6 +358,20 @@ def test_responses_carry_received_and_rport(ep: SipEndpoint) -> None:
     assert ";rport=61000" in via and ";received=203.0.113.9" in via
 
 
-def test_max_forwards_zero_is_483(ep: SipEndpoint) -> None:
+def test_max_forwards_zero_is_served_by_a_user_agent(ep: SipEndpoint) -> None:
+    """483 Too Many Hops is a proxy's answer (RFC 3261 16.3); the UA a request reaches serves it (RFC 4475 3.3.11)."""
     ep.receive_datagram(Peer().request("OPTIONS").replace(b"Max-Forwards: 70", b"Max-Forwards: 0"), PEER, 0.0)
-    assert [r.status for r in responses(ep.poll()[0])] == [483]
+    assert [r.status for r in responses(ep.poll()[0])] == [200]
+
+
+def test_a_reused_branch_from_another_source_is_answered_not_taken_for_a_retransmission(ep: SipEndpoint) -> None:
+    request = Peer().request("OPTIONS")
+    elsewhere = ("192.0.2.77", 5060)
+    ep.receive_datagram(request, PEER, 0.0)
+    ep.receive_datagram(request, elsewhere, 0.1)
+    out, _ = ep.poll()
+    answers = [(o.addr, r.status) for o, r in zip(out, responses(out), strict=True)]
+    assert answers == [(PEER, 200), (elsewhere, 200)]
+    ep.receive_datagram(request, PEER, 0.2)  # a true retransmission: the transaction resends its answer
+    out, _ = ep.poll()
+    assert [o.addr for o in out] == [PEER] and responses(out)[0].status == 200

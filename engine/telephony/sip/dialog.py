@@ -65,9 +65,8 @@ class Dialog:
         """The dialog an inbound INVITE creates once we answer it with a tag (RFC 3261 12.1.1)."""
         from_ = parse_name_addr(invite.headers.get("From") or "")
         to = parse_name_addr(invite.headers.get("To") or "")
-        remote_tag = from_.tag
-        if not remote_tag:
-            raise DialogError("INVITE without a From tag")
+        # An RFC 2543 caller sends no From tag: its dialog has an empty remote tag (RFC 3261 12.1.1).
+        remote_tag = from_.tag or ""
         to.params.pop("tag", None)
         from_.params.pop("tag", None)
         seq, _ = parse_cseq(invite.headers.get("CSeq") or "")
@@ -137,7 +136,7 @@ class Dialog:
         headers.add("Via", f"SIP/2.0/{transport.upper()} {via_host}:{via_port};branch={new_branch()};rport")
         headers.add("Max-Forwards", "70")
         headers.add("From", f"{self.local_uri};tag={self.local_tag}")
-        headers.add("To", f"{self.remote_uri};tag={self.remote_tag}")
+        headers.add("To", f"{self.remote_uri};tag={self.remote_tag}" if self.remote_tag else self.remote_uri)
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", f"{cseq} {method}")
         uri = self.remote_target

@@ -61,16 +61,25 @@ _CANONICAL = {
     )
 }
 _TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
+# RFC 3261 25.1: a Request-URI is an absolute URI, with no whitespace, quotes or angle brackets in it.
+_REQUEST_URI = re.compile(r'^[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>"]+$')
+_SIP_VERSION = re.compile(r"^SIP/\d+\.\d+$", re.IGNORECASE)
+# Headers that may appear once only (RFC 3261 7.3.1 and 20): a second one makes the message ambiguous.
+_SINGLE_HEADERS = ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type")
+# Headers holding name-addrs whose quoted display names must close (RFC 3261 25.1 quoted-string).
+_NAME_ADDR_HEADERS = ("To", "From", "Contact")
 # Headers whose values may be combined with commas (RFC 3261 7.3.1); others are never split.
 _LIST_HEADERS = {"via", "route", "record-route", "contact", "allow", "supported", "accept", "require"}
 
 
 class SipParseError(ValueError):
-    """The bytes are not a well-formed SIP message. ``partial`` is what parsed, for a 400 reply."""
+    """The bytes are not a well-formed SIP message. ``partial`` is what parsed, for the reply: ``status`` is 400,
+    or 505 for a request in a SIP version other than 2.0 (RFC 3261 8.2.2)."""
 
-    def __init__(self, message: str, partial: SipRequest | None = None) -> None:
+    def __init__(self, message: str, partial: SipRequest | None = None, *, status: int = 400) -> None:
         super().__init__(message)
         self.partial = partial
+        self.status = status
 
 
 def canonical_name(name: str) -> str:
@@ -229,7 +238,8 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
 
 def _parse_header_lines(head: str) -> tuple[str, list[tuple[str, str]]]:
     raw_lines = head.replace("\r\n", "\n").split("\n")
-    start = raw_lines[0].strip()
+    # The start line is kept as it came: its single spaces are syntax (RFC 3261 7.1, 7.2).
+    start = raw_lines[0]
     headers: list[tuple[str, str]] = []
     for line in raw_lines[1:]:
         if not line:
@@ -268,6 +278,7 @@ def parse_message(data: bytes) -> SipMessage:
     start, items = _parse_header_lines(head)
     headers = Headers(items)
     message = _parse_start_line(start, headers)
+    _check_header_counts(message)
     length_text = headers.get("Content-Length")
     if length_text is not None:
         try:
@@ -287,22 +298,60 @@ def _partial(message: SipMessage) -> SipRequest | None:
 
 
 def _parse_start_line(start: str, headers: Headers) -> SipMessage:
-    parts = start.split(" ", 2)
-    if len(parts) != 3:
-        raise SipParseError("malformed start line")
-    if parts[0] == SIP_VERSION:
-        if not (len(parts[1]) == 3 and parts[1].isdigit()):
+    if start.startswith(f"{SIP_VERSION} "):
+        # Status-Line: the reason phrase may be empty (RFC 3261 25.1 allows zero characters).
+        parts = start.split(" ", 2)
+        code = parts[1]
+        if not (len(code) == 3 and code.isdigit()):
             raise SipParseError("malformed status code")
-        status = int(parts[1])
+        status = int(code)
         if not 100 <= status <= 699:
             raise SipParseError("status code out of range")
-        return SipResponse(status, parts[2], headers)
-    method, uri, version = parts
-    if version.strip() != SIP_VERSION:
-        raise SipParseError("unsupported SIP version")
-    if not _TOKEN.match(method) or not uri or " " in uri:
-        raise SipParseError("malformed request line")
-    return SipRequest(method.upper() if method.isascii() else method, uri, headers)
+        return SipResponse(status, parts[2] if len(parts) == 3 else "", headers)
+    # Request-Line: exactly Method SP Request-URI SP SIP-Version; the method is case-sensitive (RFC 3261 7.1).
+    parts = start.split(" ")
+    method = parts[0]
+    partial = SipRequest(method, "", headers) if _TOKEN.match(method) else None
+    if len(parts) != 3 or partial is None:
+        raise SipParseError("malformed request line", partial)
+    uri, version = parts[1], parts[2]
+    if version != SIP_VERSION:
+        if _SIP_VERSION.match(version):
+            raise SipParseError("unsupported SIP version", partial, status=505)
+        raise SipParseError("malformed request line", partial)
+    if not _REQUEST_URI.match(uri):
+        raise SipParseError("malformed Request-URI", partial)
+    return SipRequest(method, uri, headers)
+
+
+def _check_header_counts(message: SipMessage) -> None:
+    """Single-value headers appear once; name-addrs close their quotes; every Via parses (RFC 3261 7.3.1)."""
+    partial = _partial(message)
+    for name in _SINGLE_HEADERS:
+        if len(message.headers.get_all(name)) > 1:
+            raise SipParseError(f"more than one {name} header", partial)
+    for name in _NAME_ADDR_HEADERS:
+        for value in message.headers.get_all(name):
+            if not _quotes_balanced(value):
+                raise SipParseError(f"unbalanced quotes in {name}", partial)
+    for value in message.headers.get_all("Via"):
+        try:
+            parse_via(value)
+        except SipParseError as exc:
+            raise SipParseError(str(exc), partial) from exc
+
+
+def _quotes_balanced(value: str) -> bool:
+    in_quote = False
+    escaped = False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif in_quote and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            in_quote = not in_quote
+    return not in_quote
 
 
 def _check_required(message: SipMessage) -> None:
@@ -337,7 +386,11 @@ class StreamParser:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[SipMessage | SipParseError]:
-        """Return every complete message now in the buffer; malformed ones come back as the error."""
+        """Return every complete message now in the buffer; malformed ones come back as the error.
+
+        A message ends at the blank line after its headers plus Content-Length bytes, wherever among the headers
+        (long or compact form) the Content-Length stands.
+        """
         self._buffer.extend(data)
         out: list[SipMessage | SipParseError] = []
         while True:
@@ -351,12 +404,18 @@ class StreamParser:
                     out.append(SipParseError("header section too large"))
                 break
             head = bytes(self._buffer[:end])
-            match = re.search(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d{1,7})[ \t]*$", head)
-            if match is None:
+            lengths = set(_STREAM_LENGTH.findall(head))
+            if len(lengths) != 1:
                 del self._buffer[: end + 4]
-                out.append(SipParseError("Content-Length is required on a stream"))
+                out.append(
+                    SipParseError(
+                        "Content-Length is required on a stream"
+                        if not lengths
+                        else "conflicting Content-Length headers"
+                    )
+                )
                 continue
-            total = end + 4 + int(match.group(1))
+            total = end + 4 + int(lengths.pop())
             if total > MAX_MESSAGE_BYTES:
                 self._buffer.clear()
                 out.append(SipParseError("message too large"))
@@ -370,6 +429,10 @@ class StreamParser:
             except SipParseError as exc:
                 out.append(exc)
         return out
+
+
+# Content-Length in long or compact form, on any header line of the head (each line ends in CRLF or the head's end).
+_STREAM_LENGTH = re.compile(rb"(?im)^(?:content-length|l)[ \t]*:[ \t]*(\d{1,7})[ \t]*\r?$")
 
 
 # -- header value helpers ------------------------------------------------------------------------------------
@@ -435,15 +498,17 @@ class Via:
         return self.params.get("branch")
 
 
-def parse_via(value: str) -> Via:
-    proto, _, rest = value.strip().partition(" ")
-    pieces = proto.split("/")
-    if len(pieces) != 3 or pieces[0].upper() != "SIP" or pieces[1] != "2.0" or not _TOKEN.match(pieces[2]):
+# sent-protocol allows linear whitespace around each "/" (RFC 3261 25.1 SLASH = SWS "/" SWS).
+_VIA = re.compile(r"^\s*SIP\s*/\s*(\d+\.\d+)\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_via(value: str, *, any_version: bool = False) -> Via:
+    match = _VIA.match(value)
+    if match is None or not (any_version or match.group(1) == "2.0"):
         raise SipParseError("malformed Via protocol")
-    sent_by, _, params = rest.strip().partition(";")
-    sent_by = sent_by.strip()
-    host, port = split_host_port(sent_by)
-    return Via(pieces[2].upper(), host, port, parse_params(params))
+    sent_by, _, params = match.group(3).partition(";")
+    host, port = split_host_port(sent_by.strip())
+    return Via(match.group(2).upper(), host, port, parse_params(params))
 
 
 def split_host_port(text: str) -> tuple[str, int | None]:
@@ -504,9 +569,11 @@ REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     407: "Proxy Authentication Required",
     408: "Request Timeout",
     415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
     420: "Bad Extension",
     480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist",
@@ -519,6 +586,7 @@ REASONS = {
     500: "Server Internal Error",
     501: "Not Implemented",
     503: "Service Unavailable",
+    505: "Version Not Supported",
     603: "Decline",
 }
 

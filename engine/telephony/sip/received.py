@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.telephony.sip.events import Addr
-from engine.telephony.sip.message import SipParseError, SipRequest, parse_cseq, parse_name_addr, parse_uri, parse_via
+from engine.telephony.sip.message import SipParseError, SipRequest, parse_name_addr, parse_uri, parse_via
 
 
 def stamp_via(request: SipRequest, addr: Addr) -> None:
@@ -27,19 +27,29 @@ def stamp_via(request: SipRequest, addr: Addr) -> None:
         request.headers.add("Via", value)
 
 
-def answerable(request: SipRequest) -> bool:
-    """Whether a response can be routed and matched: the headers make_response copies must be sane."""
+def answerable(request: SipRequest, *, any_version: bool = False) -> bool:
+    """Whether a response can be routed and matched: the headers make_response copies must be sane. The CSeq is
+    copied as it came (a number out of range is what the 400 is about); ``any_version`` takes a top Via in
+    another SIP version, for the 505 that refuses it."""
     vias = request.headers.get_all("Via")
     if not vias or not all(request.headers.get(h) for h in ("From", "To", "Call-ID", "CSeq")):
         return False
     try:
-        parse_via(vias[0])
-        parse_cseq(request.headers.get("CSeq", ""))
+        parse_via(vias[0], any_version=any_version)
         parse_name_addr(request.headers.get("From", ""))
         parse_name_addr(request.headers.get("To", ""))
     except SipParseError:
         return False
     return True
+
+
+def accepts_sdp(request: SipRequest) -> bool:
+    """Whether the request's Accept (if any) takes application/sdp, the body our answers carry."""
+    ranges = request.headers.get_all("Accept")
+    if not ranges:
+        return True
+    types = {r.split(";")[0].strip().lower() for r in ranges}
+    return bool(types & {"application/sdp", "application/*", "*/*"})
 
 
 def user_of(header: str | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import cast
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ class TcpConnection(asyncio.Protocol):
         self.addr: Addr = ("", 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport by the Protocol contract, but not always an asyncio.Transport subclass: uvloop's
+        # (what uvicorn runs under `closerr serve`) only has the same methods.
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.addr = (str(peer[0]), int(peer[1]))
         self._registry.connections[self.addr] = self

@@ -22,7 +22,7 @@ from engine.telephony.sip.events import (
     MediaUpdated,
 )
 from engine.telephony.sip.message import Headers, SipParseError, SipRequest, SipResponse, parse_cseq, parse_via
-from engine.telephony.sip.received import answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
+from engine.telephony.sip.received import accepts_sdp, answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
 from engine.telephony.sip.sdp import Negotiated, NoCommonCodec, SdpError, build_answer, build_sdp, negotiate, parse_sdp
 from engine.telephony.sip.transaction import (
     T1,
@@ -36,7 +36,8 @@ from engine.telephony.sip.transaction import (
 from engine.telephony.sip.uac import UserAgentClient
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
-ServerKey = tuple[str, str, str]
+URI_SCHEMES = frozenset({"sip", "sips", "tel"})
+ServerKey = tuple[str, str, str, Addr]
 
 
 class UserAgentServer:
@@ -125,23 +126,22 @@ class UserAgentServer:
 
     # -- receiving --------------------------------------------------------------------------------------------
     def malformed(self, exc: SipParseError, addr: Addr, transport: str) -> bool:
-        """Answer a request that did not parse with a 400 where its headers allow one; False where they do not."""
+        """Answer a request that did not parse with a 400 (505 for another SIP version) where its headers allow one;
+        False where they do not."""
         request = exc.partial
-        if request is None or request.method == "ACK" or not answerable(request):
+        if request is None or request.method == "ACK" or not answerable(request, any_version=exc.status == 505):
             return False
-        resp = self._core.response(request, 400)
-        # The reason phrase says what was wrong (RFC 3261 21.4.1), without echoing content.
-        resp.reason = f"Bad Request ({str(exc)[:60]})".replace("\r", " ").replace("\n", " ")
+        resp = self._core.response(request, exc.status)
+        if exc.status == 400:
+            # The reason phrase says what was wrong (RFC 3261 21.4.1), without echoing content.
+            resp.reason = f"Bad Request ({str(exc)[:60]})".replace("\r", " ").replace("\n", " ")
         self._core.send(resp.serialize(), addr, transport)
         return True
 
     def receive(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
+        # Max-Forwards is a proxy's business (RFC 3261 16.3): a UA serves a request that arrives with 0.
         stamp_via(request, addr)
-        max_forwards = request.headers.get("Max-Forwards")
-        if max_forwards is not None and max_forwards.strip() == "0" and request.method != "ACK":
-            self._respond_new(request, 483, addr, transport, now)
-            return
-        key = self._server_key(request)
+        key = self._server_key(request, addr)
         existing = self._server_tx.get(key)
         if existing is not None and not (request.method == "ACK" and existing[0].state != "completed"):
             tx, tx_addr, tx_transport = existing
@@ -155,6 +155,9 @@ class UserAgentServer:
             return
         if request.method == "CANCEL":
             self._on_cancel(request, addr, transport, now)
+            return
+        if request.uri.partition(":")[0].lower() not in URI_SCHEMES:
+            self._respond_new(request, 416, addr, transport, now)  # RFC 3261 8.2.2.1
             return
         required = [r for r in request.headers.get_all("Require") if r.lower() not in SUPPORTED_EXTENSIONS]
         if required:
@@ -214,14 +217,15 @@ class UserAgentServer:
             # Same Call-ID, no To tag, new branch: a forked or confused peer. Refuse; the original call stands.
             self._respond_new(request, 482, addr, transport, now)
             return
+        if not accepts_sdp(request):
+            # Our answer is SDP; a caller that accepts no SDP cannot take it (RFC 3261 8.2.3, 21.4.7).
+            self._respond_new(request, 406, addr, transport, now, extra=Headers([("Accept", "application/sdp")]))
+            return
         status, negotiated, extra = _offer_from(request)
         if status:
             self._respond_new(request, status, addr, transport, now, extra=extra)
             return
         negotiated = self._core.inbound.media_for(negotiated, addr)
-        if tag_of(request.headers.get("From")) is None:
-            self._respond_new(request, 400, addr, transport, now)
-            return
         tx = self._new_tx(request, addr, transport, now)
         assert isinstance(tx, ServerInviteTransaction)
         self._core.calls[call_id] = Call(
@@ -286,7 +290,7 @@ class UserAgentServer:
         self._core.emit(CallConfirmed(call.call_id, negotiated))
 
     def _on_cancel(self, request: SipRequest, addr: Addr, transport: str, now: float) -> None:
-        invite_key = self._server_key(SipRequest("INVITE", request.uri, request.headers))
+        invite_key = self._server_key(SipRequest("INVITE", request.uri, request.headers), addr)
         entry = self._server_tx.get(invite_key)
         call = self._core.calls.get(request.headers.get("Call-ID") or "")
         if entry is None or call is None or call.outbound:
@@ -325,7 +329,9 @@ class UserAgentServer:
         self._respond_in_dialog(request, 200, addr, transport, now, body=body, contact=True)
 
     # -- server transactions ----------------------------------------------------------------------------------
-    def _server_key(self, request: SipRequest) -> ServerKey:
+    def _server_key(self, request: SipRequest, addr: Addr) -> ServerKey:
+        """RFC 3261 17.2.3 matching (branch, sent-by, method), and the source: a request from elsewhere is not a
+        retransmission of ours (the response to it would go to the first sender), so it gets its own answer."""
         via = parse_via(request.headers.get_all("Via")[0])
         method = "INVITE" if request.method == "ACK" else request.method
         branch = via.branch or ""
@@ -333,10 +339,10 @@ class UserAgentServer:
             # RFC 2543 peers: fall back to the dialog-ish identity of the request.
             seq, _ = parse_cseq(request.headers.get("CSeq") or "")
             branch = f"{request.headers.get('Call-ID')}/{seq}/{tag_of(request.headers.get('From'))}"
-        return (branch, f"{via.host}:{via.port}", method)
+        return (branch, f"{via.host}:{via.port}", method, addr)
 
     def _new_tx(self, request: SipRequest, addr: Addr, transport: str, now: float) -> ServerTransaction:
-        key = self._server_key(request)
+        key = self._server_key(request, addr)
         tx: ServerTransaction
         if request.method == "INVITE":
             tx = ServerInviteTransaction(request, transport == "tcp", now)
