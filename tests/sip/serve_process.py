@@ -3,20 +3,14 @@ helpers for talking to it over loopback sockets."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from engine.telephony.sip.message import SipMessage, SipResponse, parse_message, parse_name_addr
-from tests.fixtures.log_leaks import leaks_in
+from tests.live_server import serve_process
 from tests.sip.sipp import free_port
 
 # A hang guard for a reply that never comes, not a measure of anything.
@@ -26,41 +20,10 @@ RECV_TIMEOUT_S = 30.0
 @contextmanager
 def serve_with_sip(tmp_path: Path) -> Iterator[int]:
     """Run ``closerr serve`` with its SIP listener (inbound INVITEs admitted from 127.0.0.1); yields the SIP port."""
-    http_port, sip_port = free_port(socket.SOCK_STREAM), free_port()
-    log_path = tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "CLOSERR_SIP_ALLOWED_NETWORKS": "127.0.0.1/32",
-        "CLOSERR_WARM_PHONE_CACHE": "false",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("CLOSERR_DATABASE_URL", None)  # the SQLite database in --data-dir
-    command = [sys.executable, "-m", "closerr.cli", "serve", "--port", str(http_port), "--sip-port", str(sip_port)]
-    command += ["--data-dir", str(tmp_path / "data"), "--log-level", "warning"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(600):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"closerr serve exited: {log_path.read_text()}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{http_port}/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("closerr serve did not come up in 60 s")
-            yield sip_port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    output = log_path.read_text()
-    assert "Traceback" not in output, output
-    assert not leaks_in(output), leaks_in(output)[:5]
+    sip_port = free_port()
+    args = ("--sip-port", str(sip_port))
+    with serve_process(tmp_path / "data", args=args, no_tracebacks=True, sip_allowed_networks="127.0.0.1/32"):
+        yield sip_port
 
 
 def options(call_id: str | None = None, *, transport: str = "UDP", port: int = 5060) -> bytes:
