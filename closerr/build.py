@@ -53,7 +53,22 @@ def engine_config(settings: Settings) -> EngineConfig:
             api_key=key.get_secret_value() if key is not None else None,
             first_token_timeout_s=settings.llm_first_token_timeout_s,
         ),
+        llm_profiles=llm_profiles(settings),
     )
+
+
+def llm_profiles(settings: Settings) -> dict[str, LlmEndpoint]:
+    """The named endpoints operators assign to accounts, each with its key from ``CLOSERR_LLM_PROFILE_API_KEYS``."""
+    keys = settings.llm_profile_api_keys
+    return {
+        name: LlmEndpoint(
+            base_url=profile.base_url,
+            model=profile.model,
+            api_key=keys[name].get_secret_value() if name in keys else None,
+            first_token_timeout_s=profile.first_token_timeout_s or settings.llm_first_token_timeout_s,
+        )
+        for name, profile in settings.llm_profiles.items()
+    }
 
 
 def sip_allowed_networks(settings: Settings) -> tuple[str, ...]:

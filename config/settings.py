@@ -8,12 +8,25 @@ of ours.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+class LlmProfile(BaseModel):
+    """A named OpenAI-compatible endpoint; its key, if any, is in ``CLOSERR_LLM_PROFILE_API_KEYS``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
+    model: str = Field(default="default", min_length=1, max_length=200)
+    first_token_timeout_s: float | None = Field(default=None, gt=0)
 
 
 class Settings(BaseSettings):
@@ -127,12 +140,33 @@ class Settings(BaseSettings):
         default=SecretStr("closerr-dev-audit-key-change-me"),
         description="keys the audit chain and phone pseudonyms; 32+ random characters, required outside --dev",
     )
-    llm_api_key: SecretStr | None = None
+    llm_api_key: SecretStr | None = Field(default=None, description="bearer key of the deployment's LLM endpoint")
+    llm_profile_api_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON {"profile": "key"}: the bearer key of each named LLM profile',
+    )
 
-    # LLM dialogue policy (policy "llm"): any OpenAI-compatible chat-completions endpoint that streams.
-    llm_base_url: str = "http://127.0.0.1:8080/v1"
-    llm_model: str = "default"
-    llm_first_token_timeout_s: float = Field(default=1.5, gt=0)
+    # LLM dialogue policy (a campaign's policy "llm"): any OpenAI-compatible chat-completions endpoint that streams.
+    llm_base_url: str = Field(default="http://127.0.0.1:8080/v1", description="the deployment's LLM endpoint")
+    llm_model: str = Field(default="default", description="the model it serves")
+    llm_first_token_timeout_s: float = Field(
+        default=1.5, gt=0, description="past this wait for a reply's first token the script answers the turn"
+    )
+    llm_profiles: dict[str, LlmProfile] = Field(
+        default_factory=dict,
+        description='JSON {"profile": {"base_url": ..., "model": ...}}: other endpoints an operator may assign to an '
+        "account (`PUT /v1/operator/accounts/{id}/llm`)",
+    )
+
+    @model_validator(mode="after")
+    def _llm_profile_keys_name_profiles(self) -> Settings:
+        for name in self.llm_profiles:
+            if not PROFILE_NAME.fullmatch(name):
+                raise ValueError(f"CLOSERR_LLM_PROFILES: profile name {name!r} must match {PROFILE_NAME.pattern}")
+        unknown = sorted(set(self.llm_profile_api_keys) - set(self.llm_profiles))
+        if unknown:
+            raise ValueError(f"CLOSERR_LLM_PROFILE_API_KEYS names profiles CLOSERR_LLM_PROFILES lacks: {unknown}")
+        return self
 
     # Privacy: the two retention clocks, the purge schedule, grievance deadline, residency, TLS.
     content_retention_days: int = Field(

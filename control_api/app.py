@@ -93,6 +93,7 @@ def create_app(
         hours=CallingHours(settings.calling_hours_start, settings.calling_hours_end),
         webhook_allowed_networks=settings.webhook_allowed_networks,
     )
+    llm_profiles = tuple(settings.llm_profiles)  # the names an operator may assign to an account
     pseudonym.use_key(settings.audit_hmac_key.get_secret_value())
 
     @asynccontextmanager
@@ -127,6 +128,7 @@ def create_app(
             "session": Provide(provide_session),
             "db": Provide(provide_db, sync_to_thread=False),
             "campaign_rules": Provide(lambda: campaign_rules, sync_to_thread=False),
+            "llm_profiles": Provide(lambda: llm_profiles, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
         guards=[rate_limit_guard],  # acts only on the routes whose opt names a rate limit

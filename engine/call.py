@@ -37,6 +37,12 @@ def _make_policy(request: CallRequest, services: EngineServices) -> DialoguePoli
     from engine.agent.factory import make_policy
 
     llm = services.config.llm
+    if request.llm_profile is not None:
+        profile = services.config.llm_profiles.get(request.llm_profile)
+        if profile is None:
+            # Never the deployment's endpoint instead: the account's data goes only where it was assigned.
+            raise ValueError(f"LLM profile {request.llm_profile!r} is not configured in this process")
+        llm = profile
     return make_policy(
         request.script,
         request.policy,
@@ -70,11 +76,12 @@ async def run_call(
     config = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
+    record.policy = request.policy
     try:
         policy = policy or _make_policy(request, services)
     except Exception as exc:
         logger.warning("call {}: no policy: {}", request.call_id, exc)
-        record.error = f"bad agent script: {exc}"
+        record.error = f"no dialogue policy: {exc}"
         await leg.hangup()
         return record
 
@@ -151,6 +158,10 @@ async def run_call(
         closer = getattr(policy, "aclose", None)  # the LLM policy holds an HTTP connection pool
         if closer is not None:
             await closer()
+    llm_stats = getattr(policy, "stats", None)  # the LLM policy's per-call counters
+    if llm_stats is not None:
+        record.fallback_turns = llm_stats.fallback_turns
+        record.notes.append(llm_stats.summary())
     record.underruns = playout.stats.underruns
     if record.underruns:
         logger.info(

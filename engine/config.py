@@ -7,6 +7,7 @@ defaults are the deployment defaults, so a test or benchmark can build a config 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,3 +51,5 @@ class EngineConfig:
     sip_inbound_username: str | None = None
     sip_inbound_password: str | None = field(default=None, repr=False)
     llm: LlmEndpoint = field(default_factory=LlmEndpoint)
+    # Named endpoints an account may be assigned instead of ``llm`` (a call names its profile in the request).
+    llm_profiles: Mapping[str, LlmEndpoint] = field(default_factory=dict)

@@ -37,6 +37,7 @@ class CallRequest:
     lead: Lead
     script: dict[str, Any] | None = None  # an agent script (see engine.agent.script); None: the demo script
     policy: str = "script"  # "script" | "llm"
+    llm_profile: str | None = None  # the account's named LLM endpoint; None: the deployment's
     max_call_s: float = 600.0
     campaign_id: str | None = None  # bounded metric label; never a phone number
     account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
@@ -84,6 +85,8 @@ class CallRecord:
     dtmf: list[str] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    policy: str = "script"  # the dialogue policy that ran the call: "script" | "llm"
+    fallback_turns: int = 0  # llm: turns the script answered because the model erred or was late
 
     def latency_summary(self) -> dict[str, float | None]:
         v2v = sorted(t.v2v_s for t in self.turns)

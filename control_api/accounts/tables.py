@@ -33,6 +33,8 @@ class Account(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Signs this account's webhook deliveries; its own, so one client's secret cannot forge another's.
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # The named LLM endpoint (CLOSERR_LLM_PROFILES) an operator assigned; None: the deployment's.
+    llm_profile: Mapped[str | None] = mapped_column(String(32))
 
 
 class ApiKey(Base):

@@ -40,6 +40,8 @@ class CallDetail(msgspec.Struct):
     opted_out: bool | None
     callback_at: str | None
     error: str | None
+    policy: str | None = None  # script | llm: who answered the lead
+    fallback_turns: int | None = None  # llm: turns the script answered because the model erred or was late
 
 
 class CallPage(msgspec.Struct):

@@ -57,6 +57,8 @@ def detail(c: Call) -> CallDetail:
         opted_out=record.get("opted_out"),
         callback_at=record.get("callback_at"),
         error=c.error or record.get("error"),
+        policy=record.get("policy"),
+        fallback_turns=record.get("fallback_turns"),
     )
 
 

@@ -15,6 +15,13 @@ RetryDisposition = Literal["no_answer", "busy", "failed", "voicemail", "no_respo
 CallerId = Annotated[str, msgspec.Meta(pattern=r"^\+?[0-9]{3,15}$", description="E.164 or a 140/1600 series number")]
 WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2000)]
 CampaignName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+PolicyName = Annotated[
+    Literal["script", "llm"],
+    msgspec.Meta(
+        description="who answers the lead: the script, or an LLM guarded by the script (opt-out on every turn, the "
+        "script's line when the model errs or is late)"
+    ),
+]
 # An agent script as a JSON object, or its YAML/JSON text.
 ScriptInput = dict[str, Any] | Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
 
@@ -54,6 +61,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     caller_id: CallerId | None = None
     webhook_url: WebhookUrl | None = None
+    policy: PolicyName = "script"
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,6 +77,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | msgspec.UnsetType = msgspec.UNSET
     caller_id: CallerId | msgspec.UnsetType | None = msgspec.UNSET
     webhook_url: WebhookUrl | msgspec.UnsetType | None = msgspec.UNSET
+    policy: PolicyName | msgspec.UnsetType = msgspec.UNSET
 
 
 class CampaignView(msgspec.Struct):
@@ -85,6 +94,7 @@ class CampaignView(msgspec.Struct):
     retention_days: int
     caller_id: str | None
     webhook_url: str | None
+    policy: str
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -63,6 +63,7 @@ def view(c: Campaign) -> CampaignView:
         retention_days=c.retention_days,
         caller_id=c.caller_id,
         webhook_url=c.webhook_url,
+        policy=c.policy,
         created_at=c.created_at,
         updated_at=c.updated_at,
         started_at=c.started_at,
@@ -104,6 +105,7 @@ async def create(
         retention_days=body.retention_days,
         caller_id=body.caller_id,
         webhook_url=body.webhook_url,
+        policy=body.policy,
         created_at=now,
         updated_at=now,
     )
@@ -135,6 +137,17 @@ async def list_campaigns(
     )
 
 
+def _not_while_running(state: State, field: str) -> None:
+    """Who answers the leads does not change under calls in progress."""
+    if state is State.RUNNING:
+        raise Conflict(
+            f"the {field} of a running campaign cannot be edited; pause the campaign first",
+            field=field,
+            state=str(state),
+            allowed_actions=lifecycle.allowed_actions(state),
+        )
+
+
 async def update(
     session: AsyncSession, principal: Principal, campaign_id: str, body: CampaignUpdate, rules: CampaignRules
 ) -> CampaignView:
@@ -144,15 +157,12 @@ async def update(
         raise Conflict(f"a {state} campaign cannot be edited", state=str(state))
     changes: dict[str, Any] = {}
     if body.script is not msgspec.UNSET:
-        if state is State.RUNNING:
-            raise Conflict(
-                "the script of a running campaign cannot be edited; pause the campaign first",
-                field="script",
-                state=str(state),
-                allowed_actions=lifecycle.allowed_actions(state),
-            )
+        _not_while_running(state, "script")
         script = await check_script(body.script)
         changes.update(script=script.data, category=script.category)
+    if body.policy is not msgspec.UNSET and body.policy != campaign.policy:
+        _not_while_running(state, "policy")
+        changes["policy"] = body.policy
     if body.calling_window is not msgspec.UNSET:
         rules.hours.check(body.calling_window.start, body.calling_window.end)
         changes.update(window_start=body.calling_window.start, window_end=body.calling_window.end)

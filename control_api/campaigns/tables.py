@@ -31,6 +31,7 @@ class Campaign(Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=90)
     caller_id: Mapped[str | None] = mapped_column(String(32))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    policy: Mapped[str] = mapped_column(String(16), default="script", server_default="script")  # script | llm
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

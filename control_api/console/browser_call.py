@@ -22,6 +22,7 @@ from loguru import logger
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.service import Principal
+from control_api.accounts.tables import Account
 from control_api.calls.tables import Call
 from control_api.campaigns import service as campaigns_service
 from control_api.console.auth import ConsolePrincipal, require_sign_in
@@ -113,6 +114,11 @@ async def _campaign(session: AsyncSession, principal: Principal, campaign_id: st
     return await campaigns_service.get_owned(session, principal, campaign_id)
 
 
+async def _llm_profile(session: AsyncSession, principal: Principal) -> str | None:
+    account = await session.get(Account, principal.account_id)
+    return account.llm_profile if account is not None else None
+
+
 class TestCallPages(Controller):
     path = "/"
     guards = [require_sign_in]
@@ -150,7 +156,9 @@ class TestCallPages(Controller):
             call_id=call_id,
             lead=Lead(name=TEST_LEAD_NAME, phone="", metadata={}),
             script=campaign.script,
-            policy="script",
+            # The campaign's own policy, with the endpoint its account was assigned: the test call is the real agent.
+            policy=campaign.policy,
+            llm_profile=await _llm_profile(session, principal) if campaign.policy == "llm" else None,
             max_call_s=float(campaign.max_call_seconds),
             campaign_id=campaign.id,
         )

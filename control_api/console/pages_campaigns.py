@@ -88,6 +88,7 @@ class CampaignPages(Controller):
     async def new_form(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         values = {"name": "", "script": example_script(), "window_start": "09:00", "window_end": "21:00"}
         values["concurrency"] = "5"
+        values["policy"] = "script"
         return page(request, "campaign_new.html", principal=principal, section="campaigns", values=values, errors={})
 
     @post("/new")
@@ -99,7 +100,8 @@ class CampaignPages(Controller):
         campaign_rules: Rules,
     ) -> Template | Redirect:
         form = await request.form()
-        values = {k: str(form.get(k) or "") for k in ("name", "script", "window_start", "window_end", "concurrency")}
+        fields = ("name", "script", "window_start", "window_end", "concurrency", "policy")
+        values = {k: str(form.get(k) or "") for k in fields}
         try:
             body = msgspec.convert(
                 {
@@ -107,6 +109,7 @@ class CampaignPages(Controller):
                     "script": values["script"] if values["script"].strip() else "",
                     "calling_window": {"start": values["window_start"], "end": values["window_end"]},
                     "concurrency": int(values["concurrency"] or 5),
+                    "policy": values["policy"] or "script",
                 },
                 CampaignCreate,
             )
@@ -121,6 +124,7 @@ class CampaignPages(Controller):
                 "script": "Paste an agent script (YAML or JSON).",
                 "concurrency": "Concurrency is a whole number from 1 to 100.",
                 "window_start": "Calling hours are HH:MM, 24-hour.",
+                "policy": "Choose who answers the lead: the script or the LLM.",
             }
             errors = {field: messages.get(field, str(exc))}
             return page(

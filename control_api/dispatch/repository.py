@@ -19,9 +19,14 @@ from control_api.dispatch.tables import CampaignDispatch, DispatchLease
 from control_api.leads.tables import Lead
 
 
-async def account_suspended(session: AsyncSession, account_id: str) -> bool:
-    suspended_at = await session.scalar(select(Account.suspended_at).where(Account.id == account_id))
-    return suspended_at is not None
+async def dialing_account(session: AsyncSession, account_id: str) -> tuple[bool, str | None]:
+    """Whether the account is suspended, and the LLM profile an operator assigned it."""
+    row = (
+        await session.execute(select(Account.suspended_at, Account.llm_profile).where(Account.id == account_id))
+    ).one_or_none()
+    if row is None:
+        return False, None
+    return row.suspended_at is not None, row.llm_profile
 
 
 async def campaigns_in(session: AsyncSession, states: tuple[str, ...]) -> list[Campaign]:

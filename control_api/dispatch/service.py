@@ -61,6 +61,8 @@ class DialJob:
     script: dict[str, Any]
     max_call_s: int
     caller_id: str | None
+    policy: str = "script"
+    llm_profile: str | None = None  # the account's LLM endpoint; None: the deployment's
 
 
 @dataclass
@@ -121,6 +123,7 @@ class _Round:
     now: datetime
     started_by: str | None
     result: ClaimResult
+    llm_profile: str | None = None
 
 
 async def claim(
@@ -137,7 +140,8 @@ async def claim(
         if c is None or c.state != State.RUNNING.value:
             return result
         # Read under the account lock: a suspension committed before this claim stops every dial after it.
-        if await repo.account_suspended(s, account_id):
+        suspended, llm_profile = await repo.dialing_account(s, account_id)
+        if suspended:
             return result
         free = min(
             slots,
@@ -153,7 +157,7 @@ async def claim(
             result.paused_reason = reason
             return result
         starter = await _started_by(s, c.id)
-        await _lease_due(_Round(s, cfg, c, account_id, hold, free, now, starter, result))
+        await _lease_due(_Round(s, cfg, c, account_id, hold, free, now, starter, result, llm_profile))
     _count(result)
     return result
 
@@ -233,6 +237,8 @@ async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -
             script=call_script(c.script, c.retry, lead.attempts),
             max_call_s=c.max_call_seconds,
             caller_id=c.caller_id,
+            policy=c.policy,
+            llm_profile=r.llm_profile if c.policy == "llm" else None,
         )
     )
 

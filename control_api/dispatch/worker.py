@@ -292,6 +292,8 @@ class Worker:
             call_id=job.call_id,
             lead=EngineLead(name=job.name, phone=job.phone, metadata=job.metadata),
             script=job.script,
+            policy=job.policy,
+            llm_profile=job.llm_profile,
             max_call_s=float(job.max_call_s),
             campaign_id=job.campaign_id,
             account_id=job.account_id,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, post
+from litestar import Controller, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.types import ControllerRouterHandler
 
@@ -13,7 +14,7 @@ from control_api.accounts.auth import Caller
 from control_api.accounts.policy import Access, access
 from control_api.deps import Session
 from control_api.operator import service
-from control_api.operator.schemas import AccountStatus, CreditTopUp, TopUpResult
+from control_api.operator.schemas import AccountLlm, AccountStatus, CreditTopUp, LlmAssignment, TopUpResult
 
 
 class OperatorAccountController(Controller):
@@ -48,6 +49,18 @@ class OperatorAccountController(Controller):
     async def unsuspend(self, account_id: FromPath[str], principal: Caller, session: Session) -> AccountStatus:
         """Lift a suspension."""
         return await service.set_suspended(session, principal, account_id, False)
+
+    @put("/{account_id:str}/llm", status_code=200)
+    async def assign_llm(
+        self,
+        account_id: FromPath[str],
+        data: JSONBody[LlmAssignment],
+        principal: Caller,
+        session: Session,
+        llm_profiles: NamedDependency[tuple[str, ...]],
+    ) -> AccountLlm:
+        """Choose the named LLM endpoint (``CLOSERR_LLM_PROFILES``) the account's ``llm`` campaigns use (audited)."""
+        return await service.assign_llm_profile(session, principal, account_id, data, llm_profiles)
 
 
 def route_handlers() -> list[ControllerRouterHandler]:

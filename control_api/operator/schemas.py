@@ -43,3 +43,15 @@ class AccountStatus(msgspec.Struct):
     account_id: str
     suspended: bool
     suspended_at: datetime | None
+
+
+class LlmAssignment(msgspec.Struct, forbid_unknown_fields=True):
+    """The named LLM endpoint (``CLOSERR_LLM_PROFILES``) the account's ``llm`` campaigns use; null: the
+    deployment's own endpoint."""
+
+    profile: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None
+
+
+class AccountLlm(msgspec.Struct):
+    account_id: str
+    profile: str | None

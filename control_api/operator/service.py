@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,15 @@ from control_api.accounts.tables import Account
 from control_api.audit import AuditContext, audit_event
 from control_api.credits import ledger
 from control_api.errors import Conflict, InvalidField, NotFound
-from control_api.operator.schemas import AccountStatus, CreditTopUp, OperatorCreate, OperatorCreated, TopUpResult
+from control_api.operator.schemas import (
+    AccountLlm,
+    AccountStatus,
+    CreditTopUp,
+    LlmAssignment,
+    OperatorCreate,
+    OperatorCreated,
+    TopUpResult,
+)
 from control_api.storage.types import utcnow
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -127,3 +136,27 @@ async def set_suspended(session: AsyncSession, principal: Principal, account_id:
         object_id=account_id,
     )
     return _status(account)
+
+
+async def assign_llm_profile(
+    session: AsyncSession, principal: Principal, account_id: str, body: LlmAssignment, profiles: Collection[str]
+) -> AccountLlm:
+    """Point the account's ``llm`` campaigns at one of the deployment's named endpoints (or back at its own).
+    Calls already running keep the endpoint they started with."""
+    if body.profile is not None and body.profile not in profiles:
+        configured = ", ".join(sorted(profiles)) or "none (set CLOSERR_LLM_PROFILES)"
+        raise InvalidField("profile", f"no LLM profile {body.profile!r}; configured: {configured}")
+    account = await _client_account(session, account_id)
+    if account.llm_profile != body.profile:
+        account.llm_profile = body.profile
+        await session.flush()
+        await audit_event(
+            session,
+            principal,
+            "account.llm_profile",
+            tenant_id=account_id,
+            object_type="account",
+            object_id=account_id,
+            details={"profile": body.profile},
+        )
+    return AccountLlm(account_id=account_id, profile=account.llm_profile)

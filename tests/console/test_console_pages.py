@@ -94,6 +94,8 @@ def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str
         "latency": {"v2v_p50_s": 0.91, "v2v_p95_s": 2.2},
         "error": None,
         "notes": [],
+        "policy": "llm",
+        "fallback_turns": 1,
     }
     started = datetime.now(UTC) - timedelta(minutes=5)
 
@@ -194,13 +196,16 @@ def test_create_campaign_shows_script_errors_next_to_the_field_then_creates_it(
     expect(page.locator('[data-field="name"]')).to_contain_text("name")
 
     page.fill("#name", "Rooftop solar, Pune")
+    page.select_option("#policy", "llm")
     page.click("button:has-text('Create campaign')")
     expect(page.locator("h1")).to_contain_text("Rooftop solar, Pune")
+    expect(page.locator(".page-head p.muted")).to_contain_text("answered by an LLM guarded by the script")
     expect(page.locator("#campaign-state")).to_have_text("draft")
     expect(page.locator(".flash")).to_contain_text("created as a draft")
     campaigns = console_server.api("GET", "/v1/campaigns", tenant.api_key).json()["items"]
     assert [c["name"] for c in campaigns] == ["Rooftop solar, Pune"]
     assert campaigns[0]["category"] == 5
+    assert campaigns[0]["policy"] == "llm"
 
 
 def test_campaign_list_shows_state_progress_and_drives_the_lifecycle(
@@ -395,6 +400,7 @@ def test_call_detail_shows_the_conversation_slots_outcome_and_latency_chart(
     ]
     assert widths[2] > 2 * widths[0]  # the slow reply's STT bar is visibly longer
     expect(chart).to_contain_text("v2v 2350 ms")
+    expect(page.locator("#call-policy")).to_have_text("LLM · 1 script fallback")
     expect(page.locator("audio")).to_have_count(0)  # no recording kept for this call
     screenshot(page, "06-call-detail")
 
