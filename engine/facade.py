@@ -39,6 +39,7 @@ from engine.simulator.run import lead_lines
 from engine.simulator.voices import synthesize
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
+from engine.telephony.media_streams.plivo import format_extra_headers
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
 from engine.telephony.sip.auth import DigestVerifier
 from engine.telephony.sip.inbound_policy import InboundPolicy
@@ -61,6 +62,7 @@ __all__ = [
     "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
+    "format_extra_headers",
     "load_script_document",
     "load_script_text",
     "parse_persona",

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from litestar import Litestar, Response, get
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
@@ -58,7 +59,11 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
         url = f"{media_base(settings, host, port)}/media/plivo"
-        return Response(stream_xml(url, call_id, stream_token), media_type="application/xml")
+        try:
+            xml = stream_xml(url, call_id, stream_token)
+        except ValueError as exc:  # not what we dialed: Plivo's extraHeaders could not carry it
+            raise ValidationException(detail=str(exc), extra=[{"key": "call_id", "message": str(exc)}]) from exc
+        return Response(xml, media_type="application/xml")
 
     @get(STREAM_URL_PATH, include_in_schema=False)
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Plivo Voice: ``POST /v1/Account/{auth_id}/Call/`` (JSON from, to, answer_url, answer_method, ring_timeout,
 time_limit; basic auth Auth ID:Auth Token). When the lead answers, Plivo fetches ``answer_url`` from the worker,
 whose ``<Stream bidirectional="true">`` XML points the audio stream at the engine's ``/media/plivo`` endpoint with
-our call id and its stream token in ``extraHeaders`` (the answer URL carries both: it reaches Plivo only in our
+our call id and its stream token in ``extraHeaders`` as ``callid=...;streamtoken=...``, letters and digits only as
+Plivo requires (the answer URL carries both: it reaches Plivo only in our
 authenticated originate request). Hang-up before or after answer: ``DELETE /v1/Account/{auth_id}/Request/{uuid}/``
 (the request uuid of the originate answer)."""
 
@@ -13,15 +14,15 @@ from xml.sax.saxutils import escape, quoteattr
 from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
-from engine.facade import STREAM_TOKEN_PARAMETER
+from engine.facade import STREAM_TOKEN_PARAMETER, format_extra_headers
 
 ANSWER_PATH = "/carriers/plivo/answer"
 
 
 def stream_xml(media_url: str, call_id: str, stream_token: str) -> str:
-    """Plivo delivers ``extraHeaders`` in the ``start`` event as the string ``"k1=v1;k2=v2"``. Their values may
-    hold only letters and digits: the call id (a UUID) goes without its hyphens, which the engine accepts."""
-    headers = f"call_id={call_id.replace('-', '')};{STREAM_TOKEN_PARAMETER}={stream_token}"
+    """Plivo delivers ``extraHeaders`` in the ``start`` event as the string ``"k1=v1;k2=v2"`` and allows only letters
+    and digits in them: the call id (a UUID) goes without its hyphens, which the engine accepts."""
+    headers = format_extra_headers({"call_id": call_id, STREAM_TOKEN_PARAMETER: stream_token})
     return (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Stream bidirectional="true" keepCallAlive="true" contentType="audio/x-mulaw;rate=8000" '

@@ -174,7 +174,9 @@ class SimulatedCaller:
             if turn.hangup:
                 await self._wait_bot_quiet()
                 self.result.hung_up_by_lead = True
-                await self._send(self._far.stop())
+                stop = self._far.stop()
+                if stop is not None:
+                    await self._send(stop)
                 await self._ws.close()
                 self._closed.set()
                 return

@@ -144,7 +144,7 @@ async def test_plivo_call_answer_xml_and_hangup(fake: FakeCarrier) -> None:
     assert (hangup.method, hangup.path) == ("DELETE", "/v1/Account/MA123/Request/9834029e/")
     stream = ElementTree.fromstring(stream_xml(f"{MEDIA}/plivo", "c-123", TOKEN)).find("Stream")
     assert stream is not None and stream.text == f"{MEDIA}/plivo"
-    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == f"call_id=c123;stream_token={TOKEN}"
+    assert stream.get("bidirectional") == "true" and stream.get("extraHeaders") == f"callid=c123;streamtoken={TOKEN}"
     assert stream.get("contentType") == "audio/x-mulaw;rate=8000"
 
 
@@ -210,9 +210,12 @@ async def test_worker_answers_the_carriers_callbacks() -> None:
         assert plivo.status_code == 200 and plivo.headers["content-type"].startswith("application/xml")
         stream = ElementTree.fromstring(plivo.text).find("Stream")
         assert stream is not None and stream.text == f"{MEDIA}/plivo"
-        assert stream.get("extraHeaders") == f"call_id=c9;stream_token={TOKEN}"
+        assert stream.get("extraHeaders") == f"callid=c9;streamtoken={TOKEN}"
         field = f"call_id=c-9&stream_token={TOKEN}&other=x"
         exotel = await client.get("/carriers/exotel/stream-url", params={"CustomField": field, "CallSid": "abc"})
         assert exotel.json() == {"url": f"{MEDIA}/exotel?call_id=c-9&stream_token={TOKEN}"}
         missing = await client.get("/carriers/plivo/answer")
         assert missing.status_code == 400
+        # Plivo's extraHeaders allow letters and digits only: a call id that cannot travel there is refused, named.
+        unsendable = await client.get("/carriers/plivo/answer", params={"call_id": "c_9;x=1", "stream_token": TOKEN})
+        assert unsendable.status_code == 400 and "call_id" in unsendable.text

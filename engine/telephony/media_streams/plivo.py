@@ -1,26 +1,63 @@
-"""Plivo audio streams (bidirectional): base64 8 kHz mu-law; ``checkpoint`` / ``playedStream`` for playout."""
+"""Plivo audio streams (bidirectional): base64 8 kHz mu-law; ``checkpoint`` / ``playedStream`` for playout.
+
+Wire form, as Plivo's Audio Streaming Protocol Reference documents it
+(https://www.plivo.com/docs/voice-agents/audio-streaming/concepts/audio-streaming-reference): Plivo sends ``start``
+(ids in ``start.callId`` / ``start.streamId``, the ``<Stream extraHeaders>`` as the top-level string
+``extra_headers``), ``media``, ``dtmf``, ``playedStream`` and ``clearedAudio``, and closes the socket at the end
+(no ``stop`` event is documented; one is still read as the end). We send ``playAudio`` (no stream id),
+``checkpoint`` and ``clearAudio``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from engine.audio.g711 import ulaw_decode, ulaw_encode
+from engine.directory import STREAM_TOKEN_PARAMETER
 from engine.telephony.media_streams.base import CarrierProtocol, Mark, ProtocolError, ProtocolEvent
+
+# Plivo allows only letters and digits in extraHeaders, so our parameter names travel without underscores.
+HEADER_NAMES = {"call_id": "callid", STREAM_TOKEN_PARAMETER: "streamtoken"}
+_PARAMETER_NAMES = {header: name for name, header in HEADER_NAMES.items()}
+# The checkpoint acknowledgement: ``playedStream`` in the protocol reference, ``played`` in Plivo's support article
+# "How do I know if the buffered audio is played?".
+PLAYED_EVENTS = frozenset({"playedStream", "played"})
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isalnum()
+
+
+def format_extra_headers(parameters: Mapping[str, str]) -> str:
+    """The ``<Stream extraHeaders>`` value carrying ``parameters``: ``"k1=v1;k2=v2"`` of letters and digits only.
+    A UUID call id loses its hyphens (the engine takes both forms); anything else not plain is refused."""
+    pairs = []
+    for name, value in parameters.items():
+        key, plain = HEADER_NAMES.get(name, name), value.replace("-", "")
+        if not _plain(key) or not _plain(plain):
+            raise ValueError(f"Plivo extraHeaders allow only letters and digits: {name!r}")
+        pairs.append(f"{key}={plain}")
+    return ";".join(pairs)
 
 
 def extra_headers(value: Any) -> dict[str, str]:
     """The ``<Stream extraHeaders>`` pairs as the ``start`` event carries them: Plivo documents a string of
-    ``key=value`` pairs (``"k1=v1;k2=v2"``, also seen comma-separated and in braces); a JSON object is taken too."""
+    ``key=value`` pairs (``"k1=v1;k2=v2"``, also seen comma-separated and in braces); a JSON object is taken too.
+    Values are percent-decoded, as Plivo's Audio Streaming Guide parses them. Our own header names come back as the
+    engine's parameter names."""
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
-    if not isinstance(value, str):
+        raw = {str(k): str(v) for k, v in value.items()}
+    elif isinstance(value, str):
+        raw = {}
+        for item in value.strip().strip("{}").replace(",", ";").split(";"):
+            key, sep, val = item.partition("=")
+            if sep and key.strip():
+                raw[key.strip()] = unquote(val.strip())
+    else:
         return {}
-    pairs: dict[str, str] = {}
-    for item in value.strip().strip("{}").replace(",", ";").split(";"):
-        key, sep, val = item.partition("=")
-        if sep and key.strip():
-            pairs[key.strip()] = val.strip()
-    return pairs
+    return {_PARAMETER_NAMES.get(key, key): val for key, val in raw.items()}
 
 
 class PlivoProtocol(CarrierProtocol):
@@ -37,10 +74,10 @@ class PlivoProtocol(CarrierProtocol):
         return ulaw_decode(payload)
 
     def _on_other(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]:
-        if event == "playedStream":
+        if event in PLAYED_EVENTS:
             name = message.get("name")
             if not isinstance(name, str):
-                raise ProtocolError("'playedStream' without a name")
+                raise ProtocolError(f"'{event}' without a name")
             return [Mark(name)]
         if event == "clearedAudio":
             return []
@@ -48,7 +85,7 @@ class PlivoProtocol(CarrierProtocol):
 
     def media(self, pcm16: bytes) -> str:
         media = {"contentType": "audio/x-mulaw", "sampleRate": 8000, "payload": self._b64(ulaw_encode(pcm16))}
-        return self._json({"event": "playAudio", "streamId": self.stream_id, "media": media})
+        return self._json({"event": "playAudio", "media": media})
 
     def mark(self, name: str) -> str:
         return self._json({"event": "checkpoint", "streamId": self.stream_id, "name": name})
