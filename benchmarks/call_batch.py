@@ -26,6 +26,9 @@ from engine.simulator.run import custom_parameters
 
 PERSONAS = Path(__file__).parent / "personas"
 BENCH_PERSONAS = [str(PERSONAS / "car_short.yaml"), str(PERSONAS / "solar_short.yaml")]
+# Leads who pause inside their turns (lists, slow numbers, hesitations, afterthoughts) and some who answer fast:
+# what premature cut-ins are counted on.
+PAUSE_PERSONAS = sorted(str(p) for p in (PERSONAS / "pauses").glob("*.yaml"))
 WARMUP_PERSONA = str(PERSONAS / "warmup.yaml")
 # One short call per script, together: models touched and each script's fixed lines cached, as in steady state.
 WARMUP_PERSONAS = [WARMUP_PERSONA, str(PERSONAS / "warmup_car.yaml")]
@@ -123,8 +126,16 @@ def summarize(calls: list[dict[str, Any]], records: dict[str, dict[str, Any] | N
         # The engine counts playout underruns; the baseline (pipecat) keeps no such count: None there.
         "underruns": sum(u for u in underruns if u is not None) if any(u is not None for u in underruns) else None,
         "caller_gaps": sum(int(c.get("gaps", 0)) for c in calls),
+        **cut_ins(calls),
         "failed_calls": len(errors),
         "errors": sorted({str(e) for e in errors if e})[:5],
         "outcomes": outcomes,
     }
     return out
+
+
+def cut_ins(calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the bot started speaking before the lead had finished a turn (its share of the lead's turns)."""
+    turns = sum(int(c.get("lead_turns", 0)) for c in calls)
+    cuts = sum(int(c.get("cut_ins", 0)) for c in calls)
+    return {"lead_turns": turns, "cut_ins": cuts, "cut_in_rate": round(cuts / turns, 4) if turns else None}

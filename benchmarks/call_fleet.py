@@ -40,6 +40,8 @@ class CallOutcome:
     call_id: str
     v2v_s: list[float] = field(default_factory=list)
     gaps: int = 0  # caller-side: bot audio ran out mid-speech (the phone would play a gap)
+    lead_turns: int = 0
+    cut_ins: int = 0  # the bot began speaking while the lead's turn went on (see SimulatedCaller)
     error: str | None = None
     started_s: float = 0.0  # since the run's start
     ended_s: float = 0.0
@@ -103,6 +105,7 @@ async def _run_lines(
                 result = await caller.run(spec.custom)
                 outcome.v2v_s = list(result.v2v_s)
                 outcome.error = result.error
+                outcome.lead_turns, outcome.cut_ins = result.lead_turns, result.cut_ins
             except Exception as exc:  # a refused or broken call is a result, not the end of the run
                 outcome.error = f"{type(exc).__name__}: {exc}"
             outcome.gaps = caller.gaps
@@ -129,12 +132,11 @@ def _ms(seconds: float | None) -> float | None:
 def _fleet_main(conn: Connection, persona_paths: list[str]) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     info = _pin_and_prioritize()
-    from engine.simulator.run import lead_lines
-    from engine.simulator.voices import synthesize
+    from engine.simulator.run import lead_utterances
 
     personas = {path: load_persona(path) for path in persona_paths}
     # Every line is synthesized now, before any call, so synthesis never competes with a measured call.
-    voices = {path: synthesize(p.voice, lead_lines(p)) for path, p in personas.items()}
+    voices = {path: lead_utterances(p) for path, p in personas.items()}
     conn.send({"ready": True, **info})
     while True:
         message = conn.recv()

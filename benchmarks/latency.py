@@ -8,8 +8,8 @@ bot frame received; the stage breakdown comes from each call's record.
 
 Writes ``benchmarks/results/latency.json`` and ``latency.md``. Target (Closerr): median <= 0.5 s, p95 <= 0.8 s.
 
-    .venv/bin/python -m benchmarks.latency              # 4 calls per system, 22 turns each
-    .venv/bin/python -m benchmarks.latency --calls 1    # a quick check
+    .venv/bin/python -m benchmarks.latency              # 4 calls per system, then the 12 pause-heavy personas
+    .venv/bin/python -m benchmarks.latency --calls 1 --pause-calls 0   # a quick check
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.call_batch import BENCH_PERSONAS, WARMUP_PERSONAS, call_spec, run_batch, summarize, warm_up
+from benchmarks.call_batch import (
+    BENCH_PERSONAS,
+    PAUSE_PERSONAS,
+    WARMUP_PERSONAS,
+    call_spec,
+    run_batch,
+    summarize,
+    warm_up,
+)
 from benchmarks.call_fleet import CallFleet
 from benchmarks.report import RESULTS, exit_on_sigterm, fmt, machine, table, write_json, write_text
 from benchmarks.servers import SYSTEMS, Server, start_server
@@ -28,14 +36,17 @@ TARGET_P50_S = 0.5
 TARGET_P95_S = 0.8
 
 
-def build_results(
-    per_system: dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any] | None]]],
-    meta: dict[str, Any],
-) -> dict[str, Any]:
-    """``latency.json``: one summary per system, the baseline/Closerr ratios, the target verdict."""
+Collected = dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any] | None]]]
+
+
+def build_results(per_system: Collected, meta: dict[str, Any], pauses: Collected | None = None) -> dict[str, Any]:
+    """``latency.json``: one summary per system (with its summary on the pause-heavy personas under ``pauses``),
+    the baseline/Closerr ratios, the target verdict."""
     results: dict[str, Any] = {}
     for system, (calls, records) in per_system.items():
         results[system] = summarize(calls, records)
+        if pauses and pauses.get(system, ([], {}))[0]:
+            results[system]["pauses"] = summarize(*pauses[system])
         # The raw samples, for a reader who wants more than two percentiles.
         results[system]["samples"] = {
             "v2v_s": [v for c in calls for v in c.get("v2v_s", [])],
@@ -76,10 +87,29 @@ def markdown(results: dict[str, Any]) -> str:
         ("TTS first audio p50 (s)", "tts_p50_s"),
         ("engine underruns", "underruns"),
         ("caller-side gaps", "caller_gaps"),
+        ("cut-ins: bot spoke before the lead finished (share of lead turns)", "cut_in_rate"),
         ("failed calls", "failed_calls"),
     ]
     for label, key in fields:
         rows.append([label, *[results[s].get(key) for s in systems]])
+    pause_fields = [
+        ("calls", "calls"),
+        ("lead turns", "lead_turns"),
+        ("cut-ins", "cut_ins"),
+        ("cut-in rate", "cut_in_rate"),
+        ("v2v p50 (s)", "v2v_p50_s"),
+        ("v2v p95 (s)", "v2v_p95_s"),
+        ("failed calls", "failed_calls"),
+    ]
+    pause_rows = [[label, *[(results[s].get("pauses") or {}).get(key) for s in systems]] for label, key in pause_fields]
+    pauses = ""
+    if any(results[s].get("pauses") for s in systems):
+        pauses = (
+            "\n## Pause-heavy personas\n\nLeads who pause inside a turn (lists, slow numbers, hesitations, an "
+            "afterthought after 0.45-0.7 s) and some fast one-word answers (`benchmarks/personas/pauses/`), one call "
+            "each per system. A cut-in: the bot's first voiced frame arrived while the lead's planned turn was still "
+            "being said.\n\n" + table(["", *systems], pause_rows)
+        )
     meta = results.get("meta", {})
     ratio = results.get("baseline_over_closerr", {})
     verdict = "meets" if results.get("closerr_meets_target") else "does NOT meet"
@@ -93,36 +123,47 @@ def markdown(results: dict[str, Any]) -> str:
         f"Closerr {verdict} the target (p50 <= {TARGET_P50_S} s, p95 <= {TARGET_P95_S} s).\n\n"
         "Stages are medians of each call record's per-turn values (Closerr: `TurnLatency`; baseline: frames "
         "stamped by an observer). Closerr's endpoint includes the speculative STT that runs during the VAD pause; "
-        "the baseline's is Silero's 0.6 s stop plus a full Whisper pass.\n"
+        "the baseline's is Silero's 0.6 s stop plus a full Whisper pass.\n" + pauses
     )
 
 
-def run(calls_per_system: int, systems: list[str], results_dir: Path) -> dict[str, Any]:
+def _measure(fleet: CallFleet, servers: dict[str, Server], persona: str, into: Collected, label: str) -> None:
+    """One call of ``persona`` on each system, one after the other."""
+    for system, server in servers.items():
+        _, calls, records = run_batch(fleet, server, [[call_spec(system, persona)]])
+        into[system][0].extend(calls)
+        into[system][1].update(records)
+        v2v = calls[0]["v2v_s"] if calls else []
+        cut = calls[0].get("cut_ins") if calls else None
+        print(f"latency: {system} {label}: v2v {v2v}, cut-ins {cut}", flush=True)
+
+
+def run(calls_per_system: int, systems: list[str], results_dir: Path, pause_calls: int = 0) -> dict[str, Any]:
     meta = machine()
     servers: dict[str, Server] = {}
-    collected: dict[str, tuple[list[dict[str, Any]], dict[str, dict[str, Any] | None]]] = {s: ([], {}) for s in systems}
+    collected: Collected = {s: ([], {}) for s in systems}
+    pauses: Collected = {s: ([], {}) for s in systems}
+    pause_personas = [PAUSE_PERSONAS[i % len(PAUSE_PERSONAS)] for i in range(pause_calls)]
     try:
         for system in systems:
             servers[system] = start_server(system)
-        with CallFleet([*BENCH_PERSONAS, *WARMUP_PERSONAS]) as fleet:
+        with CallFleet([*BENCH_PERSONAS, *WARMUP_PERSONAS, *sorted(set(pause_personas))]) as fleet:
             meta.update(fleet.info)
             for system in systems:
                 warm_up(fleet, servers[system])
             meta["load_before"] = machine()["load_average"]
             for i in range(calls_per_system):
                 persona = BENCH_PERSONAS[i % len(BENCH_PERSONAS)]
-                for system in systems:
-                    _, calls, records = run_batch(fleet, servers[system], [[call_spec(system, persona)]])
-                    collected[system][0].extend(calls)
-                    collected[system][1].update(records)
-                    v2v = calls[0]["v2v_s"] if calls else []
-                    print(f"latency: {system} call {i + 1}/{calls_per_system}: v2v {v2v}", flush=True)
+                _measure(fleet, servers, persona, collected, f"call {i + 1}/{calls_per_system}")
+            for persona in pause_personas:
+                _measure(fleet, servers, persona, pauses, f"pause persona {Path(persona).stem}")
             meta["load_after"] = machine()["load_average"]
     finally:
         for server in servers.values():
             server.stop()
     meta["calls_per_system"] = calls_per_system
-    results = build_results(collected, meta)
+    meta["pause_calls_per_system"] = pause_calls
+    results = build_results(collected, meta, pauses)
     write_json("latency.json", results, results_dir)
     write_text("latency.md", markdown(results), results_dir)
     return results
@@ -131,6 +172,12 @@ def run(calls_per_system: int, systems: list[str], results_dir: Path) -> dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=4, help="measured calls per system (personas alternate)")
+    parser.add_argument(
+        "--pause-calls",
+        type=int,
+        default=len(PAUSE_PERSONAS),
+        help="calls per system over the pause-heavy personas (0: none)",
+    )
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: closerr,pipecat_baseline")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -139,10 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown system(s): {', '.join(sorted(unknown))}")
     exit_on_sigterm()
-    results = run(args.calls, systems, args.results)
+    results = run(args.calls, systems, args.results, args.pause_calls)
     for system in systems:
         r = results[system]
-        print(f"{system}: v2v p50 {fmt(r['v2v_p50_s'])} s, p95 {fmt(r['v2v_p95_s'])} s over {r['turns']} turns")
+        pauses = r.get("pauses") or {}
+        print(
+            f"{system}: v2v p50 {fmt(r['v2v_p50_s'])} s, p95 {fmt(r['v2v_p95_s'])} s over {r['turns']} turns, "
+            f"cut-ins {r.get('cut_in_rate')}; pause-heavy: cut-ins {pauses.get('cut_in_rate')}, "
+            f"v2v p50 {fmt(pauses.get('v2v_p50_s'))} s"
+        )
     return 0
 
 

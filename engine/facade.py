@@ -35,8 +35,7 @@ from engine.records import CallRecord, CallRequest, Lead
 from engine.services import EngineServices
 from engine.simulator.caller import CallerResult, SimulatedCaller
 from engine.simulator.persona import Persona, PersonaError, parse_persona
-from engine.simulator.run import lead_lines
-from engine.simulator.voices import synthesize
+from engine.simulator.run import lead_utterances
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.media_streams.plivo import format_extra_headers
@@ -316,7 +315,7 @@ class Engine:
         """A simulated lead calling ``media_url`` (the Twilio protocol) as the persona says, for ``call_id``,
         presenting ``stream_token`` as Twilio does: a ``<Parameter>`` of the stream, in ``customParameters``."""
         # Synthesis is CPU work: off the event loop the engine's calls share.
-        utterances = await asyncio.to_thread(synthesize, persona.voice, lead_lines(persona))
+        utterances = await asyncio.to_thread(lead_utterances, persona)
         custom = {"call_id": call_id, STREAM_TOKEN_PARAMETER: stream_token}
         return await SimulatedCaller(persona, utterances, media_url).run(custom)
 

@@ -4,7 +4,8 @@ It behaves like the carrier plus the phone: it streams the lead's microphone as 
 between utterances), plays the bot's audio through a real-time playout buffer, echoes marks when playback reaches
 them and drops its buffer on ``clear``, as Twilio, Exotel and Plivo document (``far_end.py`` holds the formats).
 Timing is measured from what crosses the socket: voice-to-voice runs from the last voiced frame the lead sent to
-the first voiced bot frame received.
+the first voiced bot frame received. A voiced bot frame that arrives while a turn of the lead's is still being said
+(a pause inside it, or its last words) is a cut-in: the agent took the turn before the lead gave it up.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class CallerResult:
     engine_closed: bool = False
     bot_audio_s: float = 0.0
     error: str | None = None
+    # Turns the lead said without talking over the bot, and how many of them the bot started speaking in before
+    # the lead had finished (at a pause inside the turn): cut-ins.
+    lead_turns: int = 0
+    cut_ins: int = 0
 
 
 class SimulatedCaller:
@@ -58,6 +63,8 @@ class SimulatedCaller:
         self._bot_utterance_started = 0.0
         self._heard_since_speaking = False
         self._speech_end: float | None = None
+        self._turn_open = False  # a turn of the lead's is being said, and the bot had nothing to say when it began
+        self._turn_cut_in = False
         self._closed = asyncio.Event()
         self._ws: Any = None
         self._far = FAR_ENDS[persona.carrier](self.stream_sid, self.call_id)
@@ -112,6 +119,9 @@ class SimulatedCaller:
                 if inbound.kind == "media":
                     pcm = inbound.pcm
                     self.result.bot_audio_s += len(pcm) / 16000
+                    if _voiced(pcm) and self._turn_open and not self._turn_cut_in:
+                        self._turn_cut_in = True
+                        self.result.cut_ins += 1
                     if _voiced(pcm) and not self._mic:
                         now = time.monotonic()
                         if self._speech_end is not None:
@@ -188,9 +198,15 @@ class SimulatedCaller:
             if turn.barge_in_after_s is not None:
                 await self._wait_bot_talking()
                 await asyncio.sleep(max(0.0, turn.barge_in_after_s - (time.monotonic() - self._bot_utterance_started)))
-            else:
-                await self._wait_bot_quiet()
-            await self._speak(pcm)
+                await self._speak(pcm)
+                continue
+            await self._wait_bot_quiet()
+            self.result.lead_turns += 1
+            self._turn_open, self._turn_cut_in = True, False
+            try:
+                await self._speak(pcm)
+            finally:
+                self._turn_open = False
         try:
             await asyncio.wait_for(self._closed.wait(), timeout=self.max_wait_s + 15)
         except TimeoutError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -30,7 +30,10 @@ class PersonaLead(BaseModel):
 
 class PersonaTurn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    say: str | None = Field(default=None, min_length=1)
+    # One line, or the parts of one turn said with ``gap_s`` of silence between them ("Salaried..." "in IT..."):
+    # the lead has not finished at a gap, and an agent that answers there has cut in.
+    say: str | list[Annotated[str, Field(min_length=1)]] | None = Field(default=None, min_length=1)
+    gap_s: float = Field(default=0.6, gt=0, le=5)
     barge_in_after_s: float | None = Field(default=None, ge=0, le=60)
     silence_s: float | None = Field(default=None, gt=0, le=120)
     hangup: bool = False
@@ -43,6 +46,17 @@ class PersonaTurn(BaseModel):
         if self.barge_in_after_s is not None and self.say is None:
             raise ValueError("barge_in_after_s goes with say")
         return self
+
+    @property
+    def parts(self) -> list[str]:
+        if self.say is None:
+            return []
+        return [self.say] if isinstance(self.say, str) else list(self.say)
+
+    @property
+    def text(self) -> str:
+        """What the lead says in this turn, as one line."""
+        return " ".join(self.parts)
 
 
 class Persona(BaseModel):

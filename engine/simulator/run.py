@@ -11,10 +11,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from engine.audio.pcm import silence
 from engine.records import percentile
 from engine.simulator.caller import SimulatedCaller
 from engine.simulator.persona import Persona
-from engine.simulator.voices import synthesize
+from engine.simulator.voices import RATE, synthesize
 
 
 def free_port() -> int:
@@ -68,16 +69,29 @@ def custom_parameters(persona: Persona) -> dict[str, str]:
     return params
 
 
+MACHINE_GREETING = "Hi, you have reached Ravi. I am not available right now. Please leave a message after the beep."
+
+
 def lead_lines(persona: Persona) -> list[str]:
-    lines = [t.say for t in persona.turns if t.say is not None]
+    """What the lead says, one line per turn."""
+    lines = [t.text for t in persona.turns if t.say is not None]
     if persona.answering_machine and not lines:
-        lines = ["Hi, you have reached Ravi. I am not available right now. Please leave a message after the beep."]
+        lines = [MACHINE_GREETING]
     return lines
+
+
+def lead_utterances(persona: Persona) -> list[bytes]:
+    """The audio of each turn ``lead_lines`` lists (8 kHz PCM): a turn said in parts has its gaps of silence."""
+    turns = [(t.parts, t.gap_s) for t in persona.turns if t.say is not None]
+    if persona.answering_machine and not turns:
+        turns = [([MACHINE_GREETING], 0.0)]
+    audio = iter(synthesize(persona.voice, [part for parts, _ in turns for part in parts]))
+    return [silence(RATE, gap_s).join(next(audio) for _ in parts) for parts, gap_s in turns]
 
 
 async def simulate(persona: Persona, base_url: str) -> dict[str, Any]:
     params = custom_parameters(persona)
-    utterances = synthesize(persona.voice, lead_lines(persona))
+    utterances = lead_utterances(persona)
     ws_url = base_url.replace("http://", "ws://").replace("https://", "wss://") + f"/media/{persona.carrier}"
     caller = SimulatedCaller(persona, utterances, ws_url)
     result = await caller.run(params)

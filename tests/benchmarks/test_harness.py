@@ -73,6 +73,32 @@ def test_summarize_counts_turns_failures_and_underruns() -> None:
     assert summary["outcomes"] == {"qualified": 2, "no_record": 1}
 
 
+def test_cut_ins_are_a_share_of_the_leads_turns() -> None:
+    calls, records = _calls_and_records([[0.4, 0.5], [0.45]])
+    calls[0].update(lead_turns=5, cut_ins=1)
+    calls[1].update(lead_turns=3, cut_ins=0)
+    summary = summarize(calls, records)
+    assert (summary["lead_turns"], summary["cut_ins"], summary["cut_in_rate"]) == (8, 1, 0.125)
+    assert summarize([], {})["cut_in_rate"] is None
+
+
+def test_latency_reports_the_pause_heavy_personas_cut_ins() -> None:
+    fast = _calls_and_records([[0.4, 0.45, 0.5] * 7])
+    slow = _calls_and_records([[1.4, 1.5, 1.6] * 7], underruns=None)
+    eager = _calls_and_records([[0.3, 0.35]])
+    eager[0][0].update(lead_turns=10, cut_ins=2)
+    patient = _calls_and_records([[1.5, 1.6]], underruns=None)
+    patient[0][0].update(lead_turns=10, cut_ins=0)
+    results = latency.build_results(
+        {"closerr": fast, "pipecat_baseline": slow}, {}, {"closerr": eager, "pipecat_baseline": patient}
+    )
+    assert results["closerr"]["pauses"]["cut_in_rate"] == 0.2
+    assert results["pipecat_baseline"]["pauses"]["cut_in_rate"] == 0.0
+    text = latency.markdown(results)
+    assert "## Pause-heavy personas" in text
+    assert "| cut-in rate | 0.200 | 0.000 |" in text
+
+
 def test_summarize_baseline_without_underrun_count() -> None:
     calls, records = _calls_and_records([[1.5]], underruns=None)
     assert summarize(calls, records)["underruns"] is None

@@ -68,3 +68,11 @@ def test_cli_exits_2_with_the_field_and_line(tmp_path):
 def test_shipped_personas_are_valid():
     for path in Path("tests/personas").glob("*.yaml"):
         assert load_persona(path).turns or load_persona(path).answering_machine
+
+
+def test_a_turn_may_be_said_in_parts_with_a_gap() -> None:
+    persona = parse_persona(GOOD.replace('  - say: "Yes, speaking."', '  - say: ["Yes,", "speaking."]\n    gap_s: 0.5'))
+    assert persona.turns[0].parts == ["Yes,", "speaking."] and persona.turns[0].gap_s == 0.5
+    assert persona.turns[0].text == "Yes, speaking."
+    with pytest.raises(PersonaError, match=r"turns\[0\]"):
+        parse_persona(GOOD.replace('  - say: "Yes, speaking."', "  - say: []"))
