@@ -251,10 +251,10 @@ _WRONG_PERSON = _any(
 # "main Ravi nahi hoon" / "Ravi yahan nahi rehta" / "ye Ravi ka number nahi hai": the word where the name goes.
 _NOT_NAMED = (
     re.compile(r"(?:main|mai|mein|me|ye|yeh) ([a-z]+) (?:nahi|nahin|nai) (?:hoon|hu|hun|hoo|hai|hain)"),
-    re.compile(r"([a-z]+) (?:yahan |yaha |idhar )?(?:nahi|nahin|nai) (?:rehta|rehte|rehti|rahta|rahte|rahti)"),
+    re.compile(r"([a-z]+) (?:yahan |yahaan |yaha |idhar )?(?:nahi|nahin|nai) (?:rehta|rehte|rehti|rahta|rahte|rahti)"),
     re.compile(r"(?:ye|yeh|is|yah) ([a-z]+) (?:ka|ki) (?:number|no|phone) nahi"),
-    re.compile(r"(?:^|kaun )([a-z]+) kaun(?: hai| he| ho)?$"),
-    re.compile(r"^kaun ([a-z]+)$"),
+    re.compile(r"\b([a-z]+) kaun\b"),  # "Ravi kaun?" = who is Ravi?
+    re.compile(r"\bkaun ([a-z]+)\b"),
     re.compile(r"([a-z]+) (?:ko|naam ke kisi ko) (?:nahi|nahin) (?:jaanta|janta|jaanti|janti|jaante|jante)"),
 )
 

@@ -73,6 +73,7 @@ _RESUME_RE = re.compile(
     r"\b(?:go ahead|carry on|continue|i can talk|talk now|tell me now|now is (?:fine|ok|okay|good)|"
     r"(?:it's|it is) (?:fine|ok|okay) now|ask me now|ask now)\b"
 )
+_LEADING_NO_RE = re.compile(r"^(?:(?:no|nope|nah|nahi|nahin|ji nahi|na|not really)\b\s*)+")
 _EARLY_TYPES = ("amount_inr", "number", "choice")
 _ENDING_INTENTS = {Intent.OPT_OUT, Intent.WRONG_PERSON, Intent.CALLBACK, Intent.HUMAN, Intent.VOICEMAIL}
 _MAX_GREETING_REPROMPTS = 1
@@ -314,7 +315,8 @@ class ScriptPolicy:
             head = [self._fixed(ctx.lead, self.script.replies.identity)] if Intent.ROBOT in intents else []
             return [*head, Say(self.script.render(self.script.replies.confirm_choice, ctx.lead, value=spoken))]
         self._confirming = None
-        named = extract_choice(text, question.options or {})
+        # "No, business." corrects the guess: the option named after the "no" is the answer, not a negated one.
+        named = extract_choice(_LEADING_NO_RE.sub("", norm), question.options or {})
         if named is not None:
             return self._accept(ctx, question, named, text)
         if extract_yes_no(text) is True:
