@@ -42,6 +42,14 @@ _PERSON = (
     r"(?:insaan|insan|aadmi|admi|vyakti|agent|executive|manager|banda|bande|person|human|ladki|ladka|officer"
     r"|advisor|adviser|representative|senior|supervisor|staff)"
 )
+# "kisi insaan se baat karao" asks us for a person; "apne manager se baat karke bataunga" (I will ask my own
+# manager) does not: only a request ("karao", "karni hai"), never someone of the lead's own.
+_OWN = r"(?<!apne )(?<!apni )(?<!mere )(?<!meri )(?<!hamare )(?<!ghar )(?<!ghar ke )(?<!ghar mein )"
+_CONNECT_ME = (
+    r"(?:(?:baat|bat) (?:karao|karaao|karwao|karvao|karwaiye|karaiye|karaie|kara do|karwa do|kara dijiye"
+    r"|karwa dijiye|karni hai|karna hai|karni he|karna he|karni|karna chahta|karna chahti|karna chahunga"
+    r"|karna chahungi)|(?:connect|transfer) (?:karo|kijiye|kariye|kar do|kar dijiye|karwao|karao))"
+)
 _SPEAK = r"(?:bolo|boliye|boliyega|bolna|bolie|kaho|kahiye|kahie|batao|bataiye|bataie|sunao|suniye)"
 _NOT_NOW = r"(?<!abhi )(?<!abhi mujhe )(?<!abhi hume )(?<!abhi humein )"
 _PATTERNS: dict[Intent, re.Pattern[str]] = {
@@ -82,9 +90,10 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"(?:real|actual|live) (?:person|human)",
         r"human being",
         r"customer care",
-        rf"{_PERSON} se (?:baat|bat|connect|transfer) kar\w*",
-        rf"{_PERSON} se (?:baat|bat) (?:karni|karna|karao|karwao) (?:hai|he|h)",
-        rf"(?:baat|bat) kar\w* (?:hai |he )?(?:kisi |ek |asli )?{_PERSON} se",
+        rf"{_OWN}{_PERSON} se {_CONNECT_ME}",
+        r"kisi (?:aur )?se (?:baat|bat) (?:karao|karaao|karwao|karvao|karwaiye|karaiye|kara do|karwa do|kara dijiye"
+        r"|karwa dijiye)",
+        rf"(?:baat|bat) (?:karao|karwao|karni hai|karna hai) (?:kisi |ek |asli )?{_PERSON} se",
         rf"{_PERSON} (?:ko )?(?:phone|call|line) (?:do|dijiye|de do|transfer karo|transfer kijiye)",
     ),
     Intent.ROBOT: _any(
@@ -250,7 +259,8 @@ _WRONG_PERSON = _any(
 )
 # "main Ravi nahi hoon" / "Ravi yahan nahi rehta" / "ye Ravi ka number nahi hai": the word where the name goes.
 _NOT_NAMED = (
-    re.compile(r"(?:main|mai|mein|me|ye|yeh) ([a-z]+) (?:nahi|nahin|nai) (?:hoon|hu|hun|hoo|hai|hain)"),
+    # not "mein": "ghar mein Ravi nahi hai" is "Ravi is not at home"
+    re.compile(r"(?:main|mai|ye|yeh) ([a-z]+) (?:nahi|nahin|nai) (?:hoon|hu|hun|hoo|hai|hain)"),
     re.compile(r"([a-z]+) (?:yahan |yahaan |yaha |idhar )?(?:nahi|nahin|nai) (?:rehta|rehte|rehti|rahta|rahte|rahti)"),
     re.compile(r"(?:ye|yeh|is|yah) ([a-z]+) (?:ka|ki) (?:number|no|phone) nahi"),
     re.compile(r"\b([a-z]+) kaun\b"),  # "Ravi kaun?" = who is Ravi?

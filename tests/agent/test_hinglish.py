@@ -44,7 +44,7 @@ ROBOT = ["kya aap robot ho", "aap machine ho kya", "kya aap machine hain", "kya 
 REPEAT = ["dobara boliye", "phir se bolo", "fir se boliye", "kya kaha", "kya bola", "samajh nahi aaya", "suna nahi",
           "ek baar aur boliye", "दोबारा बोलिए", "फिर से बोलो", "क्या कहा", "समझ नहीं आया"]  # fmt: skip
 HUMAN = ["kisi insaan se baat karao", "kisi aadmi se baat karni hai", "agent se baat karao",
-         "manager se baat karwao", "asli insaan se baat karni hai", "kisi executive se baat karaiye",
+         "manager se baat karwao", "kisi se baat karao", "kisi aur se baat karwa do", "asli insaan se baat karni hai", "kisi executive se baat karaiye",
          "किसी इंसान से बात कराओ", "एजेंट से बात कराओ", "किसी आदमी से बात करनी है"]  # fmt: skip
 WRONG_PERSON = ["main Ravi nahi hoon", "mai ravi nahi hu", "galat number hai", "galat number", "rong number",
                 "yahan koi Ravi nahi rehta", "Ravi yahan nahi rehta", "ye Ravi ka number nahi hai", "Ravi kaun",
@@ -159,8 +159,10 @@ def test_hindi_near_miss_is_not_an_opt_out(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["main busy nahi hoon", "main interested nahi hoon", "main ghar pe nahi hoon", "main Ravi hoon"]
-)
+    "text",
+    ["main busy nahi hoon", "main interested nahi hoon", "main ghar pe nahi hoon", "main Ravi hoon",
+     "ghar mein Ravi nahi hai", "Ravi ko bolo"],
+)  # fmt: skip
 def test_hindi_near_miss_is_not_a_wrong_person(text: str) -> None:
     assert Intent.WRONG_PERSON not in detect_intents(text, LEAD)
 
@@ -255,3 +257,12 @@ async def test_hindi_talk_to_a_person_is_detected(solar_policy: PolicyMaker, tex
     assert call.outcome is Outcome.CALLBACK_REQUESTED
     assert [c.note for c in call.callbacks] == ["lead asked to talk to a person"]
     assert isinstance(call.callbacks[0], ScheduleCallback)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["main apne manager se baat karke bataunga", "ghar mein kisi se baat karni hai", "apni wife se baat karni hai",
+     "aapke agent se baat ho gayi thi"],
+)  # fmt: skip
+def test_hindi_near_miss_is_not_a_request_for_a_person(text: str) -> None:
+    assert Intent.HUMAN not in detect_intents(text, LEAD)
