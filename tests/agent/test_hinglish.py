@@ -44,7 +44,8 @@ ROBOT = ["kya aap robot ho", "aap machine ho kya", "kya aap machine hain", "kya 
 REPEAT = ["dobara boliye", "phir se bolo", "fir se boliye", "kya kaha", "kya bola", "samajh nahi aaya", "suna nahi",
           "ek baar aur boliye", "दोबारा बोलिए", "फिर से बोलो", "क्या कहा", "समझ नहीं आया"]  # fmt: skip
 HUMAN = ["kisi insaan se baat karao", "kisi aadmi se baat karni hai", "agent se baat karao",
-         "manager se baat karwao", "kisi se baat karao", "kisi aur se baat karwa do", "asli insaan se baat karni hai", "kisi executive se baat karaiye",
+         "manager se baat karwao", "kisi se baat karao",
+         "kisi aur se baat karwa do", "asli insaan se baat karni hai", "kisi executive se baat karaiye",
          "किसी इंसान से बात कराओ", "एजेंट से बात कराओ", "किसी आदमी से बात करनी है"]  # fmt: skip
 WRONG_PERSON = ["main Ravi nahi hoon", "mai ravi nahi hu", "galat number hai", "galat number", "rong number",
                 "yahan koi Ravi nahi rehta", "Ravi yahan nahi rehta", "ye Ravi ka number nahi hai", "Ravi kaun",
