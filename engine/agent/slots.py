@@ -279,7 +279,8 @@ _YES = [
     "that's right", "that is right", "affirmative", "interested", "i own", "we own", "own it", "it is",
     "please do", "please go ahead", "i think so", "would love", "i'd like", "i would like", "go on",
     "ha", "hanji", "haa ji", "ji ha", "ji haa", "haan haan", "haan hai", "sahi hai", "sahi", "zaroor", "zarur",
-    "jaroor", "jarur", "chalega", "hai na", "kyun nahi", "kyon nahi", "kyu nahi",
+    "jaroor", "jarur", "chalega", "hai na", "kyun nahi", "kyon nahi", "kyu nahi", "no problem", "koi problem nahi",
+    "koi dikkat nahi",
 ]  # fmt: skip
 _NO = [
     "no", "nope", "nah", "nahi", "nahin", "nai", "na", "not really", "not at all", "never", "i don't",
@@ -290,7 +291,7 @@ _NO = [
     "tenant", "not mine",
     "nako", "nhi", "nehi", "nahee", "naa", "ji nahi", "ji nahin", "nahi ji", "nahi chahiye", "mat karo",
     "mat karna", "mat kijiye", "bilkul nahi", "bilkul nahin", "theek nahi", "thik nahi", "sahi nahi",
-    "zaroorat nahi", "zarurat nahi", "interest nahi", "interested nahi", "nahi hai", "kiraye", "kiraya",
+    "zaroorat nahi", "zarurat nahi", "interest nahi", "interested nahi", "kiraye", "kiraya",
 ]  # fmt: skip
 _UNSURE = [
     "i'm not sure", "i am not sure", "i don't know", "i do not know", "don't know", "do not know", "not sure",
