@@ -71,7 +71,9 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"leave me alone",
         # Hinglish: "call mat karna", "dobara phone mat kijiye", "mujhe call na karein". "abhi call mat karo"
         # (not now) is a callback, below.
-        rf"{_NOT_NOW}{_CALL}(?: karna| karne)? {_NOT} {_KARO}(?! abhi)",
+        # not "call nahi kar paya / kar sakta" (I could not call): that is about the lead, not a request
+        rf"{_NOT_NOW}{_CALL}(?: karna| karne)? {_NOT} {_KARO}(?! abhi| paya| paaya| paye| sakta| sakti| sake| saka"
+        r"| pa | diya| liya| raha| rahi)",
         rf"{_CALL} (?:karna |karne )?(?:band|bandh) {_KARO}",
         rf"{_CALL} (?:karna |karne )?(?:band|bandh) (?:kar do|kar dijiye|kar dena)",
         r"(?:band|bandh) (?:karo|kijiye|kariye|karein|kar do|kar dijiye|karo ye|karo yeh)",

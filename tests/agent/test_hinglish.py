@@ -148,6 +148,8 @@ OPT_OUT_NEAR_MISSES = [
     "koi pareshaani nahi hai",
     "theek hai, baad mein baat karte hain",
     "main Ravi hoon",
+    "maine call nahi kar paya",
+    "main abhi call nahi kar sakta, aap kijiye",
     "नहीं, मैं इंटरेस्टेड हूँ",
     "अभी कॉल मत करो",
     "हाँ कॉल करना",
