@@ -15,6 +15,8 @@ from typing import Any
 class Outcome(StrEnum):
     QUALIFIED = "qualified"
     NOT_QUALIFIED = "not_qualified"
+    # The lead answered every question, but an answer the qualify rule turns on stayed unclear: a person decides.
+    NEEDS_REVIEW = "needs_review"
     CALLBACK_REQUESTED = "callback_requested"
     OPTED_OUT = "opted_out"
     WRONG_PERSON = "wrong_person"

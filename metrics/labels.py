@@ -26,6 +26,7 @@ CALL_OUTCOMES: Final[frozenset[str]] = frozenset(
     {
         "qualified",
         "not_qualified",
+        "needs_review",
         "callback_requested",
         "opted_out",
         "wrong_person",

@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 OUTCOME_LABELS = {
     "qualified": "Qualified",
     "not_qualified": "Not qualified",
+    "needs_review": "Needs review",
     "callback_requested": "Callback requested",
     "opted_out": "Opted out",
     "wrong_person": "Wrong person",

@@ -2,7 +2,9 @@
 
 Pure regular expressions over :func:`engine.agent.slots.normalize_text` output: deterministic, microseconds per
 turn, and easy to extend with the phrasings Whisper produces from real calls. Opt-out patterns are deliberately
-broad ("stop calling", "put me on DND"): withdrawing consent must be as easy as giving it (DPDP s.6(4)).
+broad ("stop calling", "put me on DND", "call mat karna", "band karo"): withdrawing consent must be as easy as
+giving it (DPDP s.6(4)), in whichever language the lead speaks. Hindi arrives either romanized ("haan ji") or in
+Devanagari, which ``normalize_text`` romanizes first, so every pattern here is written once, in Hinglish.
 """
 
 from __future__ import annotations
@@ -33,6 +35,23 @@ def _any(*phrases: str) -> re.Pattern[str]:
 
 
 _DONT = r"(?:don't|dont|do not|never|no more|stop)"
+_CALL = r"(?:call|calls|phone|fone|kaal)"
+_KARO = r"(?:karo|karna|kijiye|kijie|kariye|karie|karein|karen|kare|kar|kariyega|karoge|karenge)"
+_NOT = r"(?:mat|na|nahi|nahin|nai|mat hi)"
+_PERSON = (
+    r"(?:insaan|insan|aadmi|admi|vyakti|agent|executive|manager|banda|bande|person|human|ladki|ladka|officer"
+    r"|advisor|adviser|representative|senior|supervisor|staff)"
+)
+# "kisi insaan se baat karao" asks us for a person; "apne manager se baat karke bataunga" (I will ask my own
+# manager) does not: only a request ("karao", "karni hai"), never someone of the lead's own.
+_OWN = r"(?<!apne )(?<!apni )(?<!mere )(?<!meri )(?<!hamare )(?<!ghar )(?<!ghar ke )(?<!ghar mein )"
+_CONNECT_ME = (
+    r"(?:(?:baat|bat) (?:karao|karaao|karwao|karvao|karwaiye|karaiye|karaie|kara do|karwa do|kara dijiye"
+    r"|karwa dijiye|karni hai|karna hai|karni he|karna he|karni|karna chahta|karna chahti|karna chahunga"
+    r"|karna chahungi)|(?:connect|transfer) (?:karo|kijiye|kariye|kar do|kar dijiye|karwao|karao))"
+)
+_SPEAK = r"(?:bolo|boliye|boliyega|bolna|bolie|kaho|kahiye|kahie|batao|bataiye|bataie|sunao|suniye)"
+_NOT_NOW = r"(?<!abhi )(?<!abhi mujhe )(?<!abhi hume )(?<!abhi humein )"
 _PATTERNS: dict[Intent, re.Pattern[str]] = {
     Intent.OPT_OUT: _any(
         rf"{_DONT} (?:ever )?(?:call|calling|phone|ring|contact)(?:ing)?(?: me| us| this number| here)?+"
@@ -50,7 +69,21 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"not (?:to )?call me (?:again|anymore|any more|ever)",
         r"never call",
         r"leave me alone",
-        r"(?:call|phone) (?:mat|na|nahi) (?:karo|karna|kijiye|kariye|karein)",
+        # Hinglish: "call mat karna", "dobara phone mat kijiye", "mujhe call na karein". "abhi call mat karo"
+        # (not now) is a callback, below.
+        # not "call nahi kar paya / kar sakta" (I could not call): that is about the lead, not a request
+        rf"{_NOT_NOW}{_CALL}(?: karna| karne)? {_NOT} {_KARO}(?! abhi| paya| paaya| paye| sakta| sakti| sake| saka"
+        r"| pa | diya| liya| raha| rahi)",
+        rf"{_CALL} (?:karna |karne )?(?:band|bandh) {_KARO}",
+        rf"{_CALL} (?:karna |karne )?(?:band|bandh) (?:kar do|kar dijiye|kar dena)",
+        r"(?:band|bandh) (?:karo|kijiye|kariye|karein|kar do|kar dijiye|karo ye|karo yeh)",
+        rf"(?:aur|koi|aise|ye|yeh|aisi) {_CALL} nahi chahiye",
+        rf"{_CALL} nahi chahiye",
+        r"d n d",
+        r"(?:mera |hamara |ye |yeh |is )?(?:number|naam|no) (?:list se |yahan se )?(?:hata|hatao|hatado|hataiye|hataie"
+        r"|hata do|hata dijiye|hata dena|nikal do|nikalo|delete karo|delete kar do|remove karo|remove kar do)",
+        r"(?:list|record) se (?:hata|hatao|hata do|nikal|nikalo|nikal do)",
+        rf"(?:pareshaan|pareshan|paresan|tang|disturb|harass) {_NOT} {_KARO}",
         r"(?:no|not) (?:more )?calls? (?:again|please)",
     ),
     Intent.HUMAN: _any(
@@ -59,6 +92,11 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"(?:real|actual|live) (?:person|human)",
         r"human being",
         r"customer care",
+        rf"{_OWN}{_PERSON} se {_CONNECT_ME}",
+        r"kisi (?:aur )?se (?:baat|bat) (?:karao|karaao|karwao|karvao|karwaiye|karaiye|kara do|karwa do|kara dijiye"
+        r"|karwa dijiye)",
+        rf"(?:baat|bat) (?:karao|karwao|karni hai|karna hai) (?:kisi |ek |asli )?{_PERSON} se",
+        rf"{_PERSON} (?:ko )?(?:phone|call|line) (?:do|dijiye|de do|transfer karo|transfer kijiye)",
     ),
     Intent.ROBOT: _any(
         r"(?:are|r) you (?:a |an )?(?:robot|bot|machine|computer|human|real|ai|recording|person|recorded)",
@@ -71,6 +109,13 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"what(?: is|'s) your name",
         r"where are you calling from",
         r"which company",
+        r"(?:aap|ap|tum|ye|yeh|kya aap|kya tum) (?:ek |koi )?(?:robot|machine|computer|bot|recording|recorded"
+        r"|insaan|insan|asli insaan|real|ai)(?: ho| hai| hain| hoon| bol| se)?",
+        r"(?:robot|machine|computer|bot|recording) (?:ho|hai|hain|hu|hoon) kya",
+        r"(?:aap|ap|tum) kaun (?:ho|hain|hai|bol|baat)",
+        r"kaun (?:bol|baat kar) (?:raha|rahi|rahe)",
+        r"kahan se (?:bol|call|phone|baat)",
+        r"(?:kis|kaun si|kaunsi) company",
     ),
     Intent.REPEAT: _any(
         r"sorry",
@@ -85,6 +130,10 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"(?:i )?(?:didn't|did not|couldn't|could not|can't|cannot) (?:get|hear|understand|catch) (?:that|you|it)?",
         r"one more time",
         r"kya",
+        rf"(?:dobara|dubara|phir se|fir se|phirse|firse|phir|fir|ek baar aur|ek baar phir|phir ek baar) {_SPEAK}",
+        r"(?:kya|kyaa) (?:kaha|kahaa|bola|bole|boli|pucha|poocha|puchha)",
+        r"(?:samajh|samjh|samaj|samajh mein|samajh me) (?:nahi|nahin|ni|nai) (?:aaya|aya|aayi|aai)",
+        r"(?:suna|sunai|sun) (?:nahi|nahin|ni|nai)(?: diya| aaya| paya)?",
     ),
     Intent.VOICEMAIL: _any(
         r"leave (?:a |your |me a )?(?:message|msg|name and number|voice ?mail)",
@@ -102,7 +151,7 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"beep",
     ),
     Intent.CALLBACK: _any(
-        r"busy",
+        r"(?<!not )(?<!never )busy(?! nahi| nahin| nai)",
         r"(?:call|ring|phone|contact) (?:me |us )?(?:back|later|again|another time|some other time|tomorrow"
         r"|tonight|in the|after|on|at|next|this)",
         r"callback",
@@ -121,6 +170,18 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"later",
         r"after some time",
         r"baad (?:mein|me|main)",
+        r"abhi (?:nahi|nahin|nai|mat|busy|vyast|time nahi|free nahi|baat nahi|nahi ho paayega|nahi ho payega)",
+        rf"abhi (?:mujhe |hume |humein )?{_CALL} {_NOT} {_KARO}",
+        r"(?:time|samay|waqt|waqt) nahi(?: hai)?",
+        r"(?:vyast|bizzy|bizi) (?:hoon|hu|hun|hai|hain)",
+        r"meeting (?:mein|me|main)",
+        r"(?:gaadi|gadi|car) chala (?:raha|rahi)",
+        r"drive kar (?:raha|rahi)",
+        r"(?:bahar|office) (?:hoon|hu|hun)",
+        r"thodi der (?:baad|mein|me)",
+        rf"(?:dobara|phir se|fir se|baad mein|kal|parson|parso|shaam|sham|subah|dopahar|raat|ko) {_CALL} "
+        r"(?:karna|karo|kijiye|kijie|kariye|karein|karen|kar lena|kar lijiye|kar dena|karte|kar)",
+        r"(?:ghante|ghanta|minute|minutes|min|din) (?:ke )?baad",
     ),
     Intent.NOT_INTERESTED: _any(
         r"not interested",
@@ -129,6 +190,9 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"do not want",
         r"don't need",
         r"do not need",
+        r"(?:interest|interested|intrested|ruchi) (?:nahi|nahin|nai)",
+        r"(?:mujhe |hume |humein )?(?:kuch )?nahi chahiye",
+        r"(?:koi )?(?:zaroorat|zarurat|jarurat|jaroorat) nahi",
     ),
     Intent.AFFIRM: _any(
         r"yes",
@@ -158,8 +222,23 @@ _PATTERNS: dict[Intent, re.Pattern[str]] = {
         r"carry on",
         r"it is",
         r"good time",
+        r"ha",
+        r"haanji",
+        r"hanji",
+        r"haan ji",
+        r"ji haan",
+        r"bilkul",
+        r"sahi hai",
+        r"zaroor",
+        r"zarur",
+        r"jaroor",
+        r"jarur",
+        # "boliye" alone is "go ahead"; "dobara boliye" is "say it again" (REPEAT)
+        r"(?<!dobara )(?<!dubara )(?<!phir se )(?<!fir se )(?<!phirse )(?<!firse )(?<!phir )(?<!fir )(?<!baar )"
+        r"(?:boliye|bolo|bataiye|batao)",
+        r"chalega",
     ),
-    Intent.DENY: _any(r"no", r"nope", r"nah", r"nahi", r"nahin", r"not really"),
+    Intent.DENY: _any(r"no", r"nope", r"nah", r"nahi", r"nahin", r"not really", r"nako", r"nhi", r"nahee", r"nehi"),
 }
 
 _WRONG_PERSON = _any(
@@ -175,7 +254,27 @@ _WRONG_PERSON = _any(
     r"you have the wrong",
     r"you've got the wrong",
     r"got the wrong",
+    r"(?:galat|glat|rong|ghalat) (?:number|numbar|no|insaan|aadmi|vyakti|banda|jagah|bande)",
+    r"is (?:naam|name) (?:ka|ki|ke|se) koi nahi",
+    r"(?:aise|is) (?:naam|name) (?:ka|ki|ke) koi",
+    r"yahan koi [a-z]+ nahi (?:hai|rehta|rehti|rehte)",
 )
+# "main Ravi nahi hoon" / "Ravi yahan nahi rehta" / "ye Ravi ka number nahi hai": the word where the name goes.
+_NOT_NAMED = (
+    # not "mein": "ghar mein Ravi nahi hai" is "Ravi is not at home"
+    re.compile(r"(?:main|mai|ye|yeh) ([a-z]+) (?:nahi|nahin|nai) (?:hoon|hu|hun|hoo|hai|hain)"),
+    re.compile(r"([a-z]+) (?:yahan |yahaan |yaha |idhar )?(?:nahi|nahin|nai) (?:rehta|rehte|rehti|rahta|rahte|rahti)"),
+    re.compile(r"(?:ye|yeh|is|yah) ([a-z]+) (?:ka|ki) (?:number|no|phone) nahi"),
+    re.compile(r"\b([a-z]+) kaun\b"),  # "Ravi kaun?" = who is Ravi?
+    re.compile(r"\bkaun ([a-z]+)\b"),
+    re.compile(r"([a-z]+) (?:ko|naam ke kisi ko) (?:nahi|nahin) (?:jaanta|janta|jaanti|janti|jaante|jante)"),
+)
+
+
+def _name_key(word: str) -> str:
+    """A name as it sounds: "kumaar" / "kumar", "ravee" / "ravi", "sharmaa" / "sharma" are one name."""
+    key = word.lower().replace("ee", "i").replace("oo", "u").replace("w", "v")
+    return re.sub(r"(.)\1+", r"\1", key).rstrip("a") or key
 
 
 def is_wrong_person(norm: str, lead_name: str = "") -> bool:
@@ -190,7 +289,8 @@ def is_wrong_person(norm: str, lead_name: str = "") -> bool:
             return True
         if re.search(rf"\bwho is {re.escape(name)}\b", norm):
             return True
-    return False
+    keys = {_name_key(n) for n in names}
+    return any(m.group(1) and _name_key(m.group(1)) in keys for pattern in _NOT_NAMED for m in pattern.finditer(norm))
 
 
 def detect_intents(text: str, lead_name: str = "") -> set[Intent]:

@@ -14,12 +14,14 @@ Grammar (keywords are case-insensitive)::
 Evaluation is over the call's slots. A slot the lead never answered (absent or ``None``) is falsy, and any
 comparison involving it is false (so ``not_answered != 'x'`` is false too): an unknown answer never qualifies
 a lead by accident. Comparing a number with a string is false rather than an error for the same reason.
+:func:`verdict` goes one step further for slots the lead did answer but unclearly: an expression that turns on
+one of them is undecided (``needs_review``) rather than false.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ __all__ = [
     "Not",
     "QualifyError",
     "parse_expression",
+    "verdict",
 ]
 
 KEYWORDS = frozenset({"and", "or", "not", "true", "false"})
@@ -130,6 +133,29 @@ def _truthy(value: Any) -> bool:
 
 def evaluate(expr: Expr, slots: Mapping[str, Any]) -> bool:
     return _truthy(expr.evaluate(slots))
+
+
+def verdict(expr: Expr, slots: Mapping[str, Any], unknown: Collection[str]) -> bool | None:
+    """True or False when the answers decide ``expr``; None when it turns on a slot in ``unknown``.
+
+    ``unknown`` holds the slots the lead answered in words we could not read (asked twice, still unclear). They
+    are not "no": three-valued logic (Kleene's) keeps ``unclear and false`` false and ``unclear or true`` true,
+    and leaves the rest undecided, for a person to review rather than for the expression to turn down."""
+    match expr:
+        case Name() if expr.name in unknown:
+            return None
+        case Not():
+            inner = verdict(expr.operand, slots, unknown)
+            return None if inner is None else not inner
+        case BoolOp():
+            results = [verdict(o, slots, unknown) for o in expr.operands]
+            decisive = expr.op == "or"  # the value that settles the operator on its own
+            if decisive in results:
+                return decisive
+            return None if None in results else not decisive
+        case Compare() if any(n.name in unknown for n in names(expr)):
+            return None
+    return evaluate(expr, slots)
 
 
 def names(expr: Expr) -> list[Name]:

@@ -91,6 +91,7 @@ class Closing(_Strict):
     wrong_person: Line
     no_response: Line = "Sorry, I cannot hear you. We will try another time. Goodbye."
     human_requested: Line = "Sure, a person from {company} will call you back. Goodbye."
+    needs_review: Line = "Thank you for your answers. Someone from {company} will get back to you. Goodbye."
 
 
 class Replies(_Strict):
@@ -101,6 +102,7 @@ class Replies(_Strict):
     ask_callback_time: Line = "Sure. When should I call you back?"
     still_there: Line = "Are you still there?"
     not_understood: Line = "Sorry, I did not catch that."
+    confirm_choice: Line = "Just to confirm, {value}?"  # an answer close to, not equal to, an option
 
 
 class AgentScript(_Strict):
@@ -229,7 +231,7 @@ def _spoken_texts(script: AgentScript) -> list[tuple[Loc, str, tuple[str, ...]]]
         allowed: tuple[str, ...] = ("callback_at",) if field_name in ("callback_requested", "human_requested") else ()
         texts.append((("closing", field_name), value, allowed))
     for field_name, value in script.replies.model_dump().items():
-        texts.append((("replies", field_name), value, ()))
+        texts.append((("replies", field_name), value, ("value",) if field_name == "confirm_choice" else ()))
     for i, question in enumerate(script.questions):
         texts.append((("questions", i, "ask"), question.ask, ()))
         if question.reprompt is not None:

@@ -14,16 +14,19 @@ closing, with a side state when it has asked for a callback time). Decisions, in
    "Not interested" (without "don't call") closes as ``not_qualified``: declining is not withdrawing consent.
 6. "Are you a robot / who is this" -> the truthful identity line (an AI assistant), then the pending question.
 7. "Sorry? / can you repeat" -> the pending question again (not counted as a failed answer).
-8. Otherwise the turn answers the pending question. An unclear answer is re-asked ONCE (``reprompt``); a second
-   unclear answer records the slot as ``None`` and moves on, because re-asking a third time annoys more leads
-   than it recovers. ``qualify`` then treats the missing value as false/unknown (see engine.agent.qualify).
+8. Otherwise the turn answers the pending question. A choice answer that is only close to an option ("self
+   employee", "concreet", "salary" for "salaried") is confirmed first ("Just to confirm, self employed?"): a yes
+   records the option, a no or anything unclear counts as an unclear answer. An unclear answer is re-asked ONCE
+   (``reprompt``); a second unclear answer records the slot as ``None`` (unknown) and moves on, because
+   re-asking a third time annoys more leads than it recovers, and the lead is still talking to us.
    Numbers, money and choices for LATER questions found in the same turn ("yes, and my bill is about 3000") are
    recorded too and their questions skipped (also when the turn does not answer the pending question, as when
    end-of-turn detection cuts a sentence in two). Numbers are confirmed back together with the next question
    in one ``Say``; every other line is a fixed script line, ``Say(cacheable=True)``, listed by ``fixed_lines``.
    A turn made only of the STT prompt's words is Whisper echoing its prompt, and counts as unclear.
-9. When every question has a value (or ``None``), ``qualify`` decides ``qualified`` / ``not_qualified``;
-   a ``stop_if`` answer ends earlier with ``not_qualified``.
+9. When every question has a value (or ``None``), ``qualify`` decides ``qualified`` / ``not_qualified``, or
+   ``needs_review`` when its result turns on an unknown slot (``qualify.verdict``); a ``stop_if`` answer ends
+   earlier with ``not_qualified``.
 
 Silence: the first timeout re-prompts ("Are you still there?" + the pending question again), the second
 closes politely with ``no_response``. DTMF: ``1`` = talk to a person (callback_requested with a note), ``9`` =
@@ -42,16 +45,26 @@ from enum import Enum
 from typing import Any
 
 from engine.agent import qualify as q
+from engine.agent.choices import near_choice
 from engine.agent.intents import Intent, detect_intents
 from engine.agent.policy import Action, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
 from engine.agent.script import AgentScript, Question
-from engine.agent.slots import IST, amount_is_explicit, extract, extract_when, normalize_text
+from engine.agent.slots import (
+    IST,
+    amount_is_explicit,
+    extract,
+    extract_choice,
+    extract_when,
+    extract_yes_no,
+    normalize_text,
+)
 from engine.records import Lead, Outcome
 
 __all__ = ["ScriptPolicy", "format_inr", "spoken_time"]
 
 _EXPLICIT_CALLBACK_RE = re.compile(
-    r"\b(?:call|calling|ring|busy|driving|meeting|can't talk|cannot talk|not a good time|not free)\b"
+    r"\b(?:call|calling|ring|busy|driving|meeting|can't talk|cannot talk|not a good time|not free"
+    r"|abhi nahi|abhi nahin|baad mein|baad me|time nahi|vyast|ghante baad|der baad)\b"
 )
 _HELLO_ONLY_RE = re.compile(r"^(?:(?:hello|hi|hey|hallo|haan|ha|yes|hello sir|hello madam|namaste|ji)\s?)+$")
 _CALL_ME_RE = re.compile(r"\bcall me\b")
@@ -60,6 +73,7 @@ _RESUME_RE = re.compile(
     r"\b(?:go ahead|carry on|continue|i can talk|talk now|tell me now|now is (?:fine|ok|okay|good)|"
     r"(?:it's|it is) (?:fine|ok|okay) now|ask me now|ask now)\b"
 )
+_LEADING_NO_RE = re.compile(r"^(?:(?:no|nope|nah|nahi|nahin|ji nahi|na|not really)\b\s*)+")
 _EARLY_TYPES = ("amount_inr", "number", "choice")
 _ENDING_INTENTS = {Intent.OPT_OUT, Intent.WRONG_PERSON, Intent.CALLBACK, Intent.HUMAN, Intent.VOICEMAIL}
 _MAX_GREETING_REPROMPTS = 1
@@ -112,6 +126,8 @@ class ScriptPolicy:
         self._values: dict[str, Any] = {}  # slot -> value as recorded (None: asked twice, still unclear)
         self._current: Question | None = None
         self._reasked: set[str] = set()
+        self._unknown: set[str] = set()  # slots answered, but unclearly even after the re-prompt
+        self._confirming: str | None = None  # the option a near answer to the pending choice question was close to
         self._lead_turns = 0
         self._greeting_reprompts = 0
         self._callback_time_asked = False
@@ -162,6 +178,8 @@ class ScriptPolicy:
         question = self._current
         if self._stage is not _Stage.QUESTIONS or question is None or question.type not in ("yes_no", "choice"):
             return False
+        if self._confirming is not None and extract_yes_no(text) is not None:
+            return True
         value = extract(
             question.type, text, options=question.options, yes_words=question.yes_words, no_words=question.no_words
         )
@@ -228,6 +246,8 @@ class ScriptPolicy:
             return self._callback(ctx, text, force=True)
         if self._stage is _Stage.GREETING:
             return self._after_greeting(ctx, text, norm, intents)
+        if self._confirming is not None:
+            return self._confirmation(ctx, text, norm, intents)
         return self._answer(ctx, text, norm, intents)
 
     def _after_greeting(self, ctx: PolicyContext, text: str, norm: str, intents: set[Intent]) -> list[Action]:
@@ -274,10 +294,45 @@ class ScriptPolicy:
                 if not said:
                     return [*records, self._fixed(ctx.lead, question.ask)]
                 return [*records, Say(" ".join([*said, self.script.render(question.ask, ctx.lead)]))]
-            if question.slot not in self._reasked:
-                self._reasked.add(question.slot)
-                return [self._fixed(ctx.lead, self._reprompt_template(question))]
+            if question.type == "choice" and question.options:
+                near = near_choice(text, question.options)
+                if near is not None:
+                    self._confirming = near
+                    spoken = near.replace("_", " ")
+                    return [Say(self.script.render(self.script.replies.confirm_choice, ctx.lead, value=spoken))]
+            return self._unclear(ctx, question)
+        return self._accept(ctx, question, value, text)
 
+    def _confirmation(self, ctx: PolicyContext, text: str, norm: str, intents: set[Intent]) -> list[Action]:
+        """The turn after "Just to confirm, self employed?": yes takes the option, an option named takes that."""
+        question, option = self._current, self._confirming
+        assert question is not None and option is not None
+        if Intent.CALLBACK in intents and _EXPLICIT_CALLBACK_RE.search(norm):
+            self._confirming = None
+            return self._callback(ctx, text)
+        if Intent.ROBOT in intents or (Intent.REPEAT in intents and extract_yes_no(text) is None):
+            spoken = option.replace("_", " ")
+            head = [self._fixed(ctx.lead, self.script.replies.identity)] if Intent.ROBOT in intents else []
+            return [*head, Say(self.script.render(self.script.replies.confirm_choice, ctx.lead, value=spoken))]
+        self._confirming = None
+        # "No, business." corrects the guess: the option named after the "no" is the answer, not a negated one.
+        named = extract_choice(_LEADING_NO_RE.sub("", norm), question.options or {})
+        if named is not None:
+            return self._accept(ctx, question, named, text)
+        if extract_yes_no(text) is True:
+            return self._accept(ctx, question, option, text)
+        return self._unclear(ctx, question)
+
+    def _unclear(self, ctx: PolicyContext, question: Question) -> list[Action]:
+        """Re-ask once; the second time record the slot as unknown and go on: the lead is talking to us."""
+        if question.slot not in self._reasked:
+            self._reasked.add(question.slot)
+            return [self._fixed(ctx.lead, self._reprompt_template(question))]
+        self._unknown.add(question.slot)
+        return self._accept(ctx, question, None, "")
+
+    def _accept(self, ctx: PolicyContext, question: Question, value: Any, text: str) -> list[Action]:
+        """Record the answer (None: unknown), stop or confirm, and move to the next question."""
         actions: list[Action] = [RecordSlot(question.slot, value)]
         self._values[question.slot] = value
         if self._stops(question, value):
@@ -359,8 +414,12 @@ class ScriptPolicy:
     def _next(self, ctx: PolicyContext, confirms: list[str]) -> list[Action]:
         pending = next((qn for qn in self.script.questions if qn.slot not in self._values), None)
         if pending is None:
-            outcome = Outcome.QUALIFIED if q.evaluate(self.script.qualify_expr, self._values) else Outcome.NOT_QUALIFIED
-            line = self.script.closing.qualified if outcome is Outcome.QUALIFIED else self.script.closing.not_qualified
+            decided = q.verdict(self.script.qualify_expr, self._values, self._unknown)
+            outcome, line = {
+                True: (Outcome.QUALIFIED, self.script.closing.qualified),
+                False: (Outcome.NOT_QUALIFIED, self.script.closing.not_qualified),
+                None: (Outcome.NEEDS_REVIEW, self.script.closing.needs_review),
+            }[decided]
             head: list[Action] = [Say(" ".join(confirms))] if confirms else []
             return head + self._close(ctx, outcome, line)
         self._current = pending
@@ -408,6 +467,7 @@ class ScriptPolicy:
             return []
         if count >= 2:
             return self._close(ctx, Outcome.NO_RESPONSE, self.script.closing.no_response)
+        self._confirming = None  # the re-prompt asks the question itself again
         if self._stage is _Stage.GREETING:
             prompt = self.script.replies.good_time
         elif self._stage is _Stage.CALLBACK_TIME:

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.agent.devanagari import romanize
+
 __all__ = [
     "IST",
     "SLOT_TYPES",
@@ -36,8 +38,10 @@ SLOT_TYPES = ("yes_no", "number", "amount_inr", "choice", "when", "text")
 
 # -- normalisation ---------------------------------------------------------------------------------------
 def normalize_text(text: str) -> str:
-    """Lower-case words separated by single spaces; digits keep their decimal point and ``h:mm`` colon."""
-    s = text.lower().replace("’", "'").replace("‘", "'").replace("₹", " rs ")
+    """Lower-case words separated by single spaces; digits keep their decimal point and ``h:mm`` colon.
+
+    Devanagari is romanized first, so one set of Hinglish patterns serves both scripts."""
+    s = romanize(text).lower().replace("’", "'").replace("‘", "'").replace("₹", " rs ")
     s = re.sub(r"/-", " ", s)
     s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)  # "p.m." -> "pm"
     s = re.sub(r"(?<=\d),(?=\d)", "", s)  # 1,20,000 / 5,000 -> plain digits
@@ -274,6 +278,9 @@ _YES = [
     "i have", "i will", "i would", "go ahead", "tell me", "speaking", "sounds good", "why not", "indeed",
     "that's right", "that is right", "affirmative", "interested", "i own", "we own", "own it", "it is",
     "please do", "please go ahead", "i think so", "would love", "i'd like", "i would like", "go on",
+    "ha", "hanji", "haa ji", "ji ha", "ji haa", "haan haan", "haan hai", "sahi hai", "sahi", "zaroor", "zarur",
+    "jaroor", "jarur", "chalega", "hai na", "kyun nahi", "kyon nahi", "kyu nahi", "no problem", "koi problem nahi",
+    "koi dikkat nahi",
 ]  # fmt: skip
 _NO = [
     "no", "nope", "nah", "nahi", "nahin", "nai", "na", "not really", "not at all", "never", "i don't",
@@ -282,11 +289,17 @@ _NO = [
     "i won't", "i will not", "i wouldn't", "i would not", "it is not", "it's not", "it isn't", "not now",
     "we don't", "don't have", "do not have", "doesn't", "does not", "not yet", "rented", "rent", "renting",
     "tenant", "not mine",
+    "nako", "nhi", "nehi", "nahee", "naa", "ji nahi", "ji nahin", "nahi ji", "nahi chahiye", "mat karo",
+    "mat karna", "mat kijiye", "bilkul nahi", "bilkul nahin", "theek nahi", "thik nahi", "sahi nahi",
+    "zaroorat nahi", "zarurat nahi", "interest nahi", "interested nahi", "kiraye", "kiraya",
 ]  # fmt: skip
 _UNSURE = [
     "i'm not sure", "i am not sure", "i don't know", "i do not know", "don't know", "do not know", "not sure",
     "maybe", "no idea", "can't say",
     "cannot say", "perhaps",
+    "pata nahi", "pata nahin", "nahi pata", "nahin pata", "maloom nahi", "malum nahi", "shayad", "kya pata",
+    "samajh nahi", "samajh nahin", "samjh nahi", "suna nahi", "sunai nahi", "keh nahi sakta", "keh nahi sakti",
+    "abhi nahi", "abhi nahin",
 ]  # fmt: skip
 
 
@@ -352,9 +365,35 @@ _PARTS_OF_DAY = {"morning": 10, "afternoon": 14, "noon": 12, "lunch": 13, "eveni
                  "tonight": 20}  # fmt: skip
 # Hinglish time words as Whisper spells them: "kal shaam 5 baje" = tomorrow evening at 5.
 _HINGLISH_TIME = {"kal": "tomorrow", "parso": "day after tomorrow", "parson": "day after tomorrow",
-                  "shaam": "evening", "sham": "evening", "subah": "morning", "raat": "night", "dopahar": "afternoon",
-                  "aaj": "today", "baje": "o'clock", "ghante": "hours", "ghanta": "hour"}  # fmt: skip
+                  "parsoon": "day after tomorrow", "shaam": "evening", "sham": "evening", "subah": "morning",
+                  "subha": "morning", "savere": "morning", "raat": "night", "dopahar": "afternoon",
+                  "dopehar": "afternoon", "aaj": "today", "baje": "o'clock", "bajey": "o'clock", "ghante": "hours",
+                  "ghanta": "hour", "ghanton": "hours", "din": "days", "agle hafte": "next week",
+                  "agle week": "next week", "somvaar": "monday", "somvar": "monday", "somwar": "monday",
+                  "somwaar": "monday", "mangalvaar": "tuesday", "mangalvar": "tuesday", "mangalwar": "tuesday",
+                  "budhvaar": "wednesday", "budhvar": "wednesday", "budhwar": "wednesday", "guruvaar": "thursday",
+                  "guruvar": "thursday", "guruwar": "thursday", "veervaar": "thursday", "shukravaar": "friday",
+                  "shukravar": "friday", "shukrawar": "friday", "shanivaar": "saturday", "shanivar": "saturday",
+                  "shaniwar": "saturday", "ravivaar": "sunday", "ravivar": "sunday", "raviwar": "sunday",
+                  "itvaar": "sunday", "itwar": "sunday"}  # fmt: skip
 _HINGLISH_TIME_RE = re.compile(rf"(?<![a-z'])(?:{'|'.join(_HINGLISH_TIME)})(?![a-z'])")
+# A Hindi count before a time unit ("do ghante baad" = in two hours), as minutes: only here, next to the unit,
+# is "do" a number rather than the English verb.
+_HINDI_COUNT = {"ek": 1, "do": 2, "teen": 3, "char": 4, "chaar": 4, "paanch": 5, "panch": 5, "das": 10,
+                "pandrah": 15, "bees": 20, "tees": 30, "aadha": 0.5, "aadhe": 0.5, "adha": 0.5, "adhe": 0.5,
+                "dedh": 1.5, "dhai": 2.5, "dhaai": 2.5}  # fmt: skip
+_HINDI_UNIT_MINUTES = {"ghante": 60, "ghanta": 60, "ghanton": 60, "minute": 1, "minutes": 1, "min": 1, "mins": 1,
+                       "mint": 1, "din": 1440}  # fmt: skip
+_HINDI_COUNT_RE = re.compile(rf"(?<![a-z'])({'|'.join(_HINDI_COUNT)}) ({'|'.join(_HINDI_UNIT_MINUTES)})(?![a-z'])")
+
+
+def _hinglish_time(norm: str) -> str:
+    norm = _HINDI_COUNT_RE.sub(
+        lambda m: f"{round(_HINDI_COUNT[m.group(1)] * _HINDI_UNIT_MINUTES[m.group(2)])} minutes", norm
+    )
+    return _HINGLISH_TIME_RE.sub(lambda m: _HINGLISH_TIME[m.group(0)], norm)
+
+
 _DEFAULT_HOUR = 11  # a day without a time: late morning, inside the 09:00-21:00 calling window
 _COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "couple": 2, "few": 3, "several": 3, "half": 0.5}
 
@@ -416,7 +455,7 @@ def extract_when(text: str, now: datetime) -> datetime | None:
 
     A bare hour from 1 to 7 means p.m. (nobody asks for a sales call at 5 a.m.); a day without a time means
     11:00; "next week" means next Monday; a time already past today means tomorrow."""
-    norm = _HINGLISH_TIME_RE.sub(lambda m: _HINGLISH_TIME[m.group(0)], normalize_text(text).replace("-", " "))
+    norm = _hinglish_time(normalize_text(text).replace("-", " "))
     tokens = norm.split()
     local = now.astimezone(IST) if now.tzinfo else now.replace(tzinfo=IST)
 

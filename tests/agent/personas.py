@@ -13,6 +13,8 @@ from tests.agent.conversation import Silence, Turn
 
 PERSONAS_DIR = Path(__file__).resolve().parents[1] / "personas"
 PERSONAS = sorted(PERSONAS_DIR.glob("*.yaml"))
+# Text-level only: near-word answers and Hindi a TTS voice and Whisper tiny.en would not reproduce as written.
+TEXT_PERSONAS = sorted((PERSONAS_DIR / "text").glob("*.yaml"))
 SILENCE_TIMEOUT_S = 7.0  # CLOSERR_LEAD_SILENCE_TIMEOUT_S default
 PERSONA_KEYS = {"script", "lead", "voice", "answering_machine", "turns", "expect"}
 TURN_KEYS = {"say", "barge_in_after_s", "silence_s", "hangup"}

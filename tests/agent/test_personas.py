@@ -1,4 +1,5 @@
-"""Replays every persona in tests/personas/ as TEXT through the script policy and checks its ``expect:``.
+"""Replays every persona in tests/personas/ (and tests/personas/text/) as TEXT through the script policy and checks
+its ``expect:``.
 
 The lead's end-to-end test runs the same files through real audio with ``closerr simulate``; this catches a
 persona the policy could not satisfy even with a perfect transcript, in milliseconds.
@@ -13,7 +14,7 @@ import yaml
 
 from engine.agent.script_policy import ScriptPolicy
 from tests.agent.conversation import run_call
-from tests.agent.personas import PERSONAS, load_persona, persona_lead, persona_turns
+from tests.agent.personas import PERSONAS, TEXT_PERSONAS, load_persona, persona_lead, persona_turns
 
 
 def test_there_are_enough_personas_over_both_scripts() -> None:
@@ -32,7 +33,7 @@ def test_there_are_enough_personas_over_both_scripts() -> None:
     }
 
 
-@pytest.mark.parametrize("path", PERSONAS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PERSONAS + TEXT_PERSONAS, ids=lambda p: p.stem)
 async def test_persona_meets_its_expectation(path: Path) -> None:
     persona, script = load_persona(path)
     call = await run_call(ScriptPolicy(script), persona_turns(persona), lead=persona_lead(persona))
@@ -44,3 +45,10 @@ async def test_persona_meets_its_expectation(path: Path) -> None:
         assert call.opted_out is expect["opted_out"]
     lines = [turn for turn in persona["turns"] if "say" in turn]
     assert all(len(str(turn["say"]).split()) <= 14 for turn in lines)  # short, clearly spoken lines
+
+
+def test_text_personas_cover_near_words_and_needs_review_on_their_own_script() -> None:
+    personas = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in TEXT_PERSONAS]
+    assert {Path(p["script"]).name for p in personas} == {"two_wheeler_loan.yaml"}
+    outcomes = {p["expect"]["outcome"] for p in personas}
+    assert {"qualified", "needs_review", "opted_out", "callback_requested"} <= outcomes

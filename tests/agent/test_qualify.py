@@ -93,3 +93,29 @@ def test_python_is_not_evaluated() -> None:
 def test_names_lists_every_slot_read() -> None:
     expr = q.parse_expression("a and (b > 1 or not c) and 'x' == d")
     assert [n.name for n in q.names(expr)] == ["a", "b", "c", "d"]
+
+
+# "bill" answered unclearly (asked twice): unknown, not "no".
+VERDICTS = [
+    ("interested and bill >= 2000", None),
+    ("interested and owns_home and bill >= 2000", False),  # decided by owns_home whatever the bill
+    ("interested or bill >= 2000", True),
+    ("owns_home or bill >= 2000", None),
+    ("not (bill < 2000)", None),
+    ("bill", None),
+    ("not bill", None),
+    ("roof == 'concrete' and interested", True),
+    ("roof != 'concrete' and bill > 1", False),
+    ("gone and interested", False),  # never asked (absent or None, not unknown): falsy, as before
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), VERDICTS)
+def test_verdict_is_undecided_only_when_the_result_turns_on_an_unknown_slot(source: str, expected: bool | None) -> None:
+    slots = {**SLOTS, "bill": None}
+    assert q.verdict(q.parse_expression(source), slots, {"bill"}) is expected
+
+
+@pytest.mark.parametrize(("source", "expected"), [("interested and owns_home", False), ("bill >= 2000", True)])
+def test_verdict_without_unknown_slots_is_evaluate(source: str, expected: bool) -> None:
+    assert q.verdict(q.parse_expression(source), SLOTS, set()) is expected

@@ -66,7 +66,7 @@ def test_cli_exits_2_with_the_field_and_line(tmp_path):
 
 
 def test_shipped_personas_are_valid():
-    for path in Path("tests/personas").glob("*.yaml"):
+    for path in Path("tests/personas").rglob("*.yaml"):
         assert load_persona(path).turns or load_persona(path).answering_machine
 
 

@@ -183,3 +183,11 @@ def test_bucket_constants_are_sorted_and_positive() -> None:
         buckets.INFERENCE_BUCKETS,
     ):
         assert list(bounds) == sorted(set(bounds)) and bounds[0] > 0
+
+
+def test_every_call_outcome_is_its_own_metric_label() -> None:
+    from engine.records import Outcome
+    from metrics.labels import call_outcome
+
+    assert {call_outcome(str(o)) for o in Outcome} == {str(o) for o in Outcome}
+    assert call_outcome("needs_review") == "needs_review"
