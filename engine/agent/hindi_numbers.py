@@ -136,9 +136,9 @@ FRACTION_WORDS = {
 }  # fmt: skip
 # Said before a number: "saade teen" = 3.5, "sava do" = 2.25, "paune do" = 1.75; "sava lakh" = 1.25 lakh.
 PREFIX_OFFSETS = {
-    "saade": 0.5, "sade": 0.5, "saadhe": 0.5, "sadhe": 0.5, "saare": 0.5,
+    "saade": 0.5, "sade": 0.5, "saadhe": 0.5, "sadhe": 0.5,
     "sava": 0.25, "savaa": 0.25, "sawa": 0.25, "sawaa": 0.25,
-    "paune": -0.25, "paune'": -0.25, "pone": -0.25, "paone": -0.25,
+    "paune": -0.25, "pone": -0.25, "paone": -0.25,
 }  # fmt: skip
 
 _DEVANAGARI_NUMBERS = [

@@ -78,7 +78,9 @@ def _word_value(tok: str) -> tuple[float, str] | None:
     return None
 
 
-def _token_value(tokens: Sequence[str], i: int, *, lenient: bool = False) -> tuple[float, str] | None:
+def _token_value(
+    tokens: Sequence[str], i: int, *, lenient: bool = False, in_range: bool = True
+) -> tuple[float, str] | None:
     """The value of the number word at ``i``: digits, English, or a Hindi word 1-99 ("whole": nothing but a
     scale word may follow it). An ambiguous Hindi word counts only before a counted word, unless ``lenient``."""
     if i >= len(tokens):
@@ -90,7 +92,7 @@ def _token_value(tokens: Sequence[str], i: int, *, lenient: bool = False) -> tup
     if tok in HINDI_WORDS:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         # "do ya teen lakh": a range of counted numbers counts too
-        ranged = nxt in _RANGE_WORDS and _token_value(tokens, i + 2) is not None
+        ranged = in_range and nxt in _RANGE_WORDS and _token_value(tokens, i + 2, in_range=False) is not None
         if lenient or tok not in AMBIGUOUS_WORDS or nxt in _COUNTED or ranged:
             return float(HINDI_WORDS[tok]), "whole"
     return None
