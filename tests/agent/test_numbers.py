@@ -421,3 +421,9 @@ def test_words_that_are_not_numbers_alone(text: str, expected: int | None) -> No
 )
 def test_amount_is_explicit_for_hindi_amounts(text: str, explicit: bool) -> None:
     assert amount_is_explicit(text) is explicit
+
+
+def test_a_long_run_of_hindi_range_words_is_read_without_deep_recursion() -> None:
+    # Each "do" looks past "ya" to the next number: one step, not a chain as long as the transcript.
+    assert extract_amount_inr("do ya " * 5000 + "teen lakh") == 250_000
+    assert extract_number("paune do " * 3000) == 1.75
