@@ -25,8 +25,18 @@ def model_config(settings: Settings) -> ModelConfig:
     )
 
 
-def engine_config(settings: Settings) -> EngineConfig:
+def llm_endpoint(settings: Settings) -> LlmEndpoint:
+    """The endpoint the ``llm`` dialogue policy streams from: the engine's and ``closerr chat``'s."""
     key = settings.llm_api_key
+    return LlmEndpoint(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=key.get_secret_value() if key is not None else None,
+        first_token_timeout_s=settings.llm_first_token_timeout_s,
+    )
+
+
+def engine_config(settings: Settings) -> EngineConfig:
     inbound_password = settings.sip_inbound_password
     return EngineConfig(
         models=model_config(settings),
@@ -47,12 +57,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         sip_media_to_sdp_address=settings.sip_media_to_sdp_address,
         sip_inbound_username=settings.sip_inbound_username,
         sip_inbound_password=inbound_password.get_secret_value() if inbound_password is not None else None,
-        llm=LlmEndpoint(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model,
-            api_key=key.get_secret_value() if key is not None else None,
-            first_token_timeout_s=settings.llm_first_token_timeout_s,
-        ),
+        llm=llm_endpoint(settings),
         llm_profiles=llm_profiles(settings),
     )
 

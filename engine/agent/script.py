@@ -544,10 +544,18 @@ def load_script_document(text: str) -> tuple[Any, AgentScript]:
 
 
 def load_script_file(path: str | Path) -> AgentScript:
+    """A script from a file; a file too large to be a script is refused before it is read."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as f:
+            data = f.read(4 * MAX_SCRIPT_CHARS + 1)  # UTF-8: at most 4 bytes a character
     except OSError as exc:
-        raise ScriptError([{"field": "", "line": None, "message": f"cannot read {path}: {exc.strerror}"}]) from None
+        raise _error(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > 4 * MAX_SCRIPT_CHARS:
+        raise _error(f"the script is longer than {MAX_SCRIPT_CHARS} characters")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _error(f"cannot read {path}: not UTF-8 text") from None
     return load_script_text(text)
 
 

@@ -1,4 +1,5 @@
-"""Slot value extraction from one transcribed lead turn: one pure function per slot type.
+"""Slot value extraction from one transcribed lead turn: one pure function per slot type (numbers and amounts
+in ``engine.agent.numbers``).
 
 The input is what faster-whisper makes of 8 kHz telephony speech: punctuation and capitals come and go, numbers
 arrive as digits ("5,000", "Rs 2,500/-", "₹1,20,000", "3k") or words ("three thousand five hundred", "five
@@ -10,17 +11,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.agent.devanagari import romanize
+from engine.agent.normalize import normalize_text
+from engine.agent.numbers import (
+    _TENS,
+    _UNITS,
+    NumberSpan,
+    amount_is_explicit,
+    extract_amount_inr,
+    extract_number,
+    find_numbers,
+)
+from engine.agent.numbers import small_number as _small_number
 
 __all__ = [
     "IST",
     "SLOT_TYPES",
     "NumberSpan",
+    "amount_is_explicit",
     "extract",
     "extract_amount_inr",
     "extract_choice",
@@ -36,238 +47,8 @@ IST = ZoneInfo("Asia/Kolkata")
 SLOT_TYPES = ("yes_no", "number", "amount_inr", "choice", "when", "text")
 
 
-# -- normalisation ---------------------------------------------------------------------------------------
-def normalize_text(text: str) -> str:
-    """Lower-case words separated by single spaces; digits keep their decimal point and ``h:mm`` colon.
-
-    Devanagari is romanized first, so one set of Hinglish patterns serves both scripts."""
-    s = romanize(text).lower().replace("’", "'").replace("‘", "'").replace("₹", " rs ")
-    s = re.sub(r"/-", " ", s)
-    s = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", s)  # "p.m." -> "pm"
-    s = re.sub(r"(?<=\d),(?=\d)", "", s)  # 1,20,000 / 5,000 -> plain digits
-    s = re.sub(r"\brs\.", "rs ", s)
-    s = re.sub(r"(?<=\d)\s*-\s*(?=\d)", " to ", s)  # 2000-3000
-    s = re.sub(r"(?<=\d)(?=[a-z])", " ", s)  # 3k, 5000rs, 5pm, 1.5lakh
-    s = re.sub(r"(?<=[a-z])(?=\d)", " ", s)  # rs3000
-    s = re.sub(r"(?<!\d)[.:]|[.:](?!\d)", " ", s)  # keep only 2.5 and 5:30
-    s = re.sub(r"[^a-z0-9.:' ]+", " ", s)
-    s = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", s)  # quotes, not the apostrophe in don't
-    return re.sub(r"\s+", " ", s).strip()
-
-
 def _contains(pattern: str, text: str) -> bool:
     return re.search(rf"(?<![a-z0-9']){pattern}(?![a-z0-9'])", text) is not None
-
-
-# -- numbers ---------------------------------------------------------------------------------------------
-_UNITS = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-    "ninety": 90,
-}  # fmt: skip
-_MULTIPLIERS = {
-    "thousand": 1_000, "thousands": 1_000, "k": 1_000, "grand": 1_000,
-    "lakh": 100_000, "lakhs": 100_000, "lac": 100_000, "lacs": 100_000, "lack": 100_000, "lakhs'": 100_000,
-    "crore": 10_000_000, "crores": 10_000_000, "cr": 10_000_000,
-    "million": 1_000_000, "millions": 1_000_000, "hazaar": 1_000, "hazar": 1_000, "hajar": 1_000,
-}  # fmt: skip
-_NOT_ALONE = frozenset({"k", "cr", "grand"})  # scale words that are not a number on their own ("Grand.")
-_CURRENCY = frozenset({"rs", "rupees", "rupee", "inr", "bucks", "rupaye", "rupay", "rupya"})
-_DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
-
-
-@dataclass(frozen=True)
-class NumberSpan:
-    """One number phrase found in normalised text: token indices ``start`` (inclusive) to ``end`` (exclusive)."""
-
-    value: float
-    start: int
-    end: int
-    multiplier: int = 0  # the last scale word in the phrase (1000, 100000, ...), 0 when none
-
-    def as_number(self) -> int | float:
-        return int(self.value) if float(self.value).is_integer() else self.value
-
-
-def _word_value(tok: str) -> tuple[float, str] | None:
-    if _DIGITS_RE.match(tok):
-        return float(tok), "digits"
-    if tok in _UNITS:
-        return float(_UNITS[tok]), "unit"
-    if tok in _TENS:
-        return float(_TENS[tok]), "tens"
-    return None
-
-
-def find_numbers(tokens: Sequence[str]) -> list[NumberSpan]:
-    """Every number phrase in ``tokens`` ("5 lakh", "two and a half lakh", "3 thousand 500", "2.5 crore")."""
-    spans: list[NumberSpan] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        if not _starts_number(tokens, i):
-            i += 1
-            continue
-        start = i
-        phrase = _Phrase(tokens, start)
-        while i < n and not phrase.done:
-            i = phrase.read(i)
-        end = i
-        while end > start and tokens[end - 1] in ("and", "a", "an"):
-            end -= 1
-        if end > start:
-            spans.append(NumberSpan(phrase.total + phrase.current, start, end, phrase.multiplier))
-        i = max(end, start + 1)
-    return spans
-
-
-class _Phrase:
-    """One number phrase read token by token from ``start``: ``read`` takes the token at an index and returns the
-    index of the next one to read, or (with ``done`` set) the index where the phrase ends."""
-
-    def __init__(self, tokens: Sequence[str], start: int) -> None:
-        self.tokens = tokens
-        self.total = 0.0
-        self.current = 0.0
-        self.last = ""  # kind of the previous consumed token
-        self.multiplier = 0
-        self.mark = start  # where the part after the last scale word began
-        self.done = False
-
-    def read(self, i: int) -> int:
-        tok = self.tokens[i]
-        wv = _word_value(tok)
-        if wv is not None:
-            return self._value(*wv, i)
-        if tok == "hundred" or tok == "hundreds":
-            self.current = (self.current or 1) * 100
-            self.last = "hundred"
-            return i + 1
-        if tok in _MULTIPLIERS and (self.last != "" or tok not in _NOT_ALONE):
-            return self._scale(_MULTIPLIERS[tok], i)
-        return self._word(tok, i)
-
-    def _stop(self, end: int) -> int:
-        self.done = True
-        return end
-
-    def _value(self, value: float, kind: str, i: int) -> int:
-        last = self.last
-        fits = last in ("", "mult", "hundred", "and") or (last == "tens" and kind == "unit" and value < 10)
-        if last == "mult" and value >= self.multiplier:
-            fits = False  # "hazaar. 50,000" is two numbers; "5 lakh 20 thousand" is one
-        if not fits:
-            return self._stop(i)
-        self.current += value
-        self.last = kind
-        return i + 1
-
-    def _scale(self, scale: int, i: int) -> int:
-        if self.multiplier and scale >= self.multiplier:  # "hazaar, 5 hazaar": a second number starts at `mark`
-            self.current = 0
-            return self._stop(self.mark)
-        self.total += (self.current or 1) * scale
-        self.multiplier = scale
-        self.current = 0
-        self.last = "mult"
-        self.mark = i + 1
-        return i + 1
-
-    def _word(self, tok: str, i: int) -> int:
-        """The words that join or halve numbers: "a", "an", "half", "and", "point"."""
-        last = self.last
-        nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else ""
-        if tok in ("a", "an") and nxt == "half" and last == "and":
-            return i + 1  # "one and a half lakh"
-        if tok in ("a", "an") and last == "" and (nxt in _MULTIPLIERS or nxt == "hundred"):
-            self.current = 1  # "a lakh", "a hundred"
-            self.last = "a"
-            return i + 1
-        if tok == "half" and last == "" and nxt in ("a", "an"):
-            self.current = 0.5  # "half a lakh"
-            self.last = "a"
-            return i + 2
-        if tok == "half" and last == "and":
-            self.current += 0.5
-            self.last = "unit"
-            return i + 1
-        if tok == "and" and last in ("digits", "unit", "tens", "hundred", "mult") and _continues(self.tokens, i + 1):
-            self.last = "and"
-            return i + 1
-        if tok == "point" and last in ("digits", "unit") and (_UNITS.get(nxt, 10) < 10 or re.fullmatch(r"\d", nxt)):
-            self.current += (_UNITS[nxt] if nxt in _UNITS else int(nxt)) / 10
-            self.last = "unit"
-            return i + 2
-        return self._stop(i)
-
-
-def _starts_number(tokens: Sequence[str], i: int) -> bool:
-    tok = tokens[i]
-    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    if _word_value(tok) is not None:
-        return True
-    if tok in ("a", "an") and (nxt in _MULTIPLIERS or nxt in ("hundred",)):
-        return True
-    if tok in ("hundred", "hundreds") or (tok in _MULTIPLIERS and tok not in _NOT_ALONE):
-        return True  # "thousand rupees", "lakh" said alone
-    return tok == "half" and nxt in ("a", "an")
-
-
-def _continues(tokens: Sequence[str], i: int) -> bool:
-    if i >= len(tokens):
-        return False
-    tok = tokens[i]
-    return _word_value(tok) is not None or tok in ("a", "an", "half")
-
-
-def _merge_ranges(tokens: Sequence[str], spans: list[NumberSpan]) -> list[NumberSpan]:
-    """ "2 to 3 thousand" / "2000-3000" / "two or three lakh" -> one span at the middle of the range."""
-    out: list[NumberSpan] = []
-    for span in spans:
-        prev = out[-1] if out else None
-        if prev is not None and span.start == prev.end + 1 and tokens[prev.end] in ("to", "or", "-") and prev.value > 0:
-            low = prev.value
-            if not prev.multiplier and span.multiplier and low * span.multiplier <= span.value:
-                low *= span.multiplier
-            if low <= span.value:
-                out[-1] = NumberSpan((low + span.value) / 2, prev.start, span.end, span.multiplier)
-                continue
-        out.append(span)
-    return out
-
-
-def extract_number(text: str) -> int | float | None:
-    """The first number phrase: "5", "five years", "2.5", "twenty five", "1,200"."""
-    tokens = normalize_text(text).replace("-", " - ").split()
-    spans = _merge_ranges(tokens, find_numbers(tokens))
-    return spans[0].as_number() if spans else None
-
-
-def extract_amount_inr(text: str) -> int | None:
-    """Integer rupees. A phrase next to a currency word wins; otherwise the largest amount mentioned."""
-    tokens = normalize_text(text).replace("-", " - ").split()
-    spans = _merge_ranges(tokens, find_numbers(tokens))
-    if not spans:
-        return None
-
-    def has_currency(span: NumberSpan) -> bool:
-        before = tokens[span.start - 1] if span.start > 0 else ""
-        after = tokens[span.end] if span.end < len(tokens) else ""
-        return before in _CURRENCY or after in _CURRENCY
-
-    marked = [s for s in spans if has_currency(s)]
-    chosen = marked[0] if marked else max(spans, key=lambda s: s.value)
-    return round(chosen.value)
-
-
-def amount_is_explicit(text: str) -> bool:
-    """Whether the text names money clearly enough to fill an amount slot nobody asked about yet."""
-    norm = normalize_text(text)
-    tokens = norm.split()
-    return any(t in _CURRENCY or t in _MULTIPLIERS for t in tokens) or ((extract_amount_inr(text) or 0) >= 100)
 
 
 # -- yes / no --------------------------------------------------------------------------------------------
@@ -395,14 +176,6 @@ def _hinglish_time(norm: str) -> str:
 
 
 _DEFAULT_HOUR = 11  # a day without a time: late morning, inside the 09:00-21:00 calling window
-_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "couple": 2, "few": 3, "several": 3, "half": 0.5}
-
-
-def _small_number(tok: str) -> float | None:
-    wv = _word_value(tok)
-    if wv is not None:
-        return wv[0]
-    return _COUNT_WORDS.get(tok)
 
 
 def _relative_offset(tokens: list[str]) -> timedelta | None:

@@ -1,4 +1,4 @@
-"""Drives a DialoguePolicy with text instead of audio, the way the turn manager does, for fast policy tests.
+"""Drives a DialoguePolicy with text instead of audio (``engine.agent.text_call``), for fast policy tests.
 
 A turn is a lead utterance (str), ``Silence()`` (the silence timeout fired) or ``Dtmf("1")``. The driver applies
 ``RecordSlot`` actions to the context and stops at the first ``EndCall``, like the engine.
@@ -20,27 +20,16 @@ from engine.agent.policy import (
     RecordSlot,
     Say,
     ScheduleCallback,
-    Utterance,
 )
 from engine.agent.slots import IST
+from engine.agent.text_call import Dtmf, Silence, TextCall, Turn
 from engine.records import Lead, Outcome
+
+__all__ = ["CALL_TIME", "RAVI", "CallResult", "Dtmf", "Silence", "Turn", "run_call"]
 
 # Friday 27 November 2026, 11:00 IST: "tomorrow" is Saturday, "Monday" is 30 November.
 CALL_TIME = datetime(2026, 11, 27, 11, 0, tzinfo=IST)
 RAVI = Lead(name="Ravi Kumar", phone="+919812345678", metadata={"city": "Pune"})
-
-
-@dataclass(frozen=True)
-class Silence:
-    pass
-
-
-@dataclass(frozen=True)
-class Dtmf:
-    digit: str
-
-
-Turn = str | Silence | Dtmf
 
 
 @dataclass
@@ -74,39 +63,13 @@ class CallResult:
         return self.said[-1]
 
 
-async def _collect(stream: Any) -> list[Action]:
-    return [action async for action in stream]
-
-
 async def run_call(
     policy: DialoguePolicy, turns: Sequence[Turn], lead: Lead = RAVI, now: datetime = CALL_TIME
 ) -> CallResult:
-    ctx = PolicyContext(lead=lead, call_started_at=now)
-    result = CallResult(ctx=ctx)
-
-    def apply(actions: list[Action]) -> bool:
-        result.replies.append(actions)
-        result.actions.extend(actions)
-        for action in actions:
-            if isinstance(action, RecordSlot):
-                ctx.slots[action.name] = action.value
-            elif isinstance(action, Say):
-                ctx.history.append(Utterance("bot", action.text))
-        return any(isinstance(a, EndCall) for a in actions)
-
-    if apply(await _collect(policy.greeting(ctx))):
-        return result
-    silences = 0
+    call = TextCall(policy, lead, now)
+    await call.start()
     for turn in turns:
-        if isinstance(turn, Silence):
-            silences += 1
-            actions = await _collect(policy.on_silence(ctx, silences))
-        elif isinstance(turn, Dtmf):
-            actions = await _collect(policy.on_dtmf(ctx, turn.digit))
-        else:
-            silences = 0
-            ctx.history.append(Utterance("lead", turn))
-            actions = await _collect(policy.on_lead_turn(ctx, turn))
-        if apply(actions):
+        if call.ended:
             break
-    return result
+        await call.take(turn)
+    return CallResult(actions=call.actions, replies=call.replies, ctx=call.ctx)
