@@ -82,7 +82,7 @@ async def _check_webhook_url(url: str | None, allowed_networks: Sequence[Network
 async def create(
     session: AsyncSession, principal: Principal, body: CampaignCreate, rules: CampaignRules
 ) -> CampaignView:
-    script = await check_script(body.script)
+    script = await check_script(body.script, rules.speech_check)
     rules.hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
@@ -151,7 +151,7 @@ async def update(
                 state=str(state),
                 allowed_actions=lifecycle.allowed_actions(state),
             )
-        script = await check_script(body.script)
+        script = await check_script(body.script, rules.speech_check)
         changes.update(script=script.data, category=script.category)
     if body.calling_window is not msgspec.UNSET:
         rules.hours.check(body.calling_window.start, body.calling_window.end)
