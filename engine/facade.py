@@ -32,13 +32,22 @@ from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
 from engine.records import CallRecord, CallRequest, Lead
-from engine.services import EngineServices
+from engine.services import EngineServices, available_voices
 from engine.simulator.caller import CallerResult, SimulatedCaller
 from engine.simulator.persona import Persona, PersonaError, parse_persona
 from engine.simulator.run import lead_lines
 from engine.simulator.voices import synthesize
 from engine.speech.espeak import espeak_available
-from engine.speech.languages import HI_MODEL_SETTING, VOICES, stt_choice, voice_problem
+from engine.speech.languages import (
+    DEFAULT_LANGUAGE,
+    HI_MODEL_SETTING,
+    LANGUAGES,
+    VOICES,
+    choose_voice,
+    stt_choice,
+    voice_note,
+    voice_problem,
+)
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
@@ -51,8 +60,10 @@ if TYPE_CHECKING:
     from engine.telephony.webrtc_leg import WebRtcLeg
 
 __all__ = [
+    "LANGUAGES",
     "STREAM_TOKEN_PARAMETER",
     "UVICORN_WS_OPTIONS",
+    "VOICES",
     "CallerResult",
     "Engine",
     "EngineConfig",
@@ -157,6 +168,15 @@ class Engine:
         if spec.kind == "espeak" and not espeak_available():
             return f"voice {voice!r} needs the espeak-ng program, which is not installed"
         return None
+
+    def voice_of(self, script: dict[str, Any] | None) -> str:
+        """The voice calls of ``script`` (None: the demo script) speak with here, and why (for people to read)."""
+        language = str((script or {}).get("language") or DEFAULT_LANGUAGE)
+        requested = (script or {}).get("voice")
+        chosen = choose_voice(
+            language, requested if isinstance(requested, str) else None, available_voices(self.config.models)
+        )
+        return voice_note(chosen)
 
     async def speech_problem(self, language: str, voice: str | None) -> tuple[str, str] | None:
         """(field of the script, why) when this deployment cannot run a campaign's language or voice; None when it

@@ -21,10 +21,21 @@ from engine.speech.espeak import EspeakService, espeak_available
 from engine.speech.languages import HI_MODEL_SETTING, VOICES, choose_voice, stt_choice
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService, SpeechSynthesizer
-from models import ModelMissingError, ModelRegistry, shared_registry
+from models import ModelConfig, ModelMissingError, ModelRegistry, shared_registry
 
 SMART_TURN_THREADS = 2
 WARM_UP_LINE = "Thank you for calling back, could you tell me when you would like the visit and where you live?"
+
+
+def available_voices(models: ModelConfig) -> frozenset[str]:
+    """The voices a deployment can speak with: the bundled Piper voice, the Piper voices whose model is configured,
+    and the espeak-ng voices when the program is installed."""
+    names = {"en-us-joe"}
+    for name, voice in VOICES.items():
+        configured = models.piper_voice_path(name) is not None
+        if configured if voice.kind == "piper" else espeak_available():
+            names.add(name)
+    return frozenset(names)
 
 
 @dataclass
@@ -88,18 +99,8 @@ class EngineServices:
         models = self.config.models
         return WhisperService(whisper, workers=models.stt_workers, nice=self.config.inference_nice, language=language)
 
-    def available_voices(self) -> frozenset[str]:
-        """The voices this deployment can speak with: the bundled Piper voice, the Piper voices whose model is
-        configured, and the espeak-ng voices when the program is installed."""
-        names = {"en-us-joe"}
-        for name, voice in VOICES.items():
-            configured = self.config.models.piper_voice_path(name) is not None
-            if configured if voice.kind == "piper" else espeak_available():
-                names.add(name)
-        return frozenset(names)
-
     def voice_for(self, language: str, requested: str | None) -> str:
-        return choose_voice(language, requested, self.available_voices())
+        return choose_voice(language, requested, available_voices(self.config.models))
 
     def tts_for(self, voice: str) -> SpeechSynthesizer:
         """The synthesis service of a voice (``engine.speech.languages.VOICES``). Blocking on first use."""

