@@ -4,9 +4,10 @@ speaks, and a Hindi campaign's call through the real pipeline spoken by espeak-n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -22,7 +23,7 @@ from engine.speech.languages import SttChoice, choose_voice, stt_choice
 from engine.speech.stt import WhisperService
 from engine.speech.tts import PiperService
 from engine.telephony.leg import AudioIn, LegClosed, LegEvent
-from models import ModelConfig, shared_registry
+from models import ModelConfig, ModelMissingError, shared_registry
 from tests.agent.conftest import SCRIPTS_DIR
 
 
@@ -120,6 +121,73 @@ class SilentLead:
         self._hung_up.set()
 
 
+def _services(hi_model: Path | None, load_stt: Callable[[Path, str], WhisperService] | None) -> EngineServices:
+    """Services on the bundled models (shared by the process) with their own threads, closed by the test."""
+    registry = shared_registry(ModelConfig())
+    return EngineServices(
+        config=EngineConfig(models=ModelConfig(whisper_model_path_hi=hi_model), end_of_turn="silence"),
+        registry=registry,
+        stt=WhisperService(registry.whisper(), workers=1),
+        tts=PiperService(registry.piper()),
+        smart_turn=SmartTurn(registry.smart_turn()),
+        turn_executor=ThreadPoolExecutor(max_workers=1),
+        stt_loader=load_stt,
+    )
+
+
+def _hindi_script() -> dict[str, Any]:
+    script: dict[str, Any] = yaml.safe_load((SCRIPTS_DIR / "solar_hindi.yaml").read_text(encoding="utf-8"))
+    del script["voice"]  # the hi-IN default: espeak-ng's Hindi voice, as no Hindi Piper voice is configured
+    return script
+
+
+def test_hindi_and_hinglish_share_one_service_on_the_multilingual_model_and_english_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    hi_model = tmp_path / "whisper-small-multilingual"
+    registry = shared_registry(ModelConfig())
+    asked: list[tuple[Path, str]] = []
+
+    def load_stt(path: Path, language: str) -> WhisperService:
+        asked.append((path, language))
+        return WhisperService(registry.whisper(), workers=1)
+
+    services = _services(hi_model, load_stt)
+    try:
+        assert services.stt_for("en-IN") is services.stt
+        assert asked == []  # an English call never asks for the multilingual model
+        hindi = services.stt_for("hi-IN")
+        assert services.stt_for("hinglish") is hindi
+        assert asked == [(hi_model, "hi")]
+    finally:
+        services.close()
+
+
+def test_without_the_setting_a_hindi_call_asks_for_no_model_and_the_service_names_the_setting() -> None:
+    services = _services(None, None)
+    try:
+        with pytest.raises(ModelMissingError, match="CLOSERR_WHISPER_MODEL_PATH_HI"):
+            services.stt_for("hi-IN")
+    finally:
+        services.close()
+
+
+async def test_a_hindi_call_without_its_model_ends_at_once_with_an_error_naming_the_setting() -> None:
+    # The API refuses such a campaign; this is a deployment whose setting was removed after the campaign was made.
+    services = _services(None, None)
+    leg = SilentLead(listen_bytes=1)
+    try:
+        record = await run_call(
+            CallRequest(call_id="hindi-0", lead=Lead(name="Ravi", phone="+919812345678"), script=_hindi_script()),
+            leg,
+            services,
+        )
+    finally:
+        services.close()
+    assert record.error is not None and "CLOSERR_WHISPER_MODEL_PATH_HI" in record.error
+    assert not leg.received and not record.transcript
+
+
 async def test_a_hindi_campaign_call_speaks_with_espeak_and_asks_for_the_multilingual_model_in_hindi(
     tmp_path: Path,
 ) -> None:
@@ -133,17 +201,8 @@ async def test_a_hindi_campaign_call_speaks_with_espeak_and_asks_for_the_multili
         asked.append((path, language))
         return WhisperService(registry.whisper(), workers=1)
 
-    services = EngineServices(
-        config=EngineConfig(models=ModelConfig(whisper_model_path_hi=hi_model), end_of_turn="silence"),
-        registry=registry,
-        stt=WhisperService(registry.whisper(), workers=1),
-        tts=PiperService(registry.piper()),
-        smart_turn=SmartTurn(registry.smart_turn()),
-        turn_executor=ThreadPoolExecutor(max_workers=1),
-        stt_loader=load_stt,
-    )
-    script = yaml.safe_load((SCRIPTS_DIR / "solar_hindi.yaml").read_text(encoding="utf-8"))
-    del script["voice"]  # the hi-IN default: espeak-ng's Hindi voice, as no Hindi Piper voice is configured
+    services = _services(hi_model, load_stt)
+    script = _hindi_script()
     leg = SilentLead(listen_bytes=8000 * 2)  # a second of the greeting
     try:
         record = await run_call(
