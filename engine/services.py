@@ -176,10 +176,16 @@ class EngineServices:
 
     def _on_every_stt_worker(self, speech: bytes, alongside: list[Future[Any]] | None = None) -> None:
         """Transcribe ``speech`` once per STT worker, all at once, so every worker (and its CTranslate2 replica)
-        runs one."""
+        runs one: those of the English service and of every language's service started so far."""
         workers = max(self.config.models.stt_workers, 1)
-        with ThreadPoolExecutor(max_workers=workers) as callers:
-            running = [callers.submit(self.stt.transcribe_blocking, speech, self.tts.out_rate) for _ in range(workers)]
+        with self._extra_lock:
+            services = [self.stt, *self._extra_stt.values()]
+        with ThreadPoolExecutor(max_workers=workers * len(services)) as callers:
+            running = [
+                callers.submit(stt.transcribe_blocking, speech, self.tts.out_rate)
+                for stt in services
+                for _ in range(workers)
+            ]
             for future in [*running, *(alongside or [])]:
                 future.result()
 

@@ -223,3 +223,19 @@ async def test_a_hindi_campaign_call_speaks_with_espeak_and_asks_for_the_multili
     assert services.tts.cached(greeting.text) is None  # not by the English Piper voice
     heard = bytes(leg.received)
     assert len(heard) >= 8000 * 2 and heard[: 8000 * 2] == spoken[: 8000 * 2]
+
+
+def test_an_idle_engine_trims_the_inference_threads_of_the_hindi_service_too(tmp_path: Path) -> None:
+    registry = shared_registry(ModelConfig())
+    workers = ModelConfig().stt_workers
+    services = _services(
+        tmp_path / "whisper-base", lambda path, language: WhisperService(registry.whisper(), workers=workers)
+    )
+    ran: list[int] = []
+    try:
+        services.stt_for("hi-IN").on_batch.append(lambda size, seconds, waits: ran.append(size))
+        assert services.release_idle_memory()
+    finally:
+        services.close()
+    # Each of its threads transcribed the short silence whose frees give their arenas' tops back to the OS.
+    assert len(ran) == workers
