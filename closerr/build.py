@@ -20,6 +20,9 @@ def model_config(settings: Settings) -> ModelConfig:
         whisper_model_path=settings.whisper_model_path,
         piper_model_path=settings.piper_model_path,
         piper_config_path=settings.piper_config_path,
+        whisper_model_path_hi=settings.whisper_model_path_hi,
+        piper_voice_en_female_path=settings.piper_voice_en_female,
+        piper_voice_hi_path=settings.piper_voice_hi,
         stt_threads=settings.stt_threads,
         stt_workers=settings.stt_workers,
     )

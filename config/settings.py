@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     whisper_model_path: Path | None = Field(default=None, description="a CTranslate2 Whisper model directory")
     piper_model_path: Path | None = Field(default=None, description="a Piper voice (.onnx)")
     piper_config_path: Path | None = Field(default=None, description="its .onnx.json; default: next to the model")
+    whisper_model_path_hi: Path | None = Field(
+        default=None,
+        description="a multilingual CTranslate2 Whisper model directory for hi-IN and hinglish campaigns "
+        "(none is bundled: without it such campaigns are refused)",
+    )
+    piper_voice_en_female: Path | None = Field(
+        default=None, description="a female English Piper voice (.onnx, .onnx.json beside it): script voice en-female"
+    )
+    piper_voice_hi: Path | None = Field(
+        default=None,
+        description="a Hindi Piper voice (.onnx, .onnx.json beside it): script voice hi-piper, the hi-IN default "
+        "when set (else espeak-ng)",
+    )
     stt_workers: int = Field(
         default=3, ge=1, description="Whisper inference threads serving every call's speech-to-text requests"
     )

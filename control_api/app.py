@@ -92,6 +92,7 @@ def create_app(
     campaign_rules = CampaignRules(
         hours=CallingHours(settings.calling_hours_start, settings.calling_hours_end),
         webhook_allowed_networks=settings.webhook_allowed_networks,
+        speech_check=engine.speech_problem if engine is not None else None,
     )
     llm_profiles = tuple(settings.llm_profiles)  # the names an operator may assign to an account
     pseudonym.use_key(settings.audit_hmac_key.get_secret_value())

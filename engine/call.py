@@ -23,8 +23,11 @@ from engine.pipeline.speaker import Speaker
 from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
 from engine.records import CallRecord, CallRequest, TurnLatency
 from engine.services import EngineServices
-from engine.speech.tts import LIVE
+from engine.speech.languages import DEFAULT_LANGUAGE
+from engine.speech.stt import WhisperService
+from engine.speech.tts import LIVE, SpeechSynthesizer
 from engine.telephony.leg import MediaLeg
+from models import ModelMissingError
 
 
 def _make_vad(services: EngineServices, sample_rate: int) -> FrameVad:
@@ -51,6 +54,16 @@ def _make_policy(request: CallRequest, services: EngineServices) -> DialoguePoli
         llm_api_key=llm.api_key,
         llm_first_token_timeout_s=llm.first_token_timeout_s,
     )
+
+
+def _speech_services(request: CallRequest, services: EngineServices) -> tuple[WhisperService, SpeechSynthesizer, str]:
+    """The speech-to-text and voice of the script's language and ``voice:`` (validated by the policy already).
+    Blocking on a language's or voice's first call (loads its model): run off the event loop."""
+    script = request.script or {}
+    language = str(script.get("language") or DEFAULT_LANGUAGE)
+    requested = script.get("voice")
+    voice = services.voice_for(language, requested if isinstance(requested, str) else None)
+    return services.stt_for(language), services.tts_for(voice), voice
 
 
 def _observe_turn(latency: TurnLatency) -> None:
@@ -85,17 +98,27 @@ async def run_call(
         await leg.hangup()
         return record
 
+    try:
+        stt, tts, voice = await asyncio.to_thread(_speech_services, request, services)
+    except (ModelMissingError, ValueError) as exc:
+        # The campaign API refuses a language the deployment cannot transcribe; this is a model removed since.
+        logger.warning("call {}: no speech models for its language: {}", request.call_id, exc)
+        record.error = f"speech models: {exc}"
+        await leg.hangup()
+        return record
+    logger.info("call {}: stt language {}, voice {}", request.call_id, stt.language, voice)
+
     # The greeting is needed at once; the other fixed lines are synthesized while the greeting plays.
     fixed = policy.fixed_lines(request.lead)
     if fixed:
-        await services.tts.prewarm(fixed[:1], priority=LIVE)
-    prewarm = asyncio.create_task(services.tts.prewarm(fixed[1:]))
+        await tts.prewarm(fixed[:1], priority=LIVE)
+    prewarm = asyncio.create_task(tts.prewarm(fixed[1:]))
 
     done = asyncio.Event()
     playout = Playout(leg)
     listener = LeadListener(
         vad=_make_vad(services, leg.sample_rate),
-        stt=services.stt,
+        stt=stt,
         smart_turn=services.smart_turn if config.end_of_turn == "smart_turn" else None,
         turn_executor=services.turn_executor,
         sample_rate=leg.sample_rate,
@@ -120,7 +143,7 @@ async def run_call(
         on_opt_out=on_opt_out,
         on_turn=_observe_turn,
     )
-    pipeline = Pipeline([LegSource(leg), listener, manager, Speaker(services.tts), playout])
+    pipeline = Pipeline([LegSource(leg), listener, manager, Speaker(tts), playout])
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(audio_in_sample_rate=leg.sample_rate, audio_out_sample_rate=leg.sample_rate),

@@ -32,10 +32,21 @@ from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
 from engine.records import CallRecord, CallRequest, Lead
-from engine.services import EngineServices
+from engine.services import EngineServices, available_voices
 from engine.simulator.caller import CallerResult, SimulatedCaller
 from engine.simulator.persona import Persona, PersonaError, parse_persona
 from engine.simulator.run import lead_utterances
+from engine.speech.espeak import espeak_available
+from engine.speech.languages import (
+    DEFAULT_LANGUAGE,
+    HI_MODEL_SETTING,
+    LANGUAGES,
+    VOICES,
+    choose_voice,
+    stt_choice,
+    voice_note,
+    voice_problem,
+)
 from engine.telephony.leg import MediaLeg
 from engine.telephony.media_streams import PROTOCOLS, ProtocolError
 from engine.telephony.media_streams.plivo import format_extra_headers
@@ -43,14 +54,16 @@ from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place
 from engine.telephony.sip.auth import DigestVerifier
 from engine.telephony.sip.inbound_policy import InboundPolicy
 from engine.telephony.ws_leg import WebSocketLeg
-from models import ModelConfig
+from models import ModelConfig, shared_registry
 
 if TYPE_CHECKING:
     from engine.telephony.webrtc_leg import WebRtcLeg
 
 __all__ = [
+    "LANGUAGES",
     "STREAM_TOKEN_PARAMETER",
     "UVICORN_WS_OPTIONS",
+    "VOICES",
     "CallerResult",
     "Engine",
     "EngineConfig",
@@ -115,6 +128,65 @@ class Engine:
     async def ready(self) -> EngineServices:
         """Load the services off the event loop (before the first call, not during it)."""
         return await asyncio.get_running_loop().run_in_executor(None, lambda: self.services)
+
+    # -- languages and voices -------------------------------------------------------------------------------
+    def language_problem(self, language: str) -> str | None:
+        """Why this deployment cannot transcribe calls in ``language`` (a script's ``language:``); None: it can.
+        Blocking: the first question about a multilingual model loads it (the calls would load it anyway)."""
+        if stt_choice(language).model == "english":
+            return None
+        path = self.config.models.whisper_model_path_hi
+        if path is None:
+            return (
+                f"{language} campaigns need a multilingual Whisper model and none is configured: set "
+                f"{HI_MODEL_SETTING} to a CTranslate2 Whisper model directory (the bundled tiny.en is English-only)"
+            )
+        try:
+            multilingual = shared_registry(self.config.models).whisper_is_multilingual(path)
+        except Exception as exc:  # a missing or unreadable model is the operator's to fix: say which setting
+            return f"{HI_MODEL_SETTING} ({path}) is not a loadable CTranslate2 Whisper model: {exc}"
+        if not multilingual:
+            return (
+                f"the Whisper model at {HI_MODEL_SETTING} ({path}) is English-only and cannot transcribe {language}: "
+                f"set {HI_MODEL_SETTING} to a multilingual CTranslate2 Whisper model directory"
+            )
+        return None
+
+    def supports_language(self, language: str) -> bool:
+        """Whether calls in ``language`` can run here. Blocking (see ``language_problem``)."""
+        return self.language_problem(language) is None
+
+    def voice_problem(self, language: str, voice: str | None) -> str | None:
+        """Why a script in ``language`` cannot speak with ``voice`` here (None: it can, or no voice is named)."""
+        if voice is None:
+            return None
+        problem = voice_problem(language, voice)
+        if problem is not None:
+            return problem
+        spec = VOICES[voice]
+        if spec.kind == "piper" and spec.setting and self.config.models.piper_voice_path(voice) is None:
+            return f"voice {voice!r} is not configured: set {spec.setting} to its Piper model (.onnx)"
+        if spec.kind == "espeak" and not espeak_available():
+            return f"voice {voice!r} needs the espeak-ng program, which is not installed"
+        return None
+
+    def voice_of(self, script: dict[str, Any] | None) -> str:
+        """The voice calls of ``script`` (None: the demo script) speak with here, and why (for people to read)."""
+        language = str((script or {}).get("language") or DEFAULT_LANGUAGE)
+        requested = (script or {}).get("voice")
+        chosen = choose_voice(
+            language, requested if isinstance(requested, str) else None, available_voices(self.config.models)
+        )
+        return voice_note(chosen)
+
+    async def speech_problem(self, language: str, voice: str | None) -> tuple[str, str] | None:
+        """(field of the script, why) when this deployment cannot run a campaign's language or voice; None when it
+        can. Off the event loop: it may load a model."""
+        problem = await asyncio.to_thread(self.language_problem, language)
+        if problem is not None:
+            return "language", problem
+        problem = self.voice_problem(language, voice)
+        return ("voice", problem) if problem is not None else None
 
     # -- admission ------------------------------------------------------------------------------------------
     @property

@@ -89,8 +89,17 @@ class ModelConfig:
     whisper_model_path: Path | None = None
     piper_model_path: Path | None = None
     piper_config_path: Path | None = None  # default: next to the model
+    # A multilingual CTranslate2 Whisper model for hi-IN and Hinglish campaigns (none is bundled).
+    whisper_model_path_hi: Path | None = None
+    # Piper voices beyond the bundled English one (none ships on PyPI): engine.speech.languages.VOICES.
+    piper_voice_en_female_path: Path | None = None
+    piper_voice_hi_path: Path | None = None
     stt_threads: int = 1  # CPU threads of each Whisper inference thread
     stt_workers: int = 3  # CTranslate2 replicas, one per inference thread
+
+    def piper_voice_path(self, name: str) -> Path | None:
+        """The configured model of an extra Piper voice (engine.speech.languages.VOICES); None: not configured."""
+        return {"en-female": self.piper_voice_en_female_path, "hi-piper": self.piper_voice_hi_path}.get(name)
 
 
 class ModelRegistry:
@@ -148,12 +157,14 @@ class ModelRegistry:
                 self._loaded[key] = model
         return model
 
-    def whisper(self) -> WhisperModel:
+    def whisper(self, path: Path | None = None) -> WhisperModel:
+        """The English model, or the model at ``path`` (the multilingual one), each loaded once."""
+
         def load() -> WhisperModel:
             from faster_whisper import WhisperModel
 
             return WhisperModel(
-                str(self.whisper_path()),
+                str(path or self.whisper_path()),
                 device="cpu",
                 compute_type="int8",
                 cpu_threads=self._config.stt_threads,
@@ -162,19 +173,29 @@ class ModelRegistry:
                 local_files_only=True,
             )
 
-        return self._get("whisper", load)  # type: ignore[no-any-return]
+        key = "whisper" if path is None or path == self._config.whisper_model_path else f"whisper:{path}"
+        return self._get(key, load)  # type: ignore[no-any-return]
 
-    def piper(self) -> PiperVoice:
+    def whisper_is_multilingual(self, path: Path) -> bool:
+        """Whether the model at ``path`` transcribes more than English (faster-whisper's ``is_multilingual``)."""
+        return bool(self.whisper(self._require(path)).model.is_multilingual)
+
+    def piper(self, model_path: Path | None = None) -> PiperVoice:
+        """The bundled (or CLOSERR_PIPER_MODEL_PATH) voice, or the Piper voice at ``model_path``."""
+
         def load() -> PiperVoice:
             from piper import PiperConfig, PiperVoice
 
-            model, config = self.piper_paths()
+            if model_path is None:
+                model, config = self.piper_paths()
+            else:
+                model, config = self._require(model_path), self._require(Path(f"{model_path}.json"))
             # PiperVoice.load would build its own session with the arena on; threads=0 keeps its thread count
             # (onnxruntime's default, one per core).
             config_dict = json.loads(config.read_text(encoding="utf-8"))
             return PiperVoice(config=PiperConfig.from_dict(config_dict), session=_onnx_session(model, 0, arena=False))
 
-        return self._get("piper", load)  # type: ignore[no-any-return]
+        return self._get("piper" if model_path is None else f"piper:{model_path}", load)  # type: ignore[no-any-return]
 
     def silero(self) -> onnxruntime.InferenceSession:
         return self._get("silero", lambda: _onnx_session(self.silero_path()))  # type: ignore[no-any-return]

@@ -236,6 +236,7 @@ async def run_demo(data_dir: Path, port: int, leads: list[dict[str, Any]]) -> in
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_WS_OPTIONS))
     typer.echo(f"Closerr demo: data in {data_dir} (SQLite), API on http://127.0.0.1:{port}, simulated carrier")
     typer.echo("Loading the local speech models (Whisper tiny.en, Piper)...")
+    typer.echo(f"Agent voice: {engine.voice_of(None)}")
     await engine.ready()
     serving = asyncio.create_task(server.serve())
     try:

@@ -7,6 +7,7 @@ becomes the campaign's category. Schema errors come back field by field, with li
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,17 @@ from engine.facade import ScriptError, load_script_document, parse_script
 CHECK_SECONDS = 5.0
 
 
+# The engine's judgement of a script's language and voice on this deployment (``Engine.speech_problem``):
+# (script field, why) or None.
+SpeechCheck = Callable[[str, str | None], Awaitable[tuple[str, str] | None]]
+
+
 @dataclass(frozen=True)
 class ValidScript:
     data: dict[str, Any]
     category: int
+    language: str = "en-IN"
+    voice: str | None = None
 
 
 def _errors_of(exc: ScriptError) -> list[dict[str, Any]]:
@@ -51,12 +59,20 @@ def validate_script(value: dict[str, Any] | str) -> ValidScript:
     category = int(parsed.category)
     if not 1 <= category <= 8:
         raise InvalidField("script.category", "category must be a TRAI category 1-8")
-    return ValidScript(data=data, category=category)
+    return ValidScript(data=data, category=category, language=parsed.language, voice=parsed.voice)
 
 
-async def check_script(value: dict[str, Any] | str) -> ValidScript:
-    """``validate_script`` in a worker thread, so a large script never stalls the event loop."""
+async def check_script(value: dict[str, Any] | str, speech: SpeechCheck | None = None) -> ValidScript:
+    """``validate_script`` in a worker thread, so a large script never stalls the event loop; then, with the
+    engine's ``speech`` check, whether this deployment has the speech model and voice the script asks for (an app
+    without an engine has no models to judge by)."""
     try:
-        return await asyncio.wait_for(asyncio.to_thread(validate_script, value), CHECK_SECONDS)
+        script = await asyncio.wait_for(asyncio.to_thread(validate_script, value), CHECK_SECONDS)
     except TimeoutError:
         raise InvalidField("script", f"the script could not be checked within {CHECK_SECONDS:g} s") from None
+    if speech is not None:
+        problem = await speech(script.language, script.voice)
+        if problem is not None:
+            field, detail = problem
+            raise InvalidField(f"script.{field}", detail)
+    return script

@@ -83,7 +83,7 @@ async def _check_webhook_url(url: str | None, allowed_networks: Sequence[Network
 async def create(
     session: AsyncSession, principal: Principal, body: CampaignCreate, rules: CampaignRules
 ) -> CampaignView:
-    script = await check_script(body.script)
+    script = await check_script(body.script, rules.speech_check)
     rules.hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
@@ -158,7 +158,7 @@ async def update(
     changes: dict[str, Any] = {}
     if body.script is not msgspec.UNSET:
         _not_while_running(state, "script")
-        script = await check_script(body.script)
+        script = await check_script(body.script, rules.speech_check)
         changes.update(script=script.data, category=script.category)
     if body.policy is not msgspec.UNSET and body.policy != campaign.policy:
         _not_while_running(state, "policy")

@@ -21,10 +21,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from engine.agent import qualify as q
 from engine.records import Lead
+from engine.speech.languages import DEFAULT_LANGUAGE, Language, voice_problem
 
 __all__ = [
     "AgentScript",
@@ -51,6 +61,34 @@ _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _METADATA_RE = re.compile(r"^lead\.metadata\.([A-Za-z_][A-Za-z0-9_]*)$")
 # "AI" as a word, or spelled out; "virtual assistant" alone hides that it is a machine, so it does not count.
 _AI_DISCLOSURE_RE = re.compile(r"\b(?:AI|A\.I\.|artificial intelligence)(?![A-Za-z])", re.IGNORECASE)
+# Hindi: AI in Devanagari, "artificial" (kritrim), "automated" (swachalit), bot, robot. A Devanagari letter or sign
+# must not touch the word on either side: "बॉटल" (bottle) is no disclosure.
+_HINDI_DISCLOSURE_RE = re.compile(r"(?<![\u0900-\u097F])(?:एआई|ए\.\s?आई\.?|कृत्रिम|स्वचालित|बॉट|रोबोट)(?![\u0900-\u097F])")
+# Hinglish written in Latin letters: the same words romanized.
+_ROMAN_HINDI_DISCLOSURE_RE = re.compile(
+    r"\b(?:kritrim|krutrim|kritrima|swachalit|svachalit|swachalita|bot|robot)\b", re.IGNORECASE
+)
+_DISCLOSURE: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
+    "en-IN": ((_AI_DISCLOSURE_RE,), "'AI' or 'artificial intelligence'"),
+    "hi-IN": ((_AI_DISCLOSURE_RE, _HINDI_DISCLOSURE_RE), "'AI', 'एआई', 'कृत्रिम', 'स्वचालित', 'बॉट' or 'रोबोट'"),
+    "hinglish": (
+        (_AI_DISCLOSURE_RE, _ROMAN_HINDI_DISCLOSURE_RE, _HINDI_DISCLOSURE_RE),
+        "'AI', 'kritrim', 'swachalit', 'bot' or 'robot' (or the Devanagari words)",
+    ),
+}
+# The lines a script may leave out, in Hindi for a hi-IN script (the English defaults would be read out by a Hindi
+# voice). Hinglish scripts keep the English ones: the lead already speaks a mix.
+_HINDI_REPLIES = {
+    "identity": "मैं {agent_name} हूँ, {company} की ओर से एक एआई सहायक।",
+    "good_time": "क्या अभी बात करने का सही समय है?",
+    "ask_callback_time": "ठीक है। मैं आपको कब वापस कॉल करूँ?",
+    "still_there": "क्या आप लाइन पर हैं?",
+    "not_understood": "माफ़ कीजिए, मुझे समझ नहीं आया।",
+}
+_HINDI_CLOSINGS = {
+    "no_response": "माफ़ कीजिए, आपकी आवाज़ नहीं आ रही। हम फिर कभी कॉल करेंगे। नमस्ते।",
+    "human_requested": "ज़रूर, {company} से कोई व्यक्ति आपको वापस कॉल करेगा। नमस्ते।",
+}
 
 
 class ScriptError(ValueError):
@@ -117,6 +155,20 @@ class AgentScript(_Strict):
     closing: Closing
     replies: Replies = Field(default_factory=Replies)
     voicemail_message: Line | None = None
+    language: Language = DEFAULT_LANGUAGE
+    voice: Name | None = None  # a configured voice (engine.speech.languages.VOICES); None: the language's default
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hindi_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("language") != "hi-IN":
+            return data
+        data = dict(data)
+        for key, defaults in (("replies", _HINDI_REPLIES), ("closing", _HINDI_CLOSINGS)):
+            given = data.get(key, {} if key == "replies" else None)
+            if isinstance(given, Mapping):
+                data[key] = {**defaults, **given}
+        return data
 
     _qualify_expr: q.Expr | None = PrivateAttr(default=None)
     _stop_exprs: dict[str, q.Expr] = PrivateAttr(default_factory=dict)
@@ -197,7 +249,7 @@ Loc = tuple[str | int, ...]
 def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
     slot_types = {question.slot: question for question in script.questions}
     known = set(slot_types)
-    errors = _disclosure_errors(script)
+    errors = _disclosure_errors(script) + _voice_errors(script)
     for text_loc, text, extra in _spoken_texts(script):
         errors.extend((text_loc, problem) for problem in _placeholder_errors(text, extra))
     errors += [
@@ -209,16 +261,33 @@ def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
     return errors + _qualify_errors(script, known, slot_types)
 
 
+def _discloses(text: str, language: str) -> bool:
+    return any(pattern.search(text) for pattern in _DISCLOSURE[language][0])
+
+
 def _disclosure_errors(script: AgentScript) -> list[tuple[Loc, str]]:
     errors: list[tuple[Loc, str]] = []
-    if not _AI_DISCLOSURE_RE.search(script.greeting):
+    words = _DISCLOSURE[script.language][1]
+    if not _discloses(script.greeting, script.language):
+        example = {
+            "en-IN": "'... this is {agent_name}, an AI assistant calling from {company} ...'",
+            "hi-IN": "'... मैं {agent_name}, {company} की ओर से एक एआई सहायक बोल रही हूँ ...'",
+            "hinglish": "'... main {agent_name}, {company} se ek AI assistant bol rahi hoon ...'",
+        }[script.language]
         errors.append(
-            (("greeting",), "the greeting must disclose that the caller is an AI assistant "
-             "(e.g. '... this is {agent_name}, an AI assistant calling from {company} ...')")
+            (("greeting",), f"the greeting must disclose that the caller is an AI assistant: a {script.language} "
+             f"script says {words} (e.g. {example})")
         )  # fmt: skip
-    if not _AI_DISCLOSURE_RE.search(script.replies.identity):
-        errors.append((("replies", "identity"), "the identity line answers 'are you a robot?': it must say 'AI'"))
+    if not _discloses(script.replies.identity, script.language):
+        errors.append((("replies", "identity"), f"the identity line answers 'are you a robot?': it must say {words}"))
     return errors
+
+
+def _voice_errors(script: AgentScript) -> list[tuple[Loc, str]]:
+    if script.voice is None:
+        return []
+    problem = voice_problem(script.language, script.voice)
+    return [] if problem is None else [(("voice",), problem)]
 
 
 def _spoken_texts(script: AgentScript) -> list[tuple[Loc, str, tuple[str, ...]]]:

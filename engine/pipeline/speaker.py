@@ -6,11 +6,11 @@ from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from engine.pipeline.frames import SpeakFrame, SpeechAudioFrame
-from engine.speech.tts import PiperService
+from engine.speech.tts import SpeechSynthesizer
 
 
 class Speaker(FrameProcessor):
-    def __init__(self, tts: PiperService, **kwargs: object) -> None:
+    def __init__(self, tts: SpeechSynthesizer, **kwargs: object) -> None:
         super().__init__(name="Speaker", **kwargs)  # type: ignore[arg-type]
         self._tts = tts
 

@@ -68,6 +68,7 @@ class WhisperService:
         no_speech_threshold: float = 0.6,
         workers: int = 1,
         nice: int = 0,
+        language: str = "en",
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -80,9 +81,16 @@ class WhisperService:
         self._max_batch = max_batch
         self._no_speech_threshold = no_speech_threshold
         tok = self._tokenizer.token_to_id
+        if language != "en" and not self._model.is_multilingual:
+            raise ValueError(f"an English-only Whisper model cannot transcribe language {language!r}")
+        # The language every request of this service is transcribed in (Whisper's token), fixed per model+language.
+        self.language = language
         self._sot_sequence = [tok("<|startoftranscript|>")]
         if self._model.is_multilingual:
-            self._sot_sequence += [tok("<|en|>"), tok("<|transcribe|>")]
+            language_token = tok(f"<|{language}|>")
+            if language_token is None:
+                raise ValueError(f"the Whisper model has no language {language!r}")
+            self._sot_sequence += [language_token, tok("<|transcribe|>")]
         self._sot_sequence.append(tok("<|notimestamps|>"))
         self._prev = tok("<|startofprev|>")
         self._queue: queue.Queue[_Request | None] = queue.Queue()

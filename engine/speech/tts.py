@@ -1,4 +1,4 @@
-"""Text-to-speech with Piper, shared by every call in the process.
+"""Text-to-speech, shared by every call in the process: Piper voices here, espeak-ng in ``engine.speech.espeak``.
 
 Speech leaves in small pieces so the first audio is ready early: the text is split into sentences and the first
 sentence into its first clause when that is an acknowledgement or the sentence is long, each synthesized on a
@@ -60,14 +60,13 @@ async def _shared(future: Future[bytes]) -> bytes:
     return await asyncio.shield(asyncio.wrap_future(future))
 
 
-class PiperService:
-    def __init__(self, voice: object, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512) -> None:
-        from piper import PiperVoice, SynthesisConfig
+class SpeechSynthesizer:
+    """The synthesis queue, threads and cache every voice shares; a voice supplies ``_audio`` (text -> float32
+    samples at its own rate), which runs on the synthesis threads, never on the event loop."""
 
-        assert isinstance(voice, PiperVoice)
-        self._voice = voice
-        self._config = SynthesisConfig()
-        self._in_rate = voice.config.sample_rate
+    thread_name = "tts"
+
+    def __init__(self, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512) -> None:
         self.out_rate = out_rate
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
@@ -78,17 +77,20 @@ class PiperService:
         self._order = itertools.count()
         self.on_synthesis: list[Callable[[float], None]] = []  # callbacks(seconds) for metrics
         self._threads = [
-            threading.Thread(target=self._serve, name=f"piper-{index}", daemon=True) for index in range(workers)
+            threading.Thread(target=self._serve, name=f"{self.thread_name}-{index}", daemon=True)
+            for index in range(workers)
         ]
         for thread in self._threads:
             thread.start()
 
+    def _audio(self, text: str) -> tuple[np.ndarray, int]:
+        raise NotImplementedError
+
     # -- the synthesis threads ----------------------------------------------------------------------------------
     def _synthesize_blocking(self, text: str) -> bytes:
         started = time.perf_counter()
-        chunks = [c.audio_float_array for c in self._voice.synthesize(text, syn_config=self._config)]
-        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-        pcm = to_pcm16(resample(audio.astype(np.float32), self._in_rate, self.out_rate))
+        audio, rate = self._audio(text)
+        pcm = to_pcm16(resample(audio.astype(np.float32), rate, self.out_rate))
         for callback in self.on_synthesis:
             callback(time.perf_counter() - started)
         return pcm
@@ -215,3 +217,22 @@ class PiperService:
             self._jobs.put((-1, next(self._order), "", True))
         for thread in self._threads:
             thread.join(timeout_s)
+
+
+class PiperService(SpeechSynthesizer):
+    """A Piper voice (onnxruntime, in process)."""
+
+    thread_name = "piper"
+
+    def __init__(self, voice: object, *, out_rate: int = 8000, workers: int = 1, cache_size: int = 512) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        assert isinstance(voice, PiperVoice)
+        self._voice = voice
+        self._config = SynthesisConfig()
+        super().__init__(out_rate=out_rate, workers=workers, cache_size=cache_size)
+
+    def _audio(self, text: str) -> tuple[np.ndarray, int]:
+        chunks = [c.audio_float_array for c in self._voice.synthesize(text, syn_config=self._config)]
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        return audio, self._voice.config.sample_rate

