@@ -63,7 +63,9 @@ class SimulatedCaller:
         self._bot_utterance_started = 0.0
         self._heard_since_speaking = False
         self._speech_end: float | None = None
-        self._turn_open = False  # a turn of the lead's is being said, and the bot had nothing to say when it began
+        # Frames of the lead's current turn still to send up to its last voiced one (the voice's trailing silence
+        # is not part of the turn): while any are left, the turn is not over.
+        self._turn_frames_left = 0
         self._turn_cut_in = False
         self._closed = asyncio.Event()
         self._ws: Any = None
@@ -83,7 +85,11 @@ class SimulatedCaller:
         next_at = time.monotonic()
         chunk = 0
         while not self._closed.is_set():
-            pcm = self._mic.popleft() if self._mic else SILENT_FRAME
+            if self._mic:
+                pcm = self._mic.popleft()
+                self._turn_frames_left = max(0, self._turn_frames_left - 1)
+            else:
+                pcm = SILENT_FRAME
             now = time.monotonic()
             if pcm is not SILENT_FRAME and _voiced(pcm):
                 self._speech_end = now
@@ -119,7 +125,7 @@ class SimulatedCaller:
                 if inbound.kind == "media":
                     pcm = inbound.pcm
                     self.result.bot_audio_s += len(pcm) / 16000
-                    if _voiced(pcm) and self._turn_open and not self._turn_cut_in:
+                    if _voiced(pcm) and self._turn_frames_left and not self._turn_cut_in:
                         self._turn_cut_in = True
                         self.result.cut_ins += 1
                     if _voiced(pcm) and not self._mic:
@@ -202,11 +208,12 @@ class SimulatedCaller:
                 continue
             await self._wait_bot_quiet()
             self.result.lead_turns += 1
-            self._turn_open, self._turn_cut_in = True, False
+            voiced = [i for i, frame in enumerate(frames(pcm, 8000)) if _voiced(frame)]
+            self._turn_frames_left, self._turn_cut_in = (voiced[-1] + 1 if voiced else 0), False
             try:
                 await self._speak(pcm)
             finally:
-                self._turn_open = False
+                self._turn_frames_left = 0
         try:
             await asyncio.wait_for(self._closed.wait(), timeout=self.max_wait_s + 15)
         except TimeoutError:

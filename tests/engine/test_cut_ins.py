@@ -72,7 +72,8 @@ def _far_end(answer_after_silence_s: float) -> Any:
 async def _call(answer_after_silence_s: float) -> tuple[int, int]:
     persona = parse_persona(PERSONA)
     # Tones stand in for speech: the far end only listens for voice, and a test needs no synthesizer for that.
-    utterances = [_tone(0.4) + silence(RATE, 0.6) + _tone(0.5), _tone(0.3)]
+    # The second turn ends in 0.5 s of the voice's own trailing silence: answering in it is not a cut-in.
+    utterances = [_tone(0.4) + silence(RATE, 0.6) + _tone(0.5), _tone(0.3) + silence(RATE, 0.5)]
     async with websockets.serve(_far_end(answer_after_silence_s), "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         caller = SimulatedCaller(persona, utterances, f"ws://127.0.0.1:{port}", max_wait_s=10)
