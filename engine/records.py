@@ -21,6 +21,7 @@ class Outcome(StrEnum):
     VOICEMAIL = "voicemail"
     NO_RESPONSE = "no_response"
     HUNG_UP = "hung_up"
+    TRANSFERRED = "transferred"  # handed to a salesperson (see ``CallRecord.transfer``)
     ERROR = "error"
 
 
@@ -84,6 +85,9 @@ class CallRecord:
     dtmf: list[str] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # A hand-off to a person: {"to": masked number, "mode": "cold"|"warm", "reason": "qualified"|"lead_request",
+    # "connected": bool, "detail": str}. The full number stays in the script; records and logs hold it masked.
+    transfer: dict[str, Any] | None = None
 
     def latency_summary(self) -> dict[str, float | None]:
         v2v = sorted(t.v2v_s for t in self.turns)
@@ -94,6 +98,15 @@ class CallRecord:
         data["outcome"] = str(self.outcome)
         data["latency"] = self.latency_summary()
         return data
+
+
+def mask_number(number: str) -> str:
+    """A phone number as records and logs may show it: the country code and the last two digits."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 6:
+        return "*" * len(digits)
+    head = "+" + digits[:2] if number.strip().startswith("+") else digits[:2]
+    return f"{head}{'*' * (len(digits) - 4)}{digits[-2:]}"
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -69,7 +69,20 @@ class EndCall:
     outcome: Outcome
 
 
-Action = Say | RecordSlot | OptOut | ScheduleCallback | EndCall
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the lead to a person once everything said before this action has been played, instead of hanging up.
+
+    ``to`` is E.164 (never logged); ``whisper`` is what a warm transfer says to the salesperson first."""
+
+    to: str = field(repr=False)
+    mode: str  # "cold" | "warm"
+    reason: str  # "qualified" | "lead_request"
+    whisper: str = field(default="", repr=False)
+    answer_timeout_s: float = 20.0
+
+
+Action = Say | RecordSlot | OptOut | ScheduleCallback | EndCall | Transfer
 
 
 @runtime_checkable
