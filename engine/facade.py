@@ -31,7 +31,7 @@ from engine.agent.script import ScriptError, load_script_document, load_script_t
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
-from engine.records import CallRecord, CallRequest, Lead
+from engine.records import CallRecord, CallRequest, Lead, Transfer, TransferResult
 from engine.services import EngineServices
 from engine.simulator.caller import CallerResult, SimulatedCaller
 from engine.simulator.persona import Persona, PersonaError, parse_persona
@@ -142,8 +142,13 @@ class Engine:
             if directory.on_opt_out is not None:
                 await directory.on_opt_out(request)
 
+        async def transfer(call_leg: MediaLeg, wanted: Transfer) -> TransferResult:
+            if directory.on_transfer is None:
+                return TransferResult(False, "no transfer route for this call")
+            return await directory.on_transfer(request, call_leg, wanted)
+
         try:
-            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record)
+            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record, transfer=transfer)
         except Exception as exc:  # never let one call take the server down
             logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
             record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")

@@ -43,6 +43,28 @@ class CallRequest:
     account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the lead to a person (the policy's action, and what the carrier's transfer is asked to do).
+
+    ``to`` is E.164 and never logged (it is out of the repr); ``whisper`` is what a warm transfer says to the
+    salesperson before the lead joins."""
+
+    to: str = field(repr=False)
+    mode: str = "cold"  # "cold" | "warm"
+    reason: str = "lead_request"  # "qualified" | "lead_request"
+    whisper: str = field(default="", repr=False)
+    answer_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """Whether the lead reached the salesperson's line; ``detail`` is for the record (no number in it)."""
+
+    connected: bool
+    detail: str = ""
+
+
 @dataclass
 class TranscriptTurn:
     role: str  # "bot" | "lead"

@@ -17,6 +17,7 @@ from loguru import logger
 from config.settings import Settings
 from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import Engine, SipTrunkConfig
+from engine.records import Transfer, TransferResult
 
 
 def trunk_config(settings: Settings) -> SipTrunkConfig:
@@ -83,6 +84,14 @@ class SipCarrier:
                 await leg.hangup()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(task), 5)
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        """A blind transfer: REFER the trunk to the salesperson's number in the lead's dialog (RFC 3515)."""
+        refer = getattr(leg, "refer", None)
+        if refer is None:
+            return TransferResult(False, "no SIP dialog to transfer")
+        result: TransferResult = await refer(self._trunk.request_uri(transfer.to), transfer.answer_timeout_s)
+        return result
 
     async def aclose(self) -> None:
         for call_id in list(self._calls):

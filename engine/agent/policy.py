@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from engine.records import Lead, Outcome
+from engine.records import Lead, Outcome, Transfer
 
 
 @dataclass(frozen=True)
@@ -67,19 +67,6 @@ class EndCall:
     """Hang up once everything said before this action has been played."""
 
     outcome: Outcome
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """Hand the lead to a person once everything said before this action has been played, instead of hanging up.
-
-    ``to`` is E.164 (never logged); ``whisper`` is what a warm transfer says to the salesperson first."""
-
-    to: str = field(repr=False)
-    mode: str  # "cold" | "warm"
-    reason: str  # "qualified" | "lead_request"
-    whisper: str = field(default="", repr=False)
-    answer_timeout_s: float = 20.0
 
 
 Action = Say | RecordSlot | OptOut | ScheduleCallback | EndCall | Transfer

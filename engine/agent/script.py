@@ -7,8 +7,8 @@ types cannot express (placeholders, AI disclosure in the greeting, unique slots,
 
 Placeholders: ``{lead.name}``, ``{lead.first_name}``, ``{lead.metadata.X}``, ``{agent_name}``, ``{company}``;
 ``{callback_at}`` in the callback_requested / human_requested closings; ``{value}`` in a question's ``confirm``
-line; ``{slots.X}`` (X a question's slot) in ``transfer.whisper``. ``{{`` and ``}}`` are literal braces. A ``{lead.metadata.X}`` the lead does not have renders as nothing
-(lists from clients are uneven).
+line; ``{slots.X}`` (X a question's slot) in ``transfer.whisper``. ``{{`` and ``}}`` are literal braces. A
+``{lead.metadata.X}`` the lead does not have renders as nothing (lists from clients are uneven).
 """
 
 from __future__ import annotations

@@ -146,6 +146,11 @@ class SipEndpoint:
         else:
             self._uac.end_with_bye(call, reason, now)
 
+    def refer(self, call_id: str, refer_to: str, now: float) -> bool:
+        """Send REFER in an answered call's dialog (RFC 3515); False when there is no such dialog."""
+        call = self._core.calls.get(call_id)
+        return call is not None and self._uac.refer(call, refer_to, now)
+
     # -- internals --------------------------------------------------------------------------------------------
     def _malformed(self, exc: SipParseError, addr: Addr, transport: str) -> None:
         if not self._uas.malformed(exc, addr, transport):
