@@ -54,7 +54,7 @@ async def _hand_over(
     request: CallRequest, leg: MediaLeg, record: CallRecord, wanted: Transfer, transfer: LegTransfer | None
 ) -> None:
     """Hand the lead over as the policy asked; when that fails the lead, who heard "connecting you", is called
-    back by a person instead (the callback outcome schedules it)."""
+    back instead (the callback outcome schedules it, as for a lead who asked to be called later)."""
     if transfer is None:
         result = TransferResult(False, "no transfer route for this call")
     else:
@@ -70,7 +70,7 @@ async def _hand_over(
                 "connected" if result.connected else "failed", result.detail)  # fmt: skip
     if not result.connected:
         record.outcome = Outcome.CALLBACK_REQUESTED
-        record.notes.append("transfer to a person failed: a person calls back")
+        record.notes.append("transfer to a person failed: the lead is called back")
 
 
 def _observe_turn(latency: TurnLatency) -> None:

@@ -304,6 +304,14 @@ class Engine:
 
         return await place_call(trunk, number, answered, ring_timeout_s=ring_timeout_s)
 
+    async def warm_transfer_sip(self, trunk: SipTrunkConfig, lead_leg: Any, transfer: Transfer) -> TransferResult:
+        """Call the salesperson through ``trunk``, speak the transfer's whisper to them, then REFER the lead's call
+        to theirs (see ``engine.telephony.sip.warm_transfer``)."""
+        from engine.telephony.sip.warm_transfer import warm_refer
+
+        whisper = await self.services.tts.synthesize(transfer.whisper) if transfer.whisper else b""
+        return await warm_refer(trunk, lead_leg, transfer.to, whisper, transfer.answer_timeout_s)
+
     # -- browser calls ------------------------------------------------------------------------------------------
     async def accept_webrtc_offer(self, sdp: str, sample_rate: int) -> tuple[WebRtcLeg, str]:
         """A leg for a browser's WebRTC offer and the answer SDP; raises ValueError for an offer it cannot answer."""

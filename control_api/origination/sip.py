@@ -86,10 +86,13 @@ class SipCarrier:
             await asyncio.wait_for(asyncio.shield(task), 5)
 
     async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
-        """A blind transfer: REFER the trunk to the salesperson's number in the lead's dialog (RFC 3515)."""
+        """Cold: REFER the trunk to the salesperson's number in the lead's dialog (RFC 3515). Warm: call the
+        salesperson through the trunk first, whisper, then REFER with Replaces (the engine does both)."""
         refer = getattr(leg, "refer", None)
         if refer is None:
             return TransferResult(False, "no SIP dialog to transfer")
+        if transfer.mode == "warm":
+            return await self._engine.warm_transfer_sip(self._trunk, leg, transfer)
         result: TransferResult = await refer(self._trunk.request_uri(transfer.to), transfer.answer_timeout_s)
         return result
 

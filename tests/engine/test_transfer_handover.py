@@ -53,7 +53,7 @@ async def test_a_failed_transfer_becomes_a_callback_by_a_person(route: object, d
     assert record.outcome is Outcome.CALLBACK_REQUESTED  # the dispatcher schedules the callback
     assert record.transfer is not None and record.transfer["connected"] is False
     assert record.transfer["detail"] == detail
-    assert any("person calls back" in note for note in record.notes)
+    assert any("the lead is called back" in note for note in record.notes)
 
 
 async def test_the_number_is_masked_in_the_record() -> None:
