@@ -40,6 +40,8 @@ class CallDetail(msgspec.Struct):
     opted_out: bool | None
     callback_at: str | None
     error: str | None
+    # a hand-off to a salesperson: {to (masked), mode, reason, connected, detail}
+    transfer: dict[str, Any] | None = None
 
 
 class CallPage(msgspec.Struct):
