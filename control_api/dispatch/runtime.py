@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from litestar import Litestar, Request, Response, get
-from litestar.exceptions import NotFoundException
+from litestar import Litestar, Response, get
 from litestar.params import FromQuery, Parameter
 from sqlalchemy import text
 
 from config.settings import Settings
 from control_api.audit import pseudonym
+from control_api.dispatch.transfer_routes import transfer_route_handlers
 from control_api.dispatch.worker import Worker
 from control_api.origination import registry
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
-from control_api.origination.plivo import ANSWER_PATH, TRANSFER_PATH, stream_xml
+from control_api.origination.plivo import ANSWER_PATH, stream_xml
 from control_api.storage.db import Database, _upgrade_heads, create_database
 from engine.facade import Engine
 from metrics.litestar import route_handlers as metrics_route_handlers
@@ -54,29 +54,19 @@ def build_worker(db: Database, settings: Settings, engine: Engine, host: str, po
 
 def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any]:
     """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
-    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``)."""
+    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); and what
+    they fetch during a transfer."""
 
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
         url = f"{media_base(settings, host, port)}/media/plivo"
         return Response(stream_xml(url, call_id, stream_token), media_type="application/xml")
 
-    @get(TRANSFER_PATH, include_in_schema=False, media_type="application/xml")
-    async def plivo_transfer(request: Request[Any, Any, Any], token: FromQuery[str]) -> Response[str]:
-        """The ``<Dial>`` a Plivo transfer asked for, once, by the token the transfer request carried."""
-        worker = getattr(request.app.state, "worker", None)
-        carrier = getattr(worker, "carrier", None)
-        pending = getattr(getattr(carrier, "inner", carrier), "transfer_xml", None)
-        xml = pending.pop(token, None) if isinstance(pending, dict) else None
-        if xml is None:
-            raise NotFoundException(detail="no pending transfer with that token")
-        return Response(xml, media_type="application/xml")
-
     @get(STREAM_URL_PATH, include_in_schema=False)
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:
         return {"url": stream_url(f"{media_base(settings, host, port)}/media/exotel", custom_field)}
 
-    return [plivo_answer, plivo_transfer, exotel_stream_url]
+    return [plivo_answer, exotel_stream_url, *transfer_route_handlers()]
 
 
 def create_worker_app(

@@ -15,6 +15,7 @@ Plivo, "Transfer a call" (https://www.plivo.com/docs/voice/api/call/transfer-a-c
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from xml.etree import ElementTree
 
 import pytest
 from litestar import Litestar
-from litestar.testing import TestClient
+from litestar.testing import AsyncTestClient, TestClient
 
 from config.settings import Settings
 from control_api.dispatch.runtime import carrier_route_handlers
@@ -123,3 +124,54 @@ async def test_exotel_does_not_attempt_a_transfer(fake: FakeCarrier) -> None:
     result = await carrier.transfer("c5797dcbaaeed7678c4062a4a3ed2f8a", SALESPERSON, None)  # type: ignore[attr-defined]
     await carrier.aclose()
     assert not result.connected and fake.requests == []
+
+
+# Twilio warm transfer: <Number url> "allows you to specify a URL that will return a TwiML response to be run on the
+# called party's end, after they answer, but before the parties are connected" and statusCallbackEvent "answered"
+# (https://www.twilio.com/docs/voice/twiml/number); <Dial action> is requested with DialCallStatus when the dialed
+# party does not answer (https://www.twilio.com/docs/voice/twiml/dial#action).
+WARM = Transfer(
+    to="+919812345678",
+    mode="warm",
+    reason="qualified",
+    whisper="Qualified lead: Ravi, loan 5 lakh",
+    answer_timeout_s=20,
+)
+
+
+async def _warm_twilio(
+    fake: FakeCarrier, callback: str, fields: dict[str, str]
+) -> tuple[TransferResult, list[int], str]:
+    carrier = registry.build(twilio(fake), Engine(), public_url="https://worker-1.example.in/")
+    fake.responses = [(200, {"sid": "CA999", "status": "in-progress"})]
+    app = Litestar(route_handlers=carrier_route_handlers(twilio(fake), "127.0.0.1", 8000))
+    app.state.worker = SimpleNamespace(carrier=carrier)
+    transfer = asyncio.create_task(carrier.transfer("CA999", WARM, None))  # type: ignore[attr-defined]
+    while not fake.requests:
+        await asyncio.sleep(0.01)
+    twiml = ElementTree.fromstring(form(fake.requests[0].body)["Twiml"])
+    dial, number = twiml.find("Dial"), twiml.find("Dial/Number")
+    assert dial is not None and number is not None and number.text == "+919812345678"
+    assert dial.get("timeout") == "20" and number.get("statusCallbackEvent") == "answered"
+    urls = {"whisper": number.get("url"), "status": number.get("statusCallback"), "dial-ended": dial.get("action")}
+    path = lambda url: urlsplit(url).path  # noqa: E731
+    async with AsyncTestClient(app) as client:
+        whisper = await client.get(path(urls["whisper"]))
+        answer = await client.post(path(urls[callback]), data=fields)
+        result = await transfer
+        late = await client.get(path(urls["whisper"]))
+    await carrier.aclose()
+    assert ElementTree.fromstring(whisper.text).findtext("Say") == "Qualified lead: Ravi, loan 5 lakh"
+    return result, [whisper.status_code, answer.status_code, late.status_code], answer.text
+
+
+async def test_twilio_warm_transfer_whispers_and_connects_when_the_salesperson_answers(fake: FakeCarrier) -> None:
+    result, statuses, _ = await _warm_twilio(fake, "status", {"CallSid": "CA1", "CallStatus": "in-progress"})
+    assert result == TransferResult(True, "salesperson answered after the whisper")
+    assert statuses == [200, 204, 404]  # the whisper is gone once the transfer is settled
+
+
+async def test_twilio_warm_transfer_nobody_answering_fails_into_a_callback(fake: FakeCarrier) -> None:
+    result, statuses, body = await _warm_twilio(fake, "dial-ended", {"DialCallStatus": "no-answer"})
+    assert result == TransferResult(False, "salesperson did not answer (no-answer)")
+    assert statuses == [200, 200, 404] and "<Hangup/>" in body
