@@ -55,6 +55,13 @@ async def _hand_over(
 ) -> None:
     """Hand the lead over as the policy asked; when that fails the lead, who heard "connecting you", is called
     back instead (the callback outcome schedules it, as for a lead who asked to be called later)."""
+    if record.ended_by != "bot":
+        # The lead hung up (or the call failed) before the agent's last line was over: nobody to hand over.
+        if record.transfer is not None:
+            record.transfer.update(connected=False, detail="the call ended before the transfer")
+        if record.outcome is Outcome.TRANSFERRED:
+            record.outcome = Outcome.HUNG_UP if record.ended_by == "lead" else Outcome.ERROR
+        return
     if transfer is None:
         result = TransferResult(False, "no transfer route for this call")
     else:
@@ -164,7 +171,7 @@ async def run_call(
         if not done.is_set():
             record.error = record.error or "pipeline stopped"
             record.ended_by = "error"
-        elif manager.transfer is not None and record.ended_by == "bot":
+        elif manager.transfer is not None:
             await _hand_over(request, leg, record, manager.transfer, transfer)
     finally:
         metrics.ACTIVE_CALLS.dec()

@@ -65,3 +65,16 @@ async def test_the_number_is_masked_in_the_record() -> None:
     await _hand_over(REQUEST, object(), record, WANTED, route)  # type: ignore[arg-type]
     assert "9812345678" not in str(record.to_dict()) and "9812345678" not in repr(WANTED)
     assert mask_number("09812345678") == "09*******78" and mask_number("123") == "***"
+
+
+async def test_a_lead_hanging_up_during_the_hold_line_is_not_transferred() -> None:
+    record = transferred_record()
+    record.ended_by = "lead"
+
+    async def route(leg: MediaLeg, wanted: Transfer) -> TransferResult:
+        raise AssertionError("nobody to transfer")
+
+    await _hand_over(REQUEST, object(), record, WANTED, route)  # type: ignore[arg-type]
+    assert record.outcome is Outcome.HUNG_UP
+    assert record.transfer is not None and record.transfer["connected"] is False
+    assert record.transfer["detail"] == "the call ended before the transfer"
