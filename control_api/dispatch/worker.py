@@ -92,9 +92,13 @@ class Worker:
     def worker_id(self) -> str:
         return self.cfg.worker_id
 
-    def start(self) -> None:
+    def start_hooks(self) -> None:
+        """What the engine calls back during a call: opt-outs onto the suppression list, transfers to the carrier."""
         self.engine.directory.on_opt_out = self._on_opt_out
         self.engine.directory.on_transfer = self._on_transfer
+
+    def start(self) -> None:
+        self.start_hooks()
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),

@@ -175,3 +175,34 @@ async def test_twilio_warm_transfer_nobody_answering_fails_into_a_callback(fake:
     result, statuses, body = await _warm_twilio(fake, "dial-ended", {"DialCallStatus": "no-answer"})
     assert result == TransferResult(False, "salesperson did not answer (no-answer)")
     assert statuses == [200, 200, 404] and "<Hangup/>" in body
+
+
+async def test_the_worker_hands_the_engine_s_transfer_to_its_carrier_by_the_carrier_call_id() -> None:
+    from control_api.dispatch.worker import Worker
+    from engine.records import CallRequest, Lead
+
+    seen: list[tuple[str, Transfer, object]] = []
+
+    class Transferring:
+        name, protocol = "fake", "twilio"
+
+        async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: object) -> TransferResult:
+            seen.append((carrier_call_id, transfer, leg))
+            return TransferResult(True, "ok")
+
+    class NotTransferring:
+        name, protocol = "plain", "twilio"
+
+    engine = Engine()
+    request = CallRequest(call_id="c-1", lead=Lead("Ravi", "+919876543210"))
+    worker = Worker(db=None, settings=Settings(), carrier=Transferring(), media_base_url="", engine=engine)  # type: ignore[arg-type]
+    worker.start_hooks()
+    assert engine.directory.on_transfer == worker._on_transfer
+    unknown = await worker._on_transfer(request, "leg", SALESPERSON)  # no carrier call id: not dialed by us
+    worker._carrier_ids["c-1"] = "CA999"
+    done = await worker._on_transfer(request, "leg", SALESPERSON)
+    plain = Worker(db=None, settings=Settings(), carrier=NotTransferring(), media_base_url="", engine=engine)  # type: ignore[arg-type]
+    plain._carrier_ids["c-1"] = "CA999"
+    refused = await plain._on_transfer(request, "leg", SALESPERSON)
+    assert not unknown.connected and done == TransferResult(True, "ok") and seen == [("CA999", SALESPERSON, "leg")]
+    assert refused == TransferResult(False, "carrier plain cannot transfer calls")
