@@ -9,7 +9,7 @@ import pytest
 from engine.agent.policy import EndCall, Say, ScheduleCallback, Transfer
 from engine.agent.script import AgentScript, ScriptError, demo_script, parse_script
 from engine.agent.script_policy import ScriptPolicy
-from tests.agent.conversation import Dtmf, run_call
+from tests.agent.conversation import RAVI, Dtmf, run_call
 
 QUALIFIED_TURNS = ["Yes, speaking.", "Yes, I am interested.", "Yes, I own it.", "About 3,000 rupees.", "Concrete."]
 
@@ -88,14 +88,8 @@ async def test_on_request_rule_does_not_transfer_a_qualified_lead() -> None:
 
 
 def test_transfer_say_line_is_a_fixed_line() -> None:
-    lines = ScriptPolicy(with_transfer()).fixed_lines(demo_script_lead())
+    lines = ScriptPolicy(with_transfer()).fixed_lines(RAVI)
     assert "Please hold, I am connecting you to a person from SunRoof Solar." in lines
-
-
-def demo_script_lead() -> Any:
-    from tests.agent.conversation import RAVI
-
-    return RAVI
 
 
 @pytest.mark.parametrize(
