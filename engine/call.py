@@ -21,7 +21,7 @@ from engine.pipeline.listener import LeadListener, ListenerConfig
 from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
 from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
-from engine.records import CallRecord, CallRequest, TurnLatency
+from engine.records import CallRecord, CallRequest, Outcome, Transfer, TransferResult, TurnLatency
 from engine.services import EngineServices
 from engine.speech.languages import DEFAULT_LANGUAGE
 from engine.speech.stt import WhisperService
@@ -66,6 +66,39 @@ def _speech_services(request: CallRequest, services: EngineServices) -> tuple[Wh
     return services.stt_for(language), services.tts_for(voice), voice
 
 
+LegTransfer = Callable[[MediaLeg, Transfer], Awaitable[TransferResult]]
+
+
+async def _hand_over(
+    request: CallRequest, leg: MediaLeg, record: CallRecord, wanted: Transfer, transfer: LegTransfer | None
+) -> None:
+    """Hand the lead over as the policy asked; when that fails the lead, who heard "connecting you", is called
+    back instead (the callback outcome schedules it, as for a lead who asked to be called later)."""
+    if record.ended_by != "bot":
+        # The lead hung up (or the call failed) before the agent's last line was over: nobody to hand over.
+        if record.transfer is not None:
+            record.transfer.update(connected=False, detail="the call ended before the transfer")
+        if record.outcome is Outcome.TRANSFERRED:
+            record.outcome = Outcome.HUNG_UP if record.ended_by == "lead" else Outcome.ERROR
+        return
+    if transfer is None:
+        result = TransferResult(False, "no transfer route for this call")
+    else:
+        try:
+            result = await transfer(leg, wanted)
+        except Exception as exc:
+            logger.warning("call {}: transfer failed: {}", request.call_id, type(exc).__name__)
+            result = TransferResult(False, f"transfer error: {type(exc).__name__}")
+    details = record.transfer if record.transfer is not None else {}
+    details.update(connected=result.connected, detail=result.detail)
+    record.transfer = details
+    logger.info("call {}: {} transfer {} ({})", request.call_id, wanted.mode,
+                "connected" if result.connected else "failed", result.detail)  # fmt: skip
+    if not result.connected:
+        record.outcome = Outcome.CALLBACK_REQUESTED
+        record.notes.append("transfer to a person failed: the lead is called back")
+
+
 def _observe_turn(latency: TurnLatency) -> None:
     metrics.observe_turn(
         voice_to_voice_s=latency.v2v_s,
@@ -84,8 +117,11 @@ async def run_call(
     policy: DialoguePolicy | None = None,
     on_opt_out: Callable[[], Awaitable[None]] | None = None,
     record: CallRecord | None = None,
+    transfer: LegTransfer | None = None,
 ) -> CallRecord:
-    """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it)."""
+    """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it).
+    ``transfer`` hands the lead over when the policy asks for it (the carrier's transfer, from the composition
+    root); without it a transfer fails into a callback."""
     config = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
@@ -165,6 +201,8 @@ async def run_call(
         if not done.is_set():
             record.error = record.error or "pipeline stopped"
             record.ended_by = "error"
+        elif manager.transfer is not None:
+            await _hand_over(request, leg, record, manager.transfer, transfer)
     finally:
         metrics.ACTIVE_CALLS.dec()
         try:

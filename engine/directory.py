@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.records import CallRecord, CallRequest, Lead
+from engine.records import CallRecord, CallRequest, Lead, Transfer, TransferResult
 
 MAX_ADHOC_SCRIPT_BYTES = 64_000
 STREAM_TOKEN_PARAMETER = "stream_token"
@@ -39,6 +39,9 @@ class UnknownCall(LookupError):
 
 
 OptOutHook = Callable[[CallRequest], Awaitable[None]]
+# The carrier-specific hand-over of a call in progress (REST call update, SIP REFER): the dispatcher's worker sets
+# it; the leg is the call's media leg (a SIP leg sends the REFER itself).
+TransferHook = Callable[[CallRequest, Any, Transfer], Awaitable[TransferResult]]
 
 
 @dataclass
@@ -54,6 +57,7 @@ class CallDirectory:
     accept_adhoc: bool = False  # streams no dispatcher announced run an AI call for anyone: opt in only
     keep_records: int = 200
     on_opt_out: OptOutHook | None = None
+    on_transfer: TransferHook | None = None
     _expected: dict[str, _Expected] = field(default_factory=dict)
     _records: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     _active: dict[str, tuple[CallRequest, CallRecord]] = field(default_factory=dict)

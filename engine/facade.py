@@ -31,7 +31,7 @@ from engine.agent.script import ScriptError, load_script_document, load_script_t
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
-from engine.records import CallRecord, CallRequest, Lead
+from engine.records import CallRecord, CallRequest, Lead, Transfer, TransferResult
 from engine.services import EngineServices, available_voices
 from engine.simulator.caller import CallerResult, SimulatedCaller
 from engine.simulator.persona import Persona, PersonaError, parse_persona
@@ -215,8 +215,13 @@ class Engine:
             if directory.on_opt_out is not None:
                 await directory.on_opt_out(request)
 
+        async def transfer(call_leg: MediaLeg, wanted: Transfer) -> TransferResult:
+            if directory.on_transfer is None:
+                return TransferResult(False, "no transfer route for this call")
+            return await directory.on_transfer(request, call_leg, wanted)
+
         try:
-            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record)
+            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record, transfer=transfer)
         except Exception as exc:  # never let one call take the server down
             logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
             record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")
@@ -371,6 +376,14 @@ class Engine:
             return await self.serve_call(request, leg, result)
 
         return await place_call(trunk, number, answered, ring_timeout_s=ring_timeout_s)
+
+    async def warm_transfer_sip(self, trunk: SipTrunkConfig, lead_leg: Any, transfer: Transfer) -> TransferResult:
+        """Call the salesperson through ``trunk``, speak the transfer's whisper to them, then REFER the lead's call
+        to theirs (see ``engine.telephony.sip.warm_transfer``)."""
+        from engine.telephony.sip.warm_transfer import warm_refer
+
+        whisper = await self.services.tts.synthesize(transfer.whisper) if transfer.whisper else b""
+        return await warm_refer(trunk, lead_leg, transfer.to, whisper, transfer.answer_timeout_s)
 
     # -- browser calls ------------------------------------------------------------------------------------------
     async def accept_webrtc_offer(self, sdp: str, sample_rate: int) -> tuple[WebRtcLeg, str]:

@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     VOICEMAIL = "voicemail"
     NO_RESPONSE = "no_response"
     HUNG_UP = "hung_up"
+    TRANSFERRED = "transferred"  # handed to a salesperson (see ``CallRecord.transfer``)
     ERROR = "error"
 
 
@@ -43,6 +44,28 @@ class CallRequest:
     max_call_s: float = 600.0
     campaign_id: str | None = None  # bounded metric label; never a phone number
     account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the lead to a person (the policy's action, and what the carrier's transfer is asked to do).
+
+    ``to`` is E.164 and never logged (it is out of the repr); ``whisper`` is what a warm transfer says to the
+    salesperson before the lead joins."""
+
+    to: str = field(repr=False)
+    mode: str = "cold"  # "cold" | "warm"
+    reason: str = "lead_request"  # "qualified" | "lead_request"
+    whisper: str = field(default="", repr=False)
+    answer_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """Whether the lead reached the salesperson's line; ``detail`` is for the record (no number in it)."""
+
+    connected: bool
+    detail: str = ""
 
 
 @dataclass
@@ -89,6 +112,9 @@ class CallRecord:
     notes: list[str] = field(default_factory=list)
     policy: str = "script"  # the dialogue policy that ran the call: "script" | "llm"
     fallback_turns: int = 0  # llm: turns the script answered because the model erred or was late
+    # A hand-off to a person: {"to": masked number, "mode": "cold"|"warm", "reason": "qualified"|"lead_request",
+    # "connected": bool, "detail": str}. The full number stays in the script; records and logs hold it masked.
+    transfer: dict[str, Any] | None = None
 
     def latency_summary(self) -> dict[str, float | None]:
         v2v = sorted(t.v2v_s for t in self.turns)
@@ -99,6 +125,15 @@ class CallRecord:
         data["outcome"] = str(self.outcome)
         data["latency"] = self.latency_summary()
         return data
+
+
+def mask_number(number: str) -> str:
+    """A phone number as records and logs may show it: the country code and the last two digits."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) < 6:
+        return "*" * len(digits)
+    head = "+" + digits[:2] if number.strip().startswith("+") else digits[:2]
+    return f"{head}{'*' * (len(digits) - 4)}{digits[-2:]}"
 
 
 def percentile(values: list[float], pct: float) -> float | None:

@@ -33,6 +33,7 @@ CALL_OUTCOMES: Final[frozenset[str]] = frozenset(
         "voicemail",
         "no_response",
         "hung_up",
+        "transferred",
         "error",
         NONE,
     }

@@ -42,6 +42,8 @@ class CallDetail(msgspec.Struct):
     error: str | None
     policy: str | None = None  # script | llm: who answered the lead
     fallback_turns: int | None = None  # llm: turns the script answered because the model erred or was late
+    # a hand-off to a salesperson: {to (masked), mode, reason, connected, detail}
+    transfer: dict[str, Any] | None = None
 
 
 class CallPage(msgspec.Struct):

@@ -59,6 +59,7 @@ def detail(c: Call) -> CallDetail:
         error=c.error or record.get("error"),
         policy=record.get("policy"),
         fallback_turns=record.get("fallback_turns"),
+        transfer=record.get("transfer"),
     )
 
 

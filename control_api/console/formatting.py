@@ -18,6 +18,7 @@ OUTCOME_LABELS = {
     "voicemail": "Voicemail",
     "no_response": "No response",
     "hung_up": "Hung up",
+    "transferred": "Transferred",
     "error": "Error",
 }
 

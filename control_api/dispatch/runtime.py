@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from config.settings import Settings
 from control_api.audit import pseudonym
+from control_api.dispatch.transfer_routes import transfer_route_handlers
 from control_api.dispatch.worker import Worker
 from control_api.origination import registry
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
@@ -54,7 +55,8 @@ def build_worker(db: Database, settings: Settings, engine: Engine, host: str, po
 
 def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any]:
     """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
-    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``)."""
+    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); and what
+    they fetch during a transfer."""
 
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
@@ -69,7 +71,7 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:
         return {"url": stream_url(f"{media_base(settings, host, port)}/media/exotel", custom_field)}
 
-    return [plivo_answer, exotel_stream_url]
+    return [plivo_answer, exotel_stream_url, *transfer_route_handlers()]
 
 
 def create_worker_app(

@@ -180,6 +180,8 @@ async def _notify(s: AsyncSession, c: Campaign, lead: Lead, call: Call, ended: _
             "outcome": result.outcome,
             "slots": call.slots or {},
             "callback_at": result.record.callback_at if result.record is not None else None,
+            # a hand-off to a salesperson: its number masked, the mode, and whether the lead reached them
+            "transfer": result.record.transfer if result.record is not None else None,
             "duration_s": call.duration_s,
             "billed_seconds": ended.settlement.billed_seconds,
             "credits_charged": ended.settlement.charged,

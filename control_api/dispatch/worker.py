@@ -38,11 +38,12 @@ from control_api.storage.types import utcnow
 from control_api.webhooks.destination import parse_networks
 from control_api.webhooks.outbox import Deliverer
 from engine.facade import Engine
-from engine.records import CallRecord, CallRequest
+from engine.records import CallRecord, CallRequest, Transfer, TransferResult
 from engine.records import Lead as EngineLead
 
 ORIGINATE_TIMEOUT_S = 30.0
 STREAM_TOKEN_MARGIN_S = 30.0
+TRANSFER_TIMEOUT_S = 90.0  # a SIP REFER waits for the salesperson to answer; a REST update is one request
 END_GRACE_S = 30.0  # beyond max_call_s before a call that never ends is given up
 # A settlement that fails on a passing database fault is tried again for this long (the lease is heartbeated
 # meanwhile), waiting between tries as ``control_api.backoff`` says.
@@ -91,8 +92,13 @@ class Worker:
     def worker_id(self) -> str:
         return self.cfg.worker_id
 
-    def start(self) -> None:
+    def start_hooks(self) -> None:
+        """What the engine calls back during a call: opt-outs onto the suppression list, transfers to the carrier."""
         self.engine.directory.on_opt_out = self._on_opt_out
+        self.engine.directory.on_transfer = self._on_transfer
+
+    def start(self) -> None:
+        self.start_hooks()
         self._tasks = [
             asyncio.create_task(self._dispatch_loop(), name="dispatch"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
@@ -349,6 +355,20 @@ class Worker:
             return
         with contextlib.suppress(CarrierError):
             await self.carrier.hangup(carrier_call_id)
+
+    async def _on_transfer(self, request: CallRequest, leg: object, transfer: Transfer) -> TransferResult:
+        """The agent's part ended with a hand-off: the carrier moves the answered call to the salesperson."""
+        carrier_transfer = getattr(self.carrier, "transfer", None)
+        carrier_call_id = self._carrier_ids.get(request.call_id)
+        if carrier_transfer is None or carrier_call_id is None:
+            return TransferResult(False, f"carrier {self.carrier.name} cannot transfer calls")
+        try:
+            result: TransferResult = await asyncio.wait_for(
+                carrier_transfer(carrier_call_id, transfer, leg), TRANSFER_TIMEOUT_S
+            )
+        except TimeoutError:
+            return TransferResult(False, "the carrier's transfer did not finish in time")
+        return result
 
     async def _on_opt_out(self, request: CallRequest) -> None:
         """The lead opted out during the call: onto the account's suppression list before the record closes."""

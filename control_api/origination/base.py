@@ -74,4 +74,7 @@ class Carrier(Protocol):
 
     async def hangup(self, carrier_call_id: str) -> None: ...
 
+    # Optional: ``async def transfer(carrier_call_id, transfer: Transfer, leg) -> TransferResult`` hands the
+    # answered call to a salesperson (a carrier without it fails every transfer into a callback).
+
     async def aclose(self) -> None: ...

@@ -6,16 +6,19 @@ streams to the engine's ``/media/exotel`` endpoint; our call id and its stream t
 answers that URL from the ``CustomField``.
 
 Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
-hangs up), and ``TimeOut`` bounds the ringing."""
+hangs up), and ``TimeOut`` bounds the ringing. Nor does it document one to redirect a call in progress to another
+number, so a transfer is not attempted: the lead is called back by a person instead."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.base import Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER
+from engine.records import Transfer, TransferResult
 
 STREAM_URL_PATH = "/carriers/exotel/stream-url"
 
@@ -60,6 +63,9 @@ class ExotelCarrier:
 
     async def hangup(self, carrier_call_id: str) -> None:
         return None  # no documented endpoint; see the module docstring
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        return TransferResult(False, "exotel documents no transfer of a call in progress")
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from loguru import logger
 
@@ -21,6 +22,7 @@ import metrics
 from control_api import backoff
 from control_api.origination.base import Carrier, CarrierError, CarrierUnavailable, Dial, Origination
 from control_api.origination.breaker import Breaker, State
+from engine.records import Transfer, TransferResult
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class GuardedCarrier:
 
     async def hangup(self, carrier_call_id: str) -> None:
         await self.inner.hangup(carrier_call_id)
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        inner = getattr(self.inner, "transfer", None)
+        if inner is None:
+            return TransferResult(False, f"{self.name} cannot transfer calls")
+        result: TransferResult = await inner(carrier_call_id, transfer, leg)
+        return result
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -4,19 +4,35 @@ whose ``<Stream bidirectional="true">`` XML points the audio stream at the engin
 our call id and its stream token in ``extraHeaders`` as ``callid=...;streamtoken=...``, letters and digits only as
 Plivo requires (the answer URL carries both: it reaches Plivo only in our
 authenticated originate request). Hang-up before or after answer: ``DELETE /v1/Account/{auth_id}/Request/{uuid}/``
-(the request uuid of the originate answer)."""
+(the request uuid of the originate answer). A transfer is Plivo's "Transfer a Call":
+``POST /v1/Account/{auth_id}/Call/{call_uuid}/`` with ``legs=aleg`` and an ``aleg_url`` on the worker that answers a
+``<Dial>`` of the salesperson; the call uuid is the one the media stream's ``start`` names."""
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 from config.settings import Settings
 from control_api.origination import rest
-from control_api.origination.base import Dial, Origination
+from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER, format_extra_headers
+from engine.records import Transfer, TransferResult
 
 ANSWER_PATH = "/carriers/plivo/answer"
+TRANSFER_PATH = "/carriers/plivo/transfer"
+MAX_PENDING_TRANSFERS = 1000
+
+
+def dial_xml(to: str, answer_timeout_s: float) -> str:
+    """Plivo's ``<Dial>`` takes the number without its ``+``; ``timeout`` bounds the ringing."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        f'<Dial timeout="{int(answer_timeout_s)}"><Number>{escape(to.lstrip("+"))}</Number></Dial>'
+        "</Response>"
+    )
 
 
 def stream_xml(media_url: str, call_id: str, stream_token: str) -> str:
@@ -44,6 +60,8 @@ class PlivoCarrier:
         self.http = rest.client(
             settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN"))
         )
+        # token -> the Dial XML Plivo fetches from ``TRANSFER_PATH``: the number never travels in a URL
+        self.transfer_xml: dict[str, str] = {}
 
     async def originate(self, dial: Dial) -> Origination:
         answer_query = urlencode({"call_id": dial.call_id, STREAM_TOKEN_PARAMETER: dial.stream_token})
@@ -60,6 +78,20 @@ class PlivoCarrier:
 
     async def hangup(self, carrier_call_id: str) -> None:
         await rest.send(self.http, "DELETE", f"/v1/Account/{self.auth_id}/Request/{carrier_call_id}/")
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        call_uuid = getattr(leg, "carrier_call_id", None) or carrier_call_id
+        token = secrets.token_hex(16)
+        while len(self.transfer_xml) >= MAX_PENDING_TRANSFERS:
+            self.transfer_xml.pop(next(iter(self.transfer_xml)))
+        self.transfer_xml[token] = dial_xml(transfer.to, transfer.answer_timeout_s)
+        body = {"legs": "aleg", "aleg_url": f"{self.public_url}{TRANSFER_PATH}?token={token}", "aleg_method": "GET"}
+        try:
+            await rest.send(self.http, "POST", f"/v1/Account/{self.auth_id}/Call/{call_uuid}/", json=body)
+        except CarrierError as exc:
+            self.transfer_xml.pop(token, None)
+            return TransferResult(False, f"plivo refused the transfer: {exc}")
+        return TransferResult(True, "plivo dialing the salesperson")
 
     async def aclose(self) -> None:
         await self.http.aclose()

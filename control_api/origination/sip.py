@@ -17,6 +17,7 @@ from loguru import logger
 from config.settings import Settings
 from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import Engine, SipTrunkConfig
+from engine.records import Transfer, TransferResult
 
 
 def trunk_config(settings: Settings) -> SipTrunkConfig:
@@ -83,6 +84,17 @@ class SipCarrier:
                 await leg.hangup()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(asyncio.shield(task), 5)
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        """Cold: REFER the trunk to the salesperson's number in the lead's dialog (RFC 3515). Warm: call the
+        salesperson through the trunk first, whisper, then REFER with Replaces (the engine does both)."""
+        refer = getattr(leg, "refer", None)
+        if refer is None:
+            return TransferResult(False, "no SIP dialog to transfer")
+        if transfer.mode == "warm":
+            return await self._engine.warm_transfer_sip(self._trunk, leg, transfer)
+        result: TransferResult = await refer(self._trunk.request_uri(transfer.to), transfer.answer_timeout_s)
+        return result
 
     async def aclose(self) -> None:
         for call_id in list(self._calls):

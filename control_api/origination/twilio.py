@@ -1,16 +1,25 @@
 """Twilio Programmable Voice: ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` with inline TwiML that
 connects a bidirectional Media Stream to the engine, naming our call id and its stream token as stream
 ``<Parameter>``s; hang-up is
-``POST .../Calls/{CallSid}.json`` with ``Status=completed``. Basic auth AccountSid:AuthToken."""
+``POST .../Calls/{CallSid}.json`` with ``Status=completed``; a transfer updates the same Call with new TwiML, a
+``<Dial>`` of the salesperson, which replaces the stream (Twilio "Update a Call resource"). A warm transfer's
+``<Number>`` also has a ``url`` whose TwiML (served by the worker) ``<Say>``s the whisper to the salesperson before
+the two are connected, a ``statusCallback`` for the ``answered`` event, and the ``<Dial>`` an ``action`` Twilio
+requests when nobody answered: the transfer waits for one of the two. Basic auth AccountSid:AuthToken."""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from config.settings import Settings
 from control_api.origination import rest
-from control_api.origination.base import Dial, Origination
+from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER
+from engine.records import Transfer, TransferResult
 
 
 def twiml(media_url: str, call_id: str, stream_token: str) -> str:
@@ -24,15 +33,48 @@ def twiml(media_url: str, call_id: str, stream_token: str) -> str:
     )
 
 
+TRANSFER_PATH = "/carriers/twilio/transfer"
+WARM_MARGIN_S = 15.0  # beyond the ringing: Twilio's callback on its way
+MAX_PENDING_TRANSFERS = 1000
+NOT_ANSWERED = frozenset({"no-answer", "busy", "failed", "canceled"})
+
+
+def dial_twiml(to: str, answer_timeout_s: float) -> str:
+    """The lead's call leaves the stream and rings the salesperson; ``timeout`` bounds the ringing."""
+    return f'<Response><Dial timeout="{int(answer_timeout_s)}"><Number>{escape(to)}</Number></Dial></Response>'
+
+
+def warm_dial_twiml(to: str, answer_timeout_s: float, base: str) -> str:
+    """``base`` is the worker's URL of this transfer (``{public}/carriers/twilio/transfer/{token}``)."""
+    return (
+        f'<Response><Dial timeout="{int(answer_timeout_s)}" action={quoteattr(base + "/dial-ended")} method="POST">'
+        f'<Number url={quoteattr(base + "/whisper")} method="GET" statusCallbackEvent="answered" '
+        f'statusCallback={quoteattr(base + "/status")} statusCallbackMethod="POST">{escape(to)}</Number>'
+        "</Dial></Response>"
+    )
+
+
+def whisper_twiml(whisper: str) -> str:
+    return f"<Response><Say>{escape(whisper)}</Say></Response>"
+
+
+@dataclass
+class PendingWarm:
+    whisper: str = field(repr=False)
+    result: asyncio.Future[TransferResult]
+
+
 class TwilioCarrier:
     name = "twilio"
     protocol = "twilio"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, public_url: str = "") -> None:
         self.sid = rest.require(settings.twilio_account_sid, "CLOSERR_TWILIO_ACCOUNT_SID")
         token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
         self.from_number = settings.twilio_from_number
         self.ring_timeout = int(settings.ring_timeout_s)
+        self.public_url = public_url.rstrip("/")
+        self.pending: dict[str, PendingWarm] = {}  # token -> a warm transfer waiting for Twilio's callbacks
         self.http = rest.client(settings.twilio_api_base, (self.sid, rest.require(token, "CLOSERR_TWILIO_AUTH_TOKEN")))
 
     async def originate(self, dial: Dial) -> Origination:
@@ -54,6 +96,55 @@ class TwilioCarrier:
             f"/2010-04-01/Accounts/{self.sid}/Calls/{carrier_call_id}.json",
             data={"Status": "completed"},
         )
+
+    async def transfer(self, carrier_call_id: str, transfer: Transfer, leg: Any = None) -> TransferResult:
+        """Cold: Twilio accepts the new TwiML (HTTP 200) and bridges the lead to the salesperson itself; whether the
+        salesperson then answers is not seen here. Warm: connected once Twilio reports the salesperson answered
+        (they hear the whisper first), failed when it reports no answer or reports nothing in time."""
+        warm = transfer.mode == "warm" and bool(transfer.whisper) and bool(self.public_url)
+        token = secrets.token_hex(16)
+        if warm:
+            twiml = warm_dial_twiml(transfer.to, transfer.answer_timeout_s, f"{self.public_url}{TRANSFER_PATH}/{token}")
+            while len(self.pending) >= MAX_PENDING_TRANSFERS:
+                self.pending.pop(next(iter(self.pending)))
+            self.pending[token] = PendingWarm(transfer.whisper, asyncio.get_running_loop().create_future())
+        else:
+            twiml = dial_twiml(transfer.to, transfer.answer_timeout_s)
+        try:
+            await rest.send(
+                self.http,
+                "POST",
+                f"/2010-04-01/Accounts/{self.sid}/Calls/{carrier_call_id}.json",
+                data={"Twiml": twiml},
+            )
+        except CarrierError as exc:
+            self.pending.pop(token, None)
+            return TransferResult(False, f"twilio refused the call update: {exc}")
+        if not warm:
+            return TransferResult(True, "twilio dialing the salesperson")
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(self.pending[token].result), transfer.answer_timeout_s + WARM_MARGIN_S
+            )
+        except TimeoutError:
+            return TransferResult(False, "twilio reported no answer from the salesperson in time")
+        finally:
+            self.pending.pop(token, None)
+
+    def whisper_for(self, token: str) -> str | None:
+        """The whisper TwiML Twilio fetches for the salesperson of a pending warm transfer."""
+        pending = self.pending.get(token)
+        return whisper_twiml(pending.whisper) if pending is not None else None
+
+    def report(self, token: str, *, answered: bool, status: str) -> bool:
+        """Twilio's callback for a pending warm transfer; False when no transfer waits under ``token``."""
+        pending = self.pending.get(token)
+        if pending is None:
+            return False
+        if not pending.result.done():
+            detail = "salesperson answered after the whisper" if answered else f"salesperson did not answer ({status})"
+            pending.result.set_result(TransferResult(answered, detail))
+        return True
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from engine.records import Lead, Outcome
+from engine.records import Lead, Outcome, Transfer
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class EndCall:
     outcome: Outcome
 
 
-Action = Say | RecordSlot | OptOut | ScheduleCallback | EndCall
+Action = Say | RecordSlot | OptOut | ScheduleCallback | EndCall | Transfer
 
 
 @runtime_checkable

@@ -7,8 +7,8 @@ types cannot express (placeholders, AI disclosure in the greeting, unique slots,
 
 Placeholders: ``{lead.name}``, ``{lead.first_name}``, ``{lead.metadata.X}``, ``{agent_name}``, ``{company}``;
 ``{callback_at}`` in the callback_requested / human_requested closings; ``{value}`` in a question's ``confirm``
-line. ``{{`` and ``}}`` are literal braces. A ``{lead.metadata.X}`` the lead does not have renders as nothing
-(lists from clients are uneven).
+line; ``{slots.X}`` (X a question's slot) in ``transfer.whisper``. ``{{`` and ``}}`` are literal braces. A
+``{lead.metadata.X}`` the lead does not have renders as nothing (lists from clients are uneven).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -42,6 +43,7 @@ __all__ = [
     "Question",
     "Replies",
     "ScriptError",
+    "TransferRule",
     "demo_script",
     "load_script_document",
     "load_script_file",
@@ -143,6 +145,23 @@ class Replies(_Strict):
     confirm_choice: Line = "Just to confirm, {value}?"  # an answer close to, not equal to, an option
 
 
+class TransferRule(_Strict):
+    """Hand the lead to a salesperson: after qualifying, when the lead asks for a person (or presses 0), or both."""
+
+    to: Annotated[str, StringConstraints(min_length=3, max_length=24)]  # a phone number; stored as E.164
+    when: Literal["qualified", "on_request", "both"] = "on_request"
+    mode: Literal["cold", "warm"] = "cold"
+    say: Line = "Please hold, I am connecting you to a person from {company}."
+    whisper: Line | None = None  # warm: said to the salesperson before the lead joins
+    answer_timeout_s: float = Field(default=20.0, ge=5, le=60)
+
+    def on_request(self) -> bool:
+        return self.when in ("on_request", "both")
+
+    def on_qualified(self) -> bool:
+        return self.when in ("qualified", "both")
+
+
 class AgentScript(_Strict):
     name: Name
     company: Name
@@ -157,6 +176,7 @@ class AgentScript(_Strict):
     voicemail_message: Line | None = None
     language: Language = DEFAULT_LANGUAGE
     voice: Name | None = None  # a configured voice (engine.speech.languages.VOICES); None: the language's default
+    transfer: TransferRule | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -258,7 +278,36 @@ def _semantic_errors(script: AgentScript) -> list[tuple[Loc, str]]:
     errors += _question_errors(script.questions)
     for i, question in enumerate(script.questions):
         errors.extend(_stop_if_errors(script, i, question, known, slot_types))
-    return errors + _qualify_errors(script, known, slot_types)
+    return errors + _qualify_errors(script, known, slot_types) + _transfer_errors(script, known)
+
+
+def e164_number(raw: str) -> str | None:
+    """``raw`` as E.164 when it is a valid number (national Indian forms read as +91), else None."""
+    try:
+        number = phonenumbers.parse(raw, "IN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _transfer_errors(script: AgentScript, known: set[str]) -> list[tuple[Loc, str]]:
+    rule = script.transfer
+    if rule is None:
+        return []
+    errors: list[tuple[Loc, str]] = []
+    number = e164_number(rule.to)
+    if number is None:
+        errors.append((("transfer", "to"), "not a valid phone number (e.g. +919876543210)"))
+    else:
+        rule.to = number
+    if rule.whisper is not None:
+        slot_fields = tuple(f"slots.{slot}" for slot in sorted(known))
+        errors += [(("transfer", "whisper"), p) for p in _placeholder_errors(rule.whisper, slot_fields)]
+    if rule.mode == "cold" and rule.whisper is not None:
+        errors.append((("transfer", "whisper"), "a whisper is spoken to the salesperson only in a warm transfer"))
+    return errors
 
 
 def _discloses(text: str, language: str) -> bool:
@@ -301,6 +350,8 @@ def _spoken_texts(script: AgentScript) -> list[tuple[Loc, str, tuple[str, ...]]]
         texts.append((("closing", field_name), value, allowed))
     for field_name, value in script.replies.model_dump().items():
         texts.append((("replies", field_name), value, ("value",) if field_name == "confirm_choice" else ()))
+    if script.transfer is not None:
+        texts.append((("transfer", "say"), script.transfer.say, ()))
     for i, question in enumerate(script.questions):
         texts.append((("questions", i, "ask"), question.ask, ()))
         if question.reprompt is not None:

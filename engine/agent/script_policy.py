@@ -6,7 +6,9 @@ closing, with a side state when it has asked for a callback time). Decisions, in
 1. Voicemail (first two lead turns, still at the greeting): leave ``voicemail_message`` if any, end ``voicemail``.
 2. Opt-out, anywhere: ``OptOut`` + the opted_out line + ``EndCall(opted_out)`` in that same turn.
 3. Wrong person -> wrong_person line, ``EndCall(wrong_person)``.
-4. "Let me talk to a person" -> ``ScheduleCallback(note=...)``, ``callback_requested``.
+4. "Let me talk to a person" -> with a ``transfer`` rule whose ``when`` is ``on_request`` or ``both``: its ``say``
+   line, ``Transfer`` and ``EndCall(transferred)``; without one, ``ScheduleCallback(note=...)``,
+   ``callback_requested``.
 5. Busy / call later -> ``callback_requested`` with ``callback_at`` when a time was said; without one the policy
    asks once "when should I call you back?" and closes with whatever the next turn gives (maybe no time), unless
    the lead changes their mind ("go ahead"). "No" to the greeting's "is this a good time?" counts as busy.
@@ -26,11 +28,13 @@ closing, with a side state when it has asked for a callback time). Decisions, in
    A turn made only of the STT prompt's words is Whisper echoing its prompt, and counts as unclear.
 9. When every question has a value (or ``None``), ``qualify`` decides ``qualified`` / ``not_qualified``, or
    ``needs_review`` when its result turns on an unknown slot (``qualify.verdict``); a ``stop_if`` answer ends
-   earlier with ``not_qualified``.
+   earlier with ``not_qualified``. A qualified lead is transferred (instead of the qualified closing) when
+   the ``transfer`` rule's ``when`` is ``qualified`` or ``both``.
 
 Silence: the first timeout re-prompts ("Are you still there?" + the pending question again), the second
-closes politely with ``no_response``. DTMF: ``1`` = talk to a person (callback_requested with a note), ``9`` =
-do not call me again (opt-out); other digits are ignored.
+closes politely with ``no_response``. DTMF: ``1`` = talk to a person (a transfer when the script's rule takes
+requests, else callback_requested with a note), ``0`` = talk to a person (only with such a rule), ``9`` = do not
+call me again (opt-out); other digits are ignored.
 
 Slot values recorded: yes_no -> bool, number -> int/float, amount_inr -> int rupees, choice -> option name,
 when -> ISO-8601 string in Asia/Kolkata, text -> str; ``callback_at`` -> ISO string or None.
@@ -47,7 +51,7 @@ from typing import Any
 from engine.agent import qualify as q
 from engine.agent.choices import near_choice
 from engine.agent.intents import Intent, detect_intents
-from engine.agent.policy import Action, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
+from engine.agent.policy import Action, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback, Transfer
 from engine.agent.script import AgentScript, Question
 from engine.agent.slots import (
     IST,
@@ -117,6 +121,17 @@ def spoken_time(at: datetime | None, now: datetime) -> str:
     return f"on {local.day} {local.strftime('%B')} at {clock}"
 
 
+def _spoken_value(value: Any) -> str:
+    """A slot as a salesperson hears it in the whisper: rupees spoken, yes/no as words, nothing for unknown."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return _format_number(value)
+    return str(value).replace("_", " ")
+
+
 class ScriptPolicy:
     """One instance per call (it keeps the call's dialogue state). Implements ``DialoguePolicy``."""
 
@@ -151,8 +166,8 @@ class ScriptPolicy:
         if digit == "9":
             for action in self._opt_out(ctx):
                 yield action
-        elif digit == "1":
-            for action in self._human(ctx, "", "lead pressed 1 to talk to a person"):
+        elif digit == "1" or (digit == "0" and self._transfers_on_request()):
+            for action in self._human(ctx, "", f"lead pressed {digit} to talk to a person"):
                 yield action
 
     def fixed_lines(self, lead: Lead) -> list[str]:
@@ -162,6 +177,8 @@ class ScriptPolicy:
         for question in s.questions:
             templates += [question.ask, self._reprompt_template(question)]
         templates += [line for line in s.closing.model_dump().values() if "{callback_at}" not in line]
+        if s.transfer is not None:
+            templates.append(s.transfer.say)
         if s.voicemail_message:
             templates.append(s.voicemail_message)
         lines: list[str] = []
@@ -420,6 +437,10 @@ class ScriptPolicy:
                 False: (Outcome.NOT_QUALIFIED, self.script.closing.not_qualified),
                 None: (Outcome.NEEDS_REVIEW, self.script.closing.needs_review),
             }[decided]
+            rule = self.script.transfer
+            if outcome is Outcome.QUALIFIED and rule is not None and rule.on_qualified():
+                head_says: list[Action] = [Say(" ".join(confirms))] if confirms else []
+                return head_says + self._transfer(ctx, "qualified")
             head: list[Action] = [Say(" ".join(confirms))] if confirms else []
             return head + self._close(ctx, outcome, line)
         self._current = pending
@@ -449,7 +470,29 @@ class ScriptPolicy:
             *self._close(ctx, Outcome.CALLBACK_REQUESTED, template, callback_at=spoken_time(at, ctx.call_started_at)),
         ]
 
+    def _transfers_on_request(self) -> bool:
+        return self.script.transfer is not None and self.script.transfer.on_request()
+
+    def _transfer(self, ctx: PolicyContext, reason: str) -> list[Action]:
+        rule = self.script.transfer
+        assert rule is not None
+        self._stage = _Stage.ENDED
+        whisper = ""
+        if rule.whisper:
+            slots = {}
+            for name, value in ctx.slots.items():
+                money = name in self.script.slot_names and self.script.question(name).type == "amount_inr"
+                spoken = format_inr(int(value)) if money and value is not None else _spoken_value(value)
+                slots[f"slots.{name}"] = spoken
+            whisper = self.script.render(rule.whisper, ctx.lead, **slots)
+        transfer = Transfer(
+            to=rule.to, mode=rule.mode, reason=reason, whisper=whisper, answer_timeout_s=rule.answer_timeout_s
+        )
+        return [self._fixed(ctx.lead, rule.say), transfer, EndCall(Outcome.TRANSFERRED)]
+
     def _human(self, ctx: PolicyContext, text: str, note: str) -> list[Action]:
+        if self._transfers_on_request():
+            return self._transfer(ctx, "lead_request")
         at = extract_when(text, ctx.call_started_at) if text else None
         return self._schedule(ctx, at, note, self.script.closing.human_requested)
 

@@ -27,6 +27,7 @@ from engine.agent.policy import (
     RecordSlot,
     Say,
     ScheduleCallback,
+    Transfer,
     Utterance,
 )
 from engine.agent.slots import IST
@@ -39,7 +40,7 @@ from engine.pipeline.frames import (
     PlayoutFrame,
     SpeakFrame,
 )
-from engine.records import CallRecord, CallRequest, Outcome, TranscriptTurn, TurnLatency
+from engine.records import CallRecord, CallRequest, Outcome, TranscriptTurn, TurnLatency, mask_number
 
 # Short acknowledgements a lead makes while listening; they are not answers and must not stop the bot.
 BACKCHANNELS = frozenset(
@@ -123,6 +124,8 @@ class TurnManager(FrameProcessor):
         self._silence_count = 0
         self._lead_speaking = False
         self._reply_for: LeadTurnFrame | None = None
+        # Set by the policy's Transfer: once the agent's part ends, the call is handed over instead of hung up.
+        self.transfer: Transfer | None = None
 
     # -- frame handling ------------------------------------------------------------------------------------------
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -224,6 +227,15 @@ class TurnManager(FrameProcessor):
             self._record.callback_at = action.at.isoformat() if action.at else None
             if action.note:
                 self._record.notes.append(action.note)
+        elif isinstance(action, Transfer):
+            self.transfer = action
+            self._record.transfer = {
+                "to": mask_number(action.to),
+                "mode": action.mode,
+                "reason": action.reason,
+                "connected": False,
+                "detail": "not attempted",
+            }
         elif isinstance(action, EndCall):
             self._ending = action.outcome
 

@@ -24,6 +24,9 @@ class WebSocketLeg:
         self._close = close
         self._closed = False
         self.close_reason: str | None = None
+        # The carrier's own id of the call, from its ``start`` (Twilio CallSid, Plivo CallUUID, Exotel CallSid):
+        # what a carrier's call-update or transfer request names.
+        self.carrier_call_id: str | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -41,6 +44,7 @@ class WebSocketLeg:
                 raise ProtocolError("closed before 'start'")
             for event in self.protocol.receive(text):
                 if isinstance(event, Started):
+                    self.carrier_call_id = event.call_id or None
                     return event
                 raise ProtocolError(f"{type(event).__name__.lower()} before 'start'")
 

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from control_api.calls.tables import Call
 from control_api.storage.db import Database
 from control_api.storage.types import utcnow
-from engine.records import CallRecord, Outcome, TranscriptTurn, TurnLatency
+from engine.records import CallRecord, Outcome, TranscriptTurn, TurnLatency, mask_number
 from tests.control_api.helpers import Tenant, create_campaign
 
 
@@ -63,3 +63,21 @@ async def test_calls_list_and_detail(
     assert detail["latency"]["v2v_p50_s"] == 0.74
     assert (await client.get(f"/v1/calls/{call_id}", headers=other_tenant.headers)).status_code == 404
     assert (await client.get("/v1/calls/nope", headers=tenant.headers)).status_code == 404
+
+
+async def test_a_transferred_call_shows_its_masked_transfer(
+    client: AsyncTestClient[Litestar], tenant: Tenant, db: Database
+) -> None:
+    c = await create_campaign(client, tenant)
+    record = CallRecord(call_id=str(uuid.uuid4()), outcome=Outcome.TRANSFERRED, duration_s=30.0)
+    record.transfer = {"to": mask_number("+919812345678"), "mode": "cold", "reason": "lead_request",
+                       "connected": True, "detail": "REFER accepted, NOTIFY sipfrag 200"}  # fmt: skip
+    data = record.to_dict()
+    async with db.sessions() as s:
+        s.add(Call(id=record.call_id, account_id=tenant.account_id, campaign_id=c["id"], status="completed",
+                   outcome=data["outcome"], started_at=utcnow(), duration_s=30.0, record=data))  # fmt: skip
+        await s.commit()
+    detail = (await client.get(f"/v1/calls/{record.call_id}", headers=tenant.headers)).json()
+    assert detail["outcome"] == "transferred"
+    assert detail["transfer"] == {"to": "+91********78", "mode": "cold", "reason": "lead_request", "connected": True,
+                                  "detail": "REFER accepted, NOTIFY sipfrag 200"}  # fmt: skip

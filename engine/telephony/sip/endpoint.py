@@ -146,6 +146,18 @@ class SipEndpoint:
         else:
             self._uac.end_with_bye(call, reason, now)
 
+    def dialog_ids(self, call_id: str) -> tuple[str, str, str] | None:
+        """(Call-ID, our tag, the peer's tag) of an answered call: what a ``Replaces`` names (RFC 3891)."""
+        call = self._core.calls.get(call_id)
+        if call is None or call.dialog is None:
+            return None
+        return call.dialog.call_id, call.dialog.local_tag, call.dialog.remote_tag
+
+    def refer(self, call_id: str, refer_to: str, now: float) -> bool:
+        """Send REFER in an answered call's dialog (RFC 3515); False when there is no such dialog."""
+        call = self._core.calls.get(call_id)
+        return call is not None and self._uac.refer(call, refer_to, now)
+
     # -- internals --------------------------------------------------------------------------------------------
     def _malformed(self, exc: SipParseError, addr: Addr, transport: str) -> None:
         if not self._uas.malformed(exc, addr, transport):

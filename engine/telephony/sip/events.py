@@ -93,6 +93,25 @@ class DtmfInfo:
 
 
 @dataclass(frozen=True)
+class ReferAnswered:
+    """The final response to our REFER (RFC 3515 2.4.2: 202 Accepted, or a refusal; 408 when none came)."""
+
+    call_id: str
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReferProgress:
+    """A NOTIFY of the implicit ``refer`` subscription: the status line of its ``message/sipfrag`` body (RFC 3515
+    2.4.4); ``terminated`` when its Subscription-State says the subscription is over."""
+
+    call_id: str
+    status: int
+    terminated: bool
+
+
+@dataclass(frozen=True)
 class MessageDropped:
     """Bytes that could not be answered; the asyncio layer logs it (without the content)."""
 
@@ -117,6 +136,8 @@ SipEvent = (
     | CallEnded
     | MediaUpdated
     | DtmfInfo
+    | ReferAnswered
+    | ReferProgress
     | MessageDropped
     | InviteRefused
 )

@@ -14,8 +14,9 @@ import logging
 import random
 import socket
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from engine.records import TransferResult
 from engine.telephony.leg import AudioIn, DtmfIn, MarkPlayed
 from engine.telephony.queued_leg import QueuedLeg
 from engine.telephony.sip.media import SAMPLE_RATE, Addr, RtpSession
@@ -93,6 +94,7 @@ class RtpMediaLeg(QueuedLeg):
         self.session = RtpSession()
         self._transport: asyncio.DatagramTransport | None = None
         self._on_hangup: Callable[[], None] | None = None
+        self._on_refer: Callable[[str, float], Awaitable[TransferResult]] | None = None
         self.host = ""
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -129,6 +131,15 @@ class RtpMediaLeg(QueuedLeg):
     # -- wiring from the SIP side --------------------------------------------------------------------------------
     def set_hangup_handler(self, handler: Callable[[], None]) -> None:
         self._on_hangup = handler
+
+    def set_refer_handler(self, handler: Callable[[str, float], Awaitable[TransferResult]]) -> None:
+        self._on_refer = handler
+
+    async def refer(self, target_uri: str, answer_timeout_s: float) -> TransferResult:
+        """Ask the peer to transfer this call to ``target_uri`` (SIP REFER); our leg stays up until ``hangup``."""
+        if self._on_refer is None or self._closed:
+            return TransferResult(False, "the call has no SIP dialog to transfer")
+        return await self._on_refer(target_uri, answer_timeout_s)
 
     def configure(self, negotiated: Negotiated) -> None:
         self.session.configure(negotiated)

@@ -81,3 +81,20 @@ def dtmf_relay_digit(request: SipRequest) -> str | None:
             if len(digit) == 1 and digit in "0123456789*#ABCD":
                 return digit
     return None
+
+
+def refer_notify_status(request: SipRequest) -> tuple[int, bool] | None:
+    """(status code of the ``message/sipfrag`` body, whether the subscription is terminated) of a NOTIFY for a
+    ``refer`` subscription (RFC 3515 2.4.4-2.4.5); None for any other NOTIFY or an unreadable body."""
+    event = (request.headers.get("Event") or request.headers.get("o") or "").split(";")[0].strip().lower()
+    if event != "refer":
+        return None
+    ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype != "message/sipfrag":
+        return None
+    first = request.body.decode("utf-8", "replace").lstrip().split("\r\n", 1)[0].split("\n", 1)[0]
+    parts = first.split(" ", 2)
+    if len(parts) < 2 or not parts[0].upper().startswith("SIP/") or not (parts[1].isdigit() and len(parts[1]) == 3):
+        return None
+    state = (request.headers.get("Subscription-State") or "").split(";")[0].strip().lower()
+    return int(parts[1]), state == "terminated"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import metrics
+from engine.records import TransferResult
 from engine.telephony.sip.endpoint import SipEndpoint
 from engine.telephony.sip.events import (
     CallAnswered,
@@ -29,6 +30,8 @@ from engine.telephony.sip.events import (
     InviteRefused,
     MediaUpdated,
     MessageDropped,
+    ReferAnswered,
+    ReferProgress,
     SipEvent,
 )
 from engine.telephony.sip.inbound_policy import InboundPolicy
@@ -37,6 +40,8 @@ from engine.telephony.sip.transport import Addr, TcpConnections, UdpProtocol
 from engine.telephony.sip.trunk import SipCallResult, SipTrunkConfig, disposition_for
 
 log = logging.getLogger(__name__)
+# Beyond the salesperson's ringing: the REFER's own transaction (Timer F, 32 s at most) and the peer's dialing.
+REFER_MARGIN_S = 32.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class SipServer:
         self._timer_at: float | None = None
         self._legs: dict[str, RtpMediaLeg] = {}
         self._outbound: dict[str, asyncio.Queue[SipEvent]] = {}
+        self._refers: dict[str, asyncio.Queue[SipEvent]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dropped = 0
         self.refused = 0
@@ -227,8 +233,11 @@ class SipServer:
             return
         call_id = event.call_id
         queue = self._outbound.get(call_id)
-        if queue is not None:
+        if queue is not None and not isinstance(event, ReferAnswered | ReferProgress):
             queue.put_nowait(event)
+        refer = self._refers.get(call_id)
+        if refer is not None and isinstance(event, ReferAnswered | ReferProgress | CallEnded):
+            refer.put_nowait(event)
         leg = self._legs.get(call_id)
         if leg is None:
             return
@@ -246,6 +255,49 @@ class SipServer:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _refer_handler(self, call_id: str) -> Callable[[str, float], Awaitable[TransferResult]]:
+        async def handler(target_uri: str, answer_timeout_s: float) -> TransferResult:
+            return await self.refer(call_id, target_uri, answer_timeout_s)
+
+        return handler
+
+    async def refer(self, call_id: str, target_uri: str, answer_timeout_s: float) -> TransferResult:
+        """Transfer an answered call to ``target_uri`` (RFC 3515): REFER, then wait for the NOTIFY whose sipfrag
+        carries a final status. Connected only on a 2xx sipfrag; the caller then ends our leg with BYE."""
+        endpoint = self.endpoint
+        if endpoint is None:
+            return TransferResult(False, "SIP endpoint not started")
+        queue: asyncio.Queue[SipEvent] = asyncio.Queue()
+        self._refers[call_id] = queue
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + answer_timeout_s + REFER_MARGIN_S
+        try:
+            if not endpoint.refer(call_id, target_uri, self._now()):
+                return TransferResult(False, "the call has no confirmed SIP dialog")
+            self._flush()
+            accepted = False
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), max(0.0, give_up - loop.time()))
+                except TimeoutError:
+                    detail = "REFER accepted, no final NOTIFY in time" if accepted else "REFER not answered in time"
+                    return TransferResult(False, detail)
+                if isinstance(event, ReferAnswered):
+                    if event.status >= 300:
+                        return TransferResult(False, f"REFER refused: {event.status}")
+                    accepted = True
+                elif isinstance(event, ReferProgress):
+                    if 200 <= event.status < 300:
+                        return TransferResult(True, f"REFER accepted, NOTIFY sipfrag {event.status}")
+                    if event.status >= 300:
+                        return TransferResult(False, f"transfer target answered {event.status}")
+                    if event.terminated:
+                        return TransferResult(False, f"subscription ended at {event.status}")
+                elif isinstance(event, CallEnded):
+                    return TransferResult(False, "the call ended before the transfer completed")
+        finally:
+            self._refers.pop(call_id, None)
 
     def _hangup_handler(self, call_id: str) -> Callable[[], None]:
         def handler() -> None:
@@ -281,6 +333,7 @@ class SipServer:
         if source is not None:
             leg.accept_media_only_from(source)
         leg.set_hangup_handler(self._hangup_handler(event.call_id))
+        leg.set_refer_handler(self._refer_handler(event.call_id))
         self._legs[event.call_id] = leg
         now = self._now()
         endpoint.ring(event.call_id, now)
@@ -326,6 +379,7 @@ class SipServer:
         self._outbound[call_id] = queue
         self._flush()
         leg.set_hangup_handler(self._hangup_handler(call_id))
+        leg.set_refer_handler(self._refer_handler(call_id))
         early = False
         timeout = ring_timeout_s if ring_timeout_s is not None else trunk.ring_timeout_s
         loop = asyncio.get_running_loop()

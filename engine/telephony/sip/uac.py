@@ -1,7 +1,8 @@
 """The client half of ``SipEndpoint`` (RFC 3261's UAC): the requests we send and what their responses mean.
 
-It places outbound calls (INVITE, digest retry, CANCEL, the ACK for a 2xx) and sends the BYE that ends any
-answered call, inbound or outbound, since a UA ending a dialog acts as its UAC.
+It places outbound calls (INVITE, digest retry, CANCEL, the ACK for a 2xx), sends the BYE that ends any
+answered call, inbound or outbound, since a UA ending a dialog acts as its UAC, and the REFER that asks the peer
+to transfer the call (RFC 3515).
 """
 
 from __future__ import annotations
@@ -19,8 +20,17 @@ from engine.telephony.sip.events import (
     CallProgress,
     Credentials,
     MessageDropped,
+    ReferAnswered,
 )
-from engine.telephony.sip.message import Headers, SipParseError, SipRequest, SipResponse, parse_cseq, parse_via
+from engine.telephony.sip.message import (
+    Headers,
+    SipParseError,
+    SipRequest,
+    SipResponse,
+    parse_cseq,
+    parse_name_addr,
+    parse_via,
+)
 from engine.telephony.sip.sdp import build_sdp
 from engine.telephony.sip.transaction import (
     ClientInviteTransaction,
@@ -113,6 +123,26 @@ class UserAgentClient:
         if notify and not was_ended:
             self._core.emit(CallEnded(call.call_id, reason, by_remote=False))
 
+    def refer(self, call: Call, refer_to: str, now: float) -> bool:
+        """Ask the peer to call ``refer_to`` in place of us (a blind transfer, RFC 3515); the answer and the
+        progress come back as ``ReferAnswered`` and ``ReferProgress``. False when the call has no confirmed
+        dialog to send it in."""
+        dialog = call.dialog
+        if dialog is None or dialog.state is not DialogState.CONFIRMED or call.state is not CallState.ANSWERED:
+            return False
+        request = dialog.new_request(
+            "REFER",
+            via_host=self._core.host,
+            via_port=self._core.port,
+            transport=call.transport,
+            contact=self._core.contact(call.transport),
+        )
+        request.headers.add("Refer-To", f"<{refer_to}>")
+        request.headers.add("Referred-By", f"<{parse_name_addr(dialog.local_uri).uri}>")
+        request.headers.add("User-Agent", self._core.user_agent)
+        self._start_non_invite(request, call.addr, call.transport, call.call_id, now)
+        return True
+
     # -- time and bookkeeping ---------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
         return min((d for tx, *_ in self._client_tx.values() if (d := tx.next_deadline()) is not None), default=None)
@@ -158,13 +188,17 @@ class UserAgentClient:
         if call is None:
             return
         if isinstance(output, TimedOut):
-            if tx.request.method == "INVITE" and call.state in (CallState.CALLING, CallState.EARLY):
+            if tx.request.method == "REFER":
+                self._core.emit(ReferAnswered(call.call_id, 408, "Request Timeout"))
+            elif tx.request.method == "INVITE" and call.state in (CallState.CALLING, CallState.EARLY):
                 call.state = CallState.ENDED
                 self._core.emit(CallFailed(call.call_id, 408, "Request Timeout"))
             return
         assert isinstance(output, Deliver)
         if tx.request.method == "INVITE" and tx is call.client_tx:
             self._on_invite_response(call, output.response, now)
+        elif tx.request.method == "REFER" and output.response.status >= 200:
+            self._core.emit(ReferAnswered(call.call_id, output.response.status, output.response.reason))
 
     def _on_invite_response(self, call: Call, response: SipResponse, now: float) -> None:
         if response.status < 200:

@@ -20,9 +20,18 @@ from engine.telephony.sip.events import (
     IncomingCall,
     InviteRefused,
     MediaUpdated,
+    ReferProgress,
 )
 from engine.telephony.sip.message import Headers, SipParseError, SipRequest, SipResponse, parse_cseq, parse_via
-from engine.telephony.sip.received import accepts_sdp, answerable, dtmf_relay_digit, stamp_via, uri_user, user_of
+from engine.telephony.sip.received import (
+    accepts_sdp,
+    answerable,
+    dtmf_relay_digit,
+    refer_notify_status,
+    stamp_via,
+    uri_user,
+    user_of,
+)
 from engine.telephony.sip.sdp import Negotiated, NoCommonCodec, SdpError, build_answer, build_sdp, negotiate, parse_sdp
 from engine.telephony.sip.transaction import (
     T1,
@@ -204,7 +213,13 @@ class UserAgentServer:
             digit = dtmf_relay_digit(request)
             if digit is not None:
                 self._core.emit(DtmfInfo(call.call_id, digit))
-        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+        elif method == "NOTIFY":
+            # Answered 200 whatever it reports (RFC 3515 2.4.4); a refer subscription's progress goes to the TU.
+            self._respond_in_dialog(request, 200, addr, transport, now)
+            progress = refer_notify_status(request)
+            if progress is not None:
+                self._core.emit(ReferProgress(call.call_id, progress[0], progress[1]))
+        elif method in ("OPTIONS", "UPDATE"):
             self._respond_in_dialog(request, 200, addr, transport, now)
         else:
             self._respond_new(request, 405, addr, transport, now, extra=Headers([("Allow", ALLOW)]))
