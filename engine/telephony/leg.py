@@ -78,3 +78,17 @@ class MediaLeg(Protocol):
     async def hangup(self) -> None:
         """End the call from our side. Idempotent."""
         ...
+
+
+@runtime_checkable
+class ChunkingLeg(Protocol):
+    """A leg whose carrier takes outbound audio only in chunks of several frames (Exotel's Voicebot applet)."""
+
+    @property
+    def hold_frames(self) -> int:
+        """20 ms frames the leg holds before the first message of a chunk leaves (1: none held)."""
+        ...
+
+    async def flush(self) -> None:
+        """Send what the leg holds now, padded with silence to a whole chunk."""
+        ...

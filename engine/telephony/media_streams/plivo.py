@@ -1,11 +1,31 @@
-"""Plivo audio streams (bidirectional): base64 8 kHz mu-law; ``checkpoint`` / ``playedStream`` for playout."""
+"""Plivo audio streams (bidirectional): ``checkpoint`` / ``playedStream`` for playout.
+
+The ``<Stream contentType>`` negotiates the media: ``audio/x-mulaw`` at 8000 Hz or ``audio/x-l16`` at 8000 or
+16000 Hz (Plivo's default is ``audio/x-l16;rate=8000``; the dialer asks for mu-law). ``start.mediaFormat`` reports it
+and ``playAudio`` answers in the same format, since Plivo does not support switching codecs within a stream.
+https://www.plivo.com/docs/voice/xml/the-stream-element
+https://www.plivo.com/docs/voice/concepts/audio-streaming
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from engine.audio.g711 import ulaw_decode, ulaw_encode
-from engine.telephony.media_streams.base import CarrierProtocol, Mark, ProtocolError, ProtocolEvent
+from engine.telephony.media_streams.base import (
+    L16_8K,
+    MULAW_8K,
+    CarrierProtocol,
+    Mark,
+    MediaFormat,
+    ProtocolError,
+    ProtocolEvent,
+    UnsupportedMedia,
+    rate_value,
+)
+
+SUPPORTED = frozenset({MULAW_8K, L16_8K, MediaFormat("l16", 16000)})
+_ENCODINGS: dict[str, Literal["l16", "mulaw"]] = {"audio/x-mulaw": "mulaw", "audio/x-l16": "l16"}
+_CONTENT_TYPES = {encoding: content_type for content_type, encoding in _ENCODINGS.items()}
 
 
 def extra_headers(value: Any) -> dict[str, str]:
@@ -31,10 +51,18 @@ class PlivoProtocol(CarrierProtocol):
         if not isinstance(start, dict):
             raise ProtocolError("'start' without a start object")
         stream_id = start.get("streamId") or message.get("streamId")
+        self._negotiate(self._format(start.get("mediaFormat")), SUPPORTED)
         return self._start(stream_id, start.get("callId"), extra_headers(message.get("extra_headers")))
 
-    def _decode(self, payload: bytes) -> bytes:
-        return ulaw_decode(payload)
+    def _format(self, media_format: Any) -> MediaFormat:
+        if not isinstance(media_format, dict):
+            return self.default_format  # what the dialer's <Stream contentType> asks for
+        name = str(media_format.get("encoding") or "audio/x-mulaw").split(";")[0].strip().lower()
+        encoding = _ENCODINGS.get(name)
+        if encoding is None:
+            raise UnsupportedMedia(f"unsupported encoding {name!r}")
+        rate = rate_value(media_format.get("sampleRate"), "mediaFormat.sampleRate")
+        return MediaFormat(encoding, rate or 8000)
 
     def _on_other(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]:
         if event == "playedStream":
@@ -47,7 +75,12 @@ class PlivoProtocol(CarrierProtocol):
         raise ProtocolError(f"unknown event {event!r}")
 
     def media(self, pcm16: bytes) -> str:
-        media = {"contentType": "audio/x-mulaw", "sampleRate": 8000, "payload": self._b64(ulaw_encode(pcm16))}
+        fmt = self.media_format
+        media = {
+            "contentType": _CONTENT_TYPES[fmt.encoding],
+            "sampleRate": fmt.sample_rate,
+            "payload": self._b64(self._encode(pcm16)),
+        }
         return self._json({"event": "playAudio", "streamId": self.stream_id, "media": media})
 
     def mark(self, name: str) -> str:
