@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.audio.g711 import ulaw_decode, ulaw_encode
+from engine.audio.resample import StreamResampler
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,16 @@ class Inbound:
 
 
 class FarEnd:
+    """The simulated lead lives at 8 kHz; a far end streaming at another rate converts at this edge."""
+
     carrier = ""
 
-    def __init__(self, stream_id: str, call_id: str) -> None:
+    def __init__(self, stream_id: str, call_id: str, sample_rate: int = 8000) -> None:
         self.stream_id = stream_id
         self.call_id = call_id
+        self.sample_rate = sample_rate
+        self._up = StreamResampler(8000, sample_rate)
+        self._down = StreamResampler(sample_rate, 8000)
         self._seq = 0
 
     def _next(self) -> str:
@@ -116,7 +122,7 @@ class ExotelFarEnd(FarEnd):
                     "call_sid": self.call_id,
                     "account_sid": "simulator",
                     "custom_parameters": custom,
-                    "media_format": {"encoding": "base64", "sample_rate": "8000", "bit_rate": "128kbps"},
+                    "media_format": {"encoding": "base64", "sample_rate": str(self.sample_rate), "bit_rate": "128kbps"},
                 },
             },
         ]
@@ -126,7 +132,11 @@ class ExotelFarEnd(FarEnd):
             "event": "media",
             "sequence_number": self._next(),
             "stream_sid": self.stream_id,
-            "media": {"chunk": str(chunk), "timestamp": str(chunk * 20), "payload": base64.b64encode(pcm).decode()},
+            "media": {
+                "chunk": str(chunk),
+                "timestamp": str(chunk * 20),
+                "payload": base64.b64encode(self._up.process(pcm)).decode(),
+            },
         }
 
     def mark_played(self, name: str) -> dict[str, Any]:
@@ -138,7 +148,7 @@ class ExotelFarEnd(FarEnd):
     def read(self, message: dict[str, Any]) -> Inbound:
         event = message.get("event")
         if event == "media":
-            return Inbound("media", pcm=base64.b64decode(message["media"]["payload"]))
+            return Inbound("media", pcm=self._down.process(base64.b64decode(message["media"]["payload"])))
         if event == "mark":
             return Inbound("mark", name=message["mark"]["name"])
         if event == "clear":
