@@ -5,7 +5,8 @@ One real ``Playout`` drives a real ``WebSocketLeg`` over each carrier protocol; 
 message. For each reply: first audio = the first ``SpeechAudioFrame`` handed to playout -> the first media message
 on the wire; added = that minus Twilio's (one message per 20 ms frame). Carrier lead = for each message, when its
 audio is due at the far end (playback starting with the first message) minus when it arrived; its minimum over a
-reply is the margin before the lead would hear a gap. No models, no network: it measures the framing and pacing.
+reply (after the pre-buffer's burst) is the margin before the lead would hear a gap. The far end echoes each mark
+when the audio before it has played. No models, no network: it measures the framing and pacing.
 
 Cases: a reply whose first piece is long (0.6 s, the usual synthesized clause), and one whose first piece is a
 short cached "Okay," (0.1 s: less than one Exotel chunk at 8 kHz) with the rest 0.3 s later. "exotel, frames
@@ -46,6 +47,8 @@ START = {
     "plivo": {"streamId": "S", "callId": "C", "mediaFormat": {"encoding": "audio/x-l16", "sampleRate": 8000}},
     "exotel": {"stream_sid": "S", "call_sid": "C", "media_format": {"encoding": "audio/x-raw", "sample_rate": "8000"}},
 }
+
+BURST_S = 0.005  # messages this soon after the first are the pre-buffer's burst
 
 
 def protocol(carrier: str, rate: int) -> CarrierProtocol:
@@ -142,14 +145,18 @@ async def measure(carrier: str, rate: int, short_first: bool, paced_only: bool, 
             await queue(worker, SpeechAudioFrame(utterance_id=reply, text="a clause", pcm=tone(rate, 0.6)))
         await queue(worker, SpeechAudioFrame(utterance_id=reply, last=True))
         name = await asyncio.wait_for(wire.marks.get(), 10)
-        await queue(worker, LegMarkFrame(mark=name))
         t0 = wire.media[0][0]
+        # The carrier echoes the mark once it has played everything before it.
+        played_at = t0 + sum(size for _, size in wire.media) / bytes_per_s
+        await asyncio.sleep(max(0.0, played_at - time.monotonic()))
+        await queue(worker, LegMarkFrame(mark=name))
         first_audio.append(t0 - handed)
         due, leads = t0, []
         for arrived, size in wire.media:
-            leads.append(due - arrived)
+            if arrived > t0 + BURST_S:  # the pre-buffer's burst is ahead by construction
+                leads.append(due - arrived)
             due += size / bytes_per_s
-        min_lead.append(min(leads))
+        min_lead.append(min(leads, default=0.0))
         await asyncio.sleep(0.2)
     await worker.cancel()
     await asyncio.wait_for(running, 10)
@@ -222,7 +229,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['load_average_after']}; {results['replies_per_case']} replies per case.\n\n"
         + table(header, rows)
         + "\nFirst audio: the reply's first audio handed to playout -> its first media message on the wire. Carrier "
-        "lead: how long before it is due at the far end each message arrives (playback starting with the first). "
+        "lead: how long before it is due at the far end each message after the pre-buffer's burst arrives (playback "
+        "starting with the first); negative is a gap the lead hears (in the short-first-piece cases, the 0.3 s wait "
+        "for synthesis). "
         "Exotel's minimum chunk (3,200 bytes) is 200 ms at 8 kHz, 100 ms at 16 kHz and, as four 960-byte frames "
         "(3,840 bytes), 80 ms at 24 kHz. The pre-buffer holds one chunk more, so the first chunk leaves at once; a "
         "first piece shorter than a chunk is flushed, padded with silence, when speech runs dry.\n"
