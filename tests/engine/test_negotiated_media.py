@@ -7,15 +7,19 @@ import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame
 
 from engine.audio.g711 import ulaw_encode
+from engine.facade import Engine
 from engine.pipeline.frames import LegClosedFrame
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import listening_rate
+from engine.simulator.run import free_port
 from engine.telephony.leg import AudioIn, LegClosed, LegEvent
 from engine.telephony.media_streams import (
     Audio,
@@ -225,3 +229,27 @@ async def test_leg_source_resamples_a_24_khz_stream_for_the_listener():
     assert {f.sample_rate for f in audio} == {16000}
     samples = sum(len(f.audio) for f in audio) // 2
     assert 15000 <= samples <= 16000  # a second of audio at 16 kHz (less the resampler's short delay)
+
+
+# -- refusal through a real socket -----------------------------------------------------------------------------------
+async def test_a_stream_at_an_unserved_rate_is_closed_before_any_audio_and_the_log_says_why(tmp_path: Path) -> None:
+    from tests.security.test_media_and_sip import build_app, refusals, refused_stream, serving, worker_settings
+
+    engine = Engine()
+    port = free_port()
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="WARNING")
+    try:
+        async with serving(build_app("worker", worker_settings(tmp_path), engine, port), port) as address:
+            before = await refusals(address, "exotel", "unsupported_media")
+            fmt = {"encoding": "audio/x-raw", "sample_rate": "44100", "bit_rate": "16"}
+            opening = [{"event": "connected"}, json.loads(exotel_start(fmt))]
+            received, code = await refused_stream(address, "exotel", opening)
+            assert received == [] and code == 1008
+            assert await refusals(address, "exotel", "unsupported_media") == before + 1
+    finally:
+        logger.remove(sink)
+    [line] = [x for x in lines if "exotel stream refused" in x]
+    assert "unsupported_media" in line and "44100 Hz" in line and "l16/16000" in line
+    assert "9876543210" not in "".join(lines)  # the start message's numbers never reach the log
+    assert engine.active_calls == 0
