@@ -19,6 +19,7 @@ from engine.facade import Engine
 from engine.pipeline.frames import LegClosedFrame
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import listening_rate
+from engine.simulator.persona import PersonaError, parse_persona
 from engine.simulator.run import free_port
 from engine.telephony.leg import AudioIn, LegClosed, LegEvent
 from engine.telephony.media_streams import (
@@ -253,3 +254,22 @@ async def test_a_stream_at_an_unserved_rate_is_closed_before_any_audio_and_the_l
     assert "unsupported_media" in line and "44100 Hz" in line and "l16/16000" in line
     assert "9876543210" not in "".join(lines)  # the start message's numbers never reach the log
     assert engine.active_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("carrier", "rate", "ok"),
+    [
+        ("exotel", 16000, True),
+        ("exotel", 24000, True),
+        ("plivo", 16000, False),
+        ("twilio", 16000, False),
+        ("exotel", 44100, False),
+    ],
+)
+def test_a_persona_streams_at_a_rate_only_where_the_carrier_offers_it(carrier, rate, ok):
+    text = f"carrier: {carrier}\nsample_rate: {rate}\nlead: {{name: Ravi, phone: '+919812345678'}}\n"
+    if ok:
+        assert parse_persona(text).sample_rate == rate
+    else:
+        with pytest.raises(PersonaError, match="sample_rate"):
+            parse_persona(text)
