@@ -53,7 +53,8 @@ class MediaLeg(Protocol):
 
     @property
     def sample_rate(self) -> int:
-        """Sample rate of the PCM exchanged with the pipeline (8000 for telephony)."""
+        """Sample rate of the PCM exchanged with the pipeline: 8000 for telephony, or what a carrier stream
+        negotiated in its start message (Exotel 16000/24000, Plivo 16000)."""
         ...
 
     @property
