@@ -44,6 +44,12 @@ MULAW_8K = MediaFormat("mulaw", 8000)
 L16_8K = MediaFormat("l16", 8000)
 
 
+def encoding_name(value: Any) -> str:
+    """An encoding as carriers write it, lower-cased without parameters (``audio/x-l16;rate=8000``), cut short: it
+    goes into the refusal's log line and is the peer's text."""
+    return str(value or "").split(";")[0].strip().lower()[:40]
+
+
 def rate_value(value: Any, what: str) -> int | None:
     """A sample rate as carriers write it (8000 or "8000"); None when absent."""
     if value is None or value == "":
@@ -51,7 +57,7 @@ def rate_value(value: Any, what: str) -> int | None:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise UnsupportedMedia(f"{what} {value!r} is not a sample rate") from None
+        raise UnsupportedMedia(f"{what} is not a sample rate") from None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from engine.telephony.media_streams.base import (
     ProtocolError,
     ProtocolEvent,
     UnsupportedMedia,
+    encoding_name,
     rate_value,
 )
 from engine.telephony.media_streams.framing import EXOTEL_CHUNKS
@@ -45,7 +46,7 @@ class ExotelProtocol(CarrierProtocol):
 
     def _format(self, media_format: Any, custom: Any) -> MediaFormat:
         fmt = media_format if isinstance(media_format, dict) else {}
-        encoding = str(fmt.get("encoding") or "").split(";")[0].strip().lower()
+        encoding = encoding_name(fmt.get("encoding"))
         if encoding not in _PCM_NAMES:
             raise UnsupportedMedia(f"unsupported encoding {encoding!r}")
         # The start message says what is streamed; the URL's ``sample-rate`` is what was asked for, used when the

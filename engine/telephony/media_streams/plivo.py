@@ -20,6 +20,7 @@ from engine.telephony.media_streams.base import (
     ProtocolError,
     ProtocolEvent,
     UnsupportedMedia,
+    encoding_name,
     rate_value,
 )
 
@@ -57,7 +58,7 @@ class PlivoProtocol(CarrierProtocol):
     def _format(self, media_format: Any) -> MediaFormat:
         if not isinstance(media_format, dict):
             return self.default_format  # what the dialer's <Stream contentType> asks for
-        name = str(media_format.get("encoding") or "audio/x-mulaw").split(";")[0].strip().lower()
+        name = encoding_name(media_format.get("encoding") or "audio/x-mulaw")
         encoding = _ENCODINGS.get(name)
         if encoding is None:
             raise UnsupportedMedia(f"unsupported encoding {name!r}")

@@ -11,6 +11,7 @@ from engine.telephony.media_streams.base import (
     ProtocolError,
     ProtocolEvent,
     UnsupportedMedia,
+    encoding_name,
     rate_value,
 )
 
@@ -25,7 +26,7 @@ class TwilioProtocol(CarrierProtocol):
         fmt = start.get("mediaFormat") or {}
         if isinstance(fmt, dict):
             if fmt.get("encoding", "audio/x-mulaw") != "audio/x-mulaw":
-                raise UnsupportedMedia(f"unsupported encoding {fmt.get('encoding')!r}")
+                raise UnsupportedMedia(f"unsupported encoding {encoding_name(fmt.get('encoding'))!r}")
             rate = rate_value(fmt.get("sampleRate"), "mediaFormat.sampleRate") or MULAW_8K.sample_rate
             self._negotiate(MediaFormat("mulaw", rate), frozenset({MULAW_8K}))
         stream_id = start.get("streamSid") or message.get("streamSid")
