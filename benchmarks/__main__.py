@@ -18,7 +18,7 @@ from benchmarks.report import exit_on_sigterm
 
 HERE = Path(__file__).parent
 # Order: the per-call view first, then the per-machine view, then the other helpers' benchmarks.
-BENCHMARKS = ("latency", "capacity", "rtp_media", "lead_import")
+BENCHMARKS = ("latency", "capacity", "rtp_media", "lead_import", "outbound_chunks")
 
 
 def available() -> list[str]:

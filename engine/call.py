@@ -17,7 +17,7 @@ import metrics
 from engine.agent.policy import DialoguePolicy
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
-from engine.pipeline.listener import LeadListener, ListenerConfig
+from engine.pipeline.listener import LeadListener, ListenerConfig, listening_rate
 from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
 from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
@@ -152,12 +152,15 @@ async def run_call(
 
     done = asyncio.Event()
     playout = Playout(leg)
+    # The leg's negotiated rate (a carrier's start message fixes it): inbound audio is heard at the nearest rate
+    # the listener runs at, and speech leaves at the leg's rate.
+    listen_rate = listening_rate(leg.sample_rate)
     listener = LeadListener(
-        vad=_make_vad(services, leg.sample_rate),
+        vad=_make_vad(services, listen_rate),
         stt=stt,
         smart_turn=services.smart_turn if config.end_of_turn == "smart_turn" else None,
         turn_executor=services.turn_executor,
-        sample_rate=leg.sample_rate,
+        sample_rate=listen_rate,
         config=ListenerConfig(
             vad_stop_s=config.vad_stop_s,
             min_turn_silence_s=config.min_turn_silence_s,
@@ -179,10 +182,11 @@ async def run_call(
         on_opt_out=on_opt_out,
         on_turn=_observe_turn,
     )
-    pipeline = Pipeline([LegSource(leg), listener, manager, Speaker(tts), playout])
+    source = LegSource(leg, sample_rate=listen_rate)
+    pipeline = Pipeline([source, listener, manager, Speaker(tts, sample_rate=leg.sample_rate), playout])
     worker = PipelineWorker(
         pipeline,
-        params=PipelineParams(audio_in_sample_rate=leg.sample_rate, audio_out_sample_rate=leg.sample_rate),
+        params=PipelineParams(audio_in_sample_rate=listen_rate, audio_out_sample_rate=leg.sample_rate),
         enable_rtvi=False,
         enable_turn_tracking=False,
         cancel_on_idle_timeout=False,

@@ -48,7 +48,7 @@ from engine.speech.languages import (
     voice_problem,
 )
 from engine.telephony.leg import MediaLeg
-from engine.telephony.media_streams import PROTOCOLS, ProtocolError
+from engine.telephony.media_streams import PROTOCOLS, ProtocolError, UnsupportedMedia
 from engine.telephony.media_streams.plivo import format_extra_headers
 from engine.telephony.sip import SipCallResult, SipServer, SipTrunkConfig, place_call
 from engine.telephony.sip.auth import DigestVerifier
@@ -267,7 +267,9 @@ class Engine:
         async def close(code: int, reason: str) -> None:
             await socket.close(code=code, reason=reason)
 
-        leg = WebSocketLeg(protocol_cls(), receive, socket.send_text, close)
+        # Exotel negotiates the sample rate as a query parameter of the stream URL.
+        protocol = protocol_cls(query={str(k): str(v) for k, v in socket.query_params.items()})
+        leg = WebSocketLeg(protocol, receive, socket.send_text, close)
         try:
             started = await asyncio.wait_for(leg.wait_started(), timeout=START_TIMEOUT_S)
             # Checked again with no await before serve_call marks the call started: streams that were admitted
@@ -277,6 +279,9 @@ class Engine:
             request, result = self.directory.claim(started.custom)
         except UnknownCall as exc:
             await self._refuse_stream(leg, carrier, exc.reason, str(exc))
+            return
+        except UnsupportedMedia as exc:
+            await self._refuse_stream(leg, carrier, "unsupported_media", str(exc))
             return
         except (ProtocolError, ValueError) as exc:
             await self._refuse_stream(leg, carrier, "protocol_error", str(exc))

@@ -57,7 +57,16 @@ DISPATCH_DISPOSITIONS: Final[frozenset[str]] = frozenset(
 
 # Why a media stream or an inbound SIP call was refused before it was admitted.
 STREAM_REFUSALS: Final[frozenset[str]] = frozenset(
-    {"unknown_call", "missing_token", "bad_token", "expired_token", "protocol_error", "no_start", "unknown_carrier"}
+    {
+        "unknown_call",
+        "missing_token",
+        "bad_token",
+        "expired_token",
+        "protocol_error",
+        "unsupported_media",
+        "no_start",
+        "unknown_carrier",
+    }
 )
 SIP_REFUSALS: Final[frozenset[str]] = frozenset({"source_not_allowed", "bad_credentials"})
 MEDIA_CARRIERS: Final[frozenset[str]] = frozenset({"twilio", "exotel", "plivo"})

@@ -82,6 +82,12 @@ def ends_sentence(text: str) -> bool:
     return not trails_off(text)
 
 
+def listening_rate(leg_rate: int) -> int:
+    """The rate the listener hears a leg at: the leg's own where the VADs run at it (8 or 16 kHz), else 16 kHz
+    (Whisper's rate; a 24 kHz stream is resampled on the way in)."""
+    return leg_rate if leg_rate in (8000, 16000) else 16000
+
+
 @dataclass
 class ListenerConfig:
     vad_stop_s: float = 0.2

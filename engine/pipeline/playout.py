@@ -1,10 +1,12 @@
 """Last stage: paces synthesized speech onto the leg in real time and reports what the lead actually heard.
 
 Audio leaves in 20 ms frames on an absolute schedule (no drift, no bursts a carrier would drop), after a small
-pre-buffer of ``prebuffer_frames`` that absorbs network jitter. After each utterance a carrier ``mark`` is sent;
-its echo is the moment the lead finished hearing it. On barge-in the queue is dropped, the carrier is told to
-``clear`` its buffer, and the played part of the utterance is reported upstream so the transcript records only
-what was heard.
+pre-buffer of ``prebuffer_frames`` that absorbs network jitter. A leg that holds frames until they fill a carrier's
+chunk (Exotel) gets that many frames more in the pre-buffer, so its first chunk leaves at once and the carrier is
+as far ahead as any other; when speech runs dry before a chunk is full, the leg is told to flush it. After each
+utterance a carrier ``mark`` is sent; its echo is the moment the lead finished hearing it. On barge-in the queue
+is dropped, the carrier is told to ``clear`` its buffer, and the played part of the utterance is reported upstream
+so the transcript records only what was heard.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from engine.audio.pcm import FRAME_MS
 from engine.audio.pcm import frames as split_frames
 from engine.pipeline.frames import LegClosedFrame, LegMarkFrame, PlayoutFrame, SpeechAudioFrame
-from engine.telephony.leg import MediaLeg
+from engine.telephony.leg import ChunkingLeg, MediaLeg
 
 FRAME_S = FRAME_MS / 1000
 
@@ -68,6 +70,9 @@ class Playout(FrameProcessor):
         super().__init__(name="Playout", **kwargs)  # type: ignore[arg-type]
         self._leg = leg
         self._prebuffer = prebuffer_frames
+        self._chunking = leg if isinstance(leg, ChunkingLeg) and leg.hold_frames > 1 else None
+        # Frames sent at once when speech starts: the pre-buffer, plus the frames a chunking leg holds back.
+        self._lead = prebuffer_frames + (self._chunking.hold_frames - 1 if self._chunking is not None else 0)
         self._queue: deque[tuple[int, bytes]] = deque()
         self._utterances: dict[int, _Utterance] = {}
         self._wake = asyncio.Event()
@@ -116,9 +121,9 @@ class Playout(FrameProcessor):
                 await self._wake.wait()
                 continue
             now = time.monotonic()
-            if idle or next_at < now - FRAME_S * self._prebuffer:
+            if idle or next_at < now - FRAME_S * self._lead:
                 # Starting from silence: the pre-buffer goes out at once, then one frame per 20 ms.
-                next_at = now - FRAME_S * self._prebuffer
+                next_at = now - FRAME_S * self._lead
                 idle = False
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -131,7 +136,7 @@ class Playout(FrameProcessor):
             if utt is None:
                 continue
             if pcm:
-                if lateness > FRAME_S and utt.frames_sent > self._prebuffer:
+                if lateness > FRAME_S and utt.frames_sent > self._lead:
                     self._count_late(lateness)
                 try:
                     await self._leg.send_audio(pcm)
@@ -156,7 +161,7 @@ class Playout(FrameProcessor):
 
     def _count_late(self, lateness: float) -> None:
         self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)
-        if lateness > FRAME_S * self._prebuffer:
+        if lateness > FRAME_S * self._lead:
             self.stats.underruns += 1
         else:
             self.stats.late_frames += 1
@@ -173,6 +178,14 @@ class Playout(FrameProcessor):
         # Speech is still being synthesized: this gap is audible.
         self.stats.underruns += 1
         self.stats.starved += 1
+        if self._chunking is not None:
+            # What the leg holds would otherwise wait for the next piece: the lead would hear the gap mid-word,
+            # and a reply's first words would wait for its second piece.
+            try:
+                await self._chunking.flush()
+            except Exception as exc:
+                logger.info("playout stopped: {}", type(exc).__name__)
+                self._closed = True
         return False
 
     async def _finish_sending(self, utt: _Utterance) -> None:

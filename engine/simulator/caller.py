@@ -69,7 +69,7 @@ class SimulatedCaller:
         self._turn_cut_in = False
         self._closed = asyncio.Event()
         self._ws: Any = None
-        self._far = FAR_ENDS[persona.carrier](self.stream_sid, self.call_id)
+        self._far = FAR_ENDS[persona.carrier](self.stream_sid, self.call_id, persona.sample_rate)
 
     # -- messages --------------------------------------------------------------------------------------------
     async def _send(self, message: dict[str, Any]) -> None:

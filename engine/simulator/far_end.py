@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from engine.audio.g711 import ulaw_decode, ulaw_encode
+from engine.audio.resample import StreamResampler
 from engine.telephony.media_streams.plivo import HEADER_NAMES, format_extra_headers
 
 # Exotel's start names both parties; the simulator has no real numbers to give (and must not invent real ones).
@@ -31,11 +32,16 @@ class Inbound:
 
 
 class FarEnd:
+    """The simulated lead lives at 8 kHz; a far end streaming at another rate converts at this edge."""
+
     carrier = ""
 
-    def __init__(self, stream_id: str, call_id: str) -> None:
+    def __init__(self, stream_id: str, call_id: str, sample_rate: int = 8000) -> None:
         self.stream_id = stream_id
         self.call_id = call_id
+        self.sample_rate = sample_rate
+        self._up = StreamResampler(8000, sample_rate)
+        self._down = StreamResampler(sample_rate, 8000)
         self._seq = 0
 
     def _next(self) -> str:
@@ -131,7 +137,7 @@ class ExotelFarEnd(FarEnd):
                     "from": SIMULATED_FROM,
                     "to": SIMULATED_TO,
                     "custom_parameters": custom,
-                    "media_format": {"encoding": "raw", "sample_rate": "8000", "bit_rate": "128"},
+                    "media_format": {"encoding": "raw", "sample_rate": str(self.sample_rate), "bit_rate": "128"},
                 },
             },
         ]
@@ -141,7 +147,11 @@ class ExotelFarEnd(FarEnd):
             "event": "media",
             "sequence_number": int(self._next()),
             "stream_sid": self.stream_id,
-            "media": {"chunk": chunk, "timestamp": str(chunk * 20), "payload": base64.b64encode(pcm).decode()},
+            "media": {
+                "chunk": chunk,
+                "timestamp": str(chunk * 20),
+                "payload": base64.b64encode(self._up.process(pcm)).decode(),
+            },
         }
 
     def mark_played(self, name: str) -> dict[str, Any]:
@@ -155,7 +165,7 @@ class ExotelFarEnd(FarEnd):
     def read(self, message: dict[str, Any]) -> Inbound:
         event = message.get("event")
         if event == "media":
-            return Inbound("media", pcm=base64.b64decode(message["media"]["payload"]))
+            return Inbound("media", pcm=self._down.process(base64.b64decode(message["media"]["payload"])))
         if event == "mark":
             return Inbound("mark", name=message["mark"]["name"])
         if event == "clear":

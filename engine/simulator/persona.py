@@ -66,12 +66,22 @@ class Persona(BaseModel):
     voice: Literal["piper", "espeak"] = "piper"
     answering_machine: bool = False
     carrier: Literal["twilio", "exotel", "plivo"] = "twilio"
+    # The stream's negotiated rate; only Exotel's applet offers others than 8000.
+    sample_rate: Literal[8000, 16000, 24000] = 8000
     policy: Literal["script", "llm"] = "script"  # the engine's dialogue policy for this call
     pause_s: float = Field(default=0.6, ge=0.1, le=5)
     turns: list[PersonaTurn] = Field(default_factory=list)
     expect: dict[str, Any] | None = None  # for tests; the simulator ignores it
 
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _rate_fits_carrier(self) -> Persona:
+        if self.sample_rate != 8000 and self.carrier != "exotel":
+            raise ValueError(
+                f"sample_rate {self.sample_rate} is offered by Exotel only (this persona's carrier: {self.carrier})"
+            )
+        return self
 
     def script_path(self) -> Path | None:
         if self.script is None:

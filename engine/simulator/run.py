@@ -93,6 +93,8 @@ async def simulate(persona: Persona, base_url: str) -> dict[str, Any]:
     params = custom_parameters(persona)
     utterances = lead_utterances(persona)
     ws_url = base_url.replace("http://", "ws://").replace("https://", "wss://") + f"/media/{persona.carrier}"
+    if persona.sample_rate != 8000:
+        ws_url += f"?sample-rate={persona.sample_rate}"  # as Exotel's applet asks for it
     caller = SimulatedCaller(persona, utterances, ws_url)
     result = await caller.run(params)
     record = await asyncio.get_running_loop().run_in_executor(None, fetch_record, base_url, caller.call_id)

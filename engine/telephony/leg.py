@@ -53,7 +53,8 @@ class MediaLeg(Protocol):
 
     @property
     def sample_rate(self) -> int:
-        """Sample rate of the PCM exchanged with the pipeline (8000 for telephony)."""
+        """Sample rate of the PCM exchanged with the pipeline: 8000 for telephony, or what a carrier stream
+        negotiated in its start message (Exotel 16000/24000, Plivo 16000)."""
         ...
 
     @property
@@ -77,4 +78,18 @@ class MediaLeg(Protocol):
 
     async def hangup(self) -> None:
         """End the call from our side. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class ChunkingLeg(Protocol):
+    """A leg whose carrier takes outbound audio only in chunks of several frames (Exotel's Voicebot applet)."""
+
+    @property
+    def hold_frames(self) -> int:
+        """20 ms frames the leg holds before the first message of a chunk leaves (1: none held)."""
+        ...
+
+    async def flush(self) -> None:
+        """Send what the leg holds now, padded with silence to a whole chunk."""
         ...

@@ -36,6 +36,11 @@ class WebSocketLeg:
     def supports_marks(self) -> bool:
         return True
 
+    @property
+    def hold_frames(self) -> int:
+        """Frames the carrier's outbound framing holds back before a message leaves (1: each frame leaves)."""
+        return self.protocol.hold_frames
+
     async def wait_started(self) -> Started:
         """Read until the carrier's ``start``; raises ProtocolError on anything else but ``connected``."""
         while True:
@@ -81,15 +86,24 @@ class WebSocketLeg:
 
     async def send_audio(self, pcm: bytes) -> None:
         if not self._closed:
-            await self._send(self.protocol.media(pcm))
+            for text in self.protocol.frame_audio(pcm):
+                await self._send(text)
+
+    async def flush(self) -> None:
+        """Send the audio the framing holds, padded to a whole chunk (speech ran dry before the chunk filled)."""
+        if not self._closed:
+            for text in self.protocol.flush():
+                await self._send(text)
 
     async def send_mark(self, name: str) -> None:
         if not self._closed:
-            await self._send(self.protocol.mark(name))
+            for text in self.protocol.frame_mark(name):
+                await self._send(text)
 
     async def clear(self) -> None:
         if not self._closed:
-            await self._send(self.protocol.clear())
+            for text in self.protocol.frame_clear():
+                await self._send(text)
 
     async def hangup(self) -> None:
         await self._shutdown(1000, "call ended")

@@ -5,10 +5,12 @@ from engine.telephony.media_streams.base import (
     CarrierProtocol,
     Dtmf,
     Mark,
+    MediaFormat,
     ProtocolError,
     ProtocolEvent,
     Started,
     Stopped,
+    UnsupportedMedia,
 )
 from engine.telephony.media_streams.exotel import ExotelProtocol
 from engine.telephony.media_streams.plivo import PlivoProtocol
@@ -27,10 +29,12 @@ __all__ = [
     "Dtmf",
     "ExotelProtocol",
     "Mark",
+    "MediaFormat",
     "PlivoProtocol",
     "ProtocolError",
     "ProtocolEvent",
     "Started",
     "Stopped",
     "TwilioProtocol",
+    "UnsupportedMedia",
 ]

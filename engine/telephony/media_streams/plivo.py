@@ -1,4 +1,4 @@
-"""Plivo audio streams (bidirectional): base64 8 kHz mu-law; ``checkpoint`` / ``playedStream`` for playout.
+"""Plivo audio streams (bidirectional): ``checkpoint`` / ``playedStream`` for playout.
 
 Wire form, as Plivo's Audio Streaming Protocol Reference documents it
 (https://www.plivo.com/docs/voice-agents/audio-streaming/concepts/audio-streaming-reference): Plivo sends ``start``
@@ -6,17 +6,37 @@ Wire form, as Plivo's Audio Streaming Protocol Reference documents it
 ``extra_headers``), ``media``, ``dtmf``, ``playedStream`` and ``clearedAudio``, and closes the socket at the end
 (no ``stop`` event is documented; one is still read as the end). We send ``playAudio`` (no stream id),
 ``checkpoint`` and ``clearAudio``.
+
+The ``<Stream contentType>`` negotiates the media: ``audio/x-mulaw`` at 8000 Hz or ``audio/x-l16`` at 8000 or
+16000 Hz (Plivo's default is ``audio/x-l16;rate=8000``; the dialer asks for mu-law). ``start.mediaFormat`` reports it
+and ``playAudio`` answers in the same format, since Plivo does not support switching codecs within a stream.
+https://www.plivo.com/docs/voice/xml/the-stream-element
+https://www.plivo.com/docs/voice/concepts/audio-streaming
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
-from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.directory import STREAM_TOKEN_PARAMETER
-from engine.telephony.media_streams.base import CarrierProtocol, Mark, ProtocolError, ProtocolEvent
+from engine.telephony.media_streams.base import (
+    L16_8K,
+    MULAW_8K,
+    CarrierProtocol,
+    Mark,
+    MediaFormat,
+    ProtocolError,
+    ProtocolEvent,
+    UnsupportedMedia,
+    encoding_name,
+    rate_value,
+)
+
+SUPPORTED = frozenset({MULAW_8K, L16_8K, MediaFormat("l16", 16000)})
+_ENCODINGS: dict[str, Literal["l16", "mulaw"]] = {"audio/x-mulaw": "mulaw", "audio/x-l16": "l16"}
+_CONTENT_TYPES = {encoding: content_type for content_type, encoding in _ENCODINGS.items()}
 
 # Plivo allows only letters and digits in extraHeaders, so our parameter names travel without underscores.
 HEADER_NAMES = {"call_id": "callid", STREAM_TOKEN_PARAMETER: "streamtoken"}
@@ -68,10 +88,18 @@ class PlivoProtocol(CarrierProtocol):
         if not isinstance(start, dict):
             raise ProtocolError("'start' without a start object")
         stream_id = start.get("streamId") or message.get("streamId")
+        self._negotiate(self._format(start.get("mediaFormat")), SUPPORTED)
         return self._start(stream_id, start.get("callId"), extra_headers(message.get("extra_headers")))
 
-    def _decode(self, payload: bytes) -> bytes:
-        return ulaw_decode(payload)
+    def _format(self, media_format: Any) -> MediaFormat:
+        if not isinstance(media_format, dict):
+            return self.default_format  # what the dialer's <Stream contentType> asks for
+        name = encoding_name(media_format.get("encoding") or "audio/x-mulaw")
+        encoding = _ENCODINGS.get(name)
+        if encoding is None:
+            raise UnsupportedMedia(f"unsupported encoding {name!r}")
+        rate = rate_value(media_format.get("sampleRate"), "mediaFormat.sampleRate")
+        return MediaFormat(encoding, rate or 8000)
 
     def _on_other(self, event: str, message: dict[str, Any]) -> list[ProtocolEvent]:
         if event in PLAYED_EVENTS:
@@ -84,7 +112,12 @@ class PlivoProtocol(CarrierProtocol):
         raise ProtocolError(f"unknown event {event!r}")
 
     def media(self, pcm16: bytes) -> str:
-        media = {"contentType": "audio/x-mulaw", "sampleRate": 8000, "payload": self._b64(ulaw_encode(pcm16))}
+        fmt = self.media_format
+        media = {
+            "contentType": _CONTENT_TYPES[fmt.encoding],
+            "sampleRate": fmt.sample_rate,
+            "payload": self._b64(self._encode(pcm16)),
+        }
         return self._json({"event": "playAudio", "media": media})
 
     def mark(self, name: str) -> str:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.audio.g711 import ulaw_decode, ulaw_encode
-from engine.telephony.media_streams.base import CarrierProtocol, ProtocolError, ProtocolEvent
+from engine.telephony.media_streams.base import (
+    MULAW_8K,
+    CarrierProtocol,
+    MediaFormat,
+    ProtocolError,
+    ProtocolEvent,
+    UnsupportedMedia,
+    encoding_name,
+    rate_value,
+)
 
 
 class TwilioProtocol(CarrierProtocol):
@@ -16,8 +24,11 @@ class TwilioProtocol(CarrierProtocol):
         if not isinstance(start, dict):
             raise ProtocolError("'start' without a start object")
         fmt = start.get("mediaFormat") or {}
-        if isinstance(fmt, dict) and fmt.get("encoding", "audio/x-mulaw") != "audio/x-mulaw":
-            raise ProtocolError(f"unsupported encoding {fmt.get('encoding')!r}")
+        if isinstance(fmt, dict):
+            if fmt.get("encoding", "audio/x-mulaw") != "audio/x-mulaw":
+                raise UnsupportedMedia(f"unsupported encoding {encoding_name(fmt.get('encoding'))!r}")
+            rate = rate_value(fmt.get("sampleRate"), "mediaFormat.sampleRate") or MULAW_8K.sample_rate
+            self._negotiate(MediaFormat("mulaw", rate), frozenset({MULAW_8K}))
         stream_id = start.get("streamSid") or message.get("streamSid")
         return self._start(stream_id, start.get("callSid"), start.get("customParameters"))
 
@@ -32,11 +43,8 @@ class TwilioProtocol(CarrierProtocol):
             return []  # the outbound track echoed back: not the caller's voice
         return super()._dispatch(event, message)
 
-    def _decode(self, payload: bytes) -> bytes:
-        return ulaw_decode(payload)
-
     def media(self, pcm16: bytes) -> str:
-        payload = self._b64(ulaw_encode(pcm16))
+        payload = self._b64(self._encode(pcm16))
         return self._json({"event": "media", "streamSid": self.stream_id, "media": {"payload": payload}})
 
     def mark(self, name: str) -> str:
