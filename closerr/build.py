@@ -12,6 +12,7 @@ import socket
 from loguru import logger
 
 from config.settings import Settings
+from control_api.privacy.audio_files import audio_dir
 from engine.facade import Engine, EngineConfig, LlmEndpoint, ModelConfig
 
 
@@ -53,6 +54,8 @@ def engine_config(settings: Settings) -> EngineConfig:
             api_key=key.get_secret_value() if key is not None else None,
             first_token_timeout_s=settings.llm_first_token_timeout_s,
         ),
+        # Where the privacy controls look for a call's audio, so retention and erasure find every recording.
+        recordings_dir=audio_dir(settings.data_dir),
     )
 
 

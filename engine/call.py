@@ -15,6 +15,7 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
+from engine.audio.recorder import start_recorder
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig
@@ -25,6 +26,7 @@ from engine.records import CallRecord, CallRequest, TurnLatency
 from engine.services import EngineServices
 from engine.speech.tts import LIVE
 from engine.telephony.leg import MediaLeg
+from engine.telephony.recording_leg import RecordingLeg
 
 
 def _make_vad(services: EngineServices, sample_rate: int) -> FrameVad:
@@ -85,6 +87,9 @@ async def run_call(
     prewarm = asyncio.create_task(services.tts.prewarm(fixed[1:]))
 
     done = asyncio.Event()
+    recorder = start_recorder(config.recordings_dir, request.call_id, leg.sample_rate) if request.record_audio else None
+    if recorder is not None:
+        leg = RecordingLeg(leg, recorder)
     playout = Playout(leg)
     listener = LeadListener(
         vad=_make_vad(services, leg.sample_rate),
@@ -151,6 +156,8 @@ async def run_call(
         closer = getattr(policy, "aclose", None)  # the LLM policy holds an HTTP connection pool
         if closer is not None:
             await closer()
+        if recorder is not None:
+            record.recording = await asyncio.to_thread(recorder.close)
     record.underruns = playout.stats.underruns
     if record.underruns:
         logger.info(

@@ -8,6 +8,7 @@ defaults are the deployment defaults, so a test or benchmark can build a config 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from models import ModelConfig
@@ -50,3 +51,5 @@ class EngineConfig:
     sip_inbound_username: str | None = None
     sip_inbound_password: str | None = field(default=None, repr=False)
     llm: LlmEndpoint = field(default_factory=LlmEndpoint)
+    # Where call recordings are written (``<call_id>.ogg``); None: calls are never recorded.
+    recordings_dir: Path | None = None

@@ -40,6 +40,9 @@ class CallRequest:
     max_call_s: float = 600.0
     campaign_id: str | None = None  # bounded metric label; never a phone number
     account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
+    # Record both sides of the call (the campaign's greeting says so); only where the engine has a recordings
+    # directory.
+    record_audio: bool = False
 
 
 @dataclass
@@ -68,6 +71,17 @@ class TurnLatency:
 
 
 @dataclass
+class RecordingInfo:
+    """The call's audio file (stereo: left the lead, right the agent, on the call's clock). ``complete`` is false
+    when frames were dropped (the writer fell behind) or the disk failed: the call went on regardless."""
+
+    file: str
+    complete: bool = True
+    dropped_frames: int = 0
+    error: str | None = None
+
+
+@dataclass
 class CallRecord:
     call_id: str
     outcome: Outcome = Outcome.ERROR
@@ -84,6 +98,7 @@ class CallRecord:
     dtmf: list[str] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    recording: RecordingInfo | None = None
 
     def latency_summary(self) -> dict[str, float | None]:
         v2v = sorted(t.v2v_s for t in self.turns)
