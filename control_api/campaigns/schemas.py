@@ -17,6 +17,8 @@ WebhookUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_lengt
 CampaignName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 # An agent script as a JSON object, or its YAML/JSON text.
 ScriptInput = dict[str, Any] | Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
+# "on": both sides of every call are recorded (the greeting must say so), kept and purged with the transcript.
+Recording = Literal["off", "on"]
 
 ALL_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_DAYS: list[Day] = ["mon", "tue", "wed", "thu", "fri", "sat"]
@@ -54,6 +56,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 90
     caller_id: CallerId | None = None
     webhook_url: WebhookUrl | None = None
+    recording: Recording = "on"
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -69,6 +72,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | msgspec.UnsetType = msgspec.UNSET
     caller_id: CallerId | msgspec.UnsetType | None = msgspec.UNSET
     webhook_url: WebhookUrl | msgspec.UnsetType | None = msgspec.UNSET
+    recording: Recording | msgspec.UnsetType = msgspec.UNSET
 
 
 class CampaignView(msgspec.Struct):
@@ -85,6 +89,7 @@ class CampaignView(msgspec.Struct):
     retention_days: int
     caller_id: str | None
     webhook_url: str | None
+    recording: str
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

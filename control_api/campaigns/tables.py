@@ -31,6 +31,8 @@ class Campaign(Base):
     retention_days: Mapped[int] = mapped_column(Integer, default=90)
     caller_id: Mapped[str | None] = mapped_column(String(32))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    # "on" | "off". Rows older than the column read "off": their greeting was never checked for the recording notice.
+    recording: Mapped[str] = mapped_column(String(3), default="on", server_default="off")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -61,6 +61,7 @@ class DialJob:
     script: dict[str, Any]
     max_call_s: int
     caller_id: str | None
+    record_audio: bool = False
 
 
 @dataclass
@@ -233,6 +234,7 @@ async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -
             script=call_script(c.script, c.retry, lead.attempts),
             max_call_s=c.max_call_seconds,
             caller_id=c.caller_id,
+            record_audio=c.recording == "on",
         )
     )
 

@@ -51,6 +51,17 @@ _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _METADATA_RE = re.compile(r"^lead\.metadata\.([A-Za-z_][A-Za-z0-9_]*)$")
 # "AI" as a word, or spelled out; "virtual assistant" alone hides that it is a machine, so it does not count.
 _AI_DISCLOSURE_RE = re.compile(r"\b(?:AI|A\.I\.|artificial intelligence)(?![A-Za-z])", re.IGNORECASE)
+_RECORDING_DISCLOSURE_RE = re.compile(r"\brecord(?:ed|ing)\b", re.IGNORECASE)
+
+
+def recording_disclosure_problem(greeting: str) -> str | None:
+    """Why ``greeting`` cannot open a recorded call (it must say the call is recorded), or None."""
+    if _RECORDING_DISCLOSURE_RE.search(greeting):
+        return None
+    return (
+        "a recorded call's greeting must say so (e.g. '... this call is recorded ...'); "
+        "or create the campaign with recording off"
+    )
 
 
 class ScriptError(ValueError):
