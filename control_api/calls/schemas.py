@@ -40,6 +40,9 @@ class CallDetail(msgspec.Struct):
     opted_out: bool | None
     callback_at: str | None
     error: str | None
+    # {file, complete, dropped_frames, error} when the call was recorded; GET /v1/calls/{id}/recording serves it.
+    # complete is false when the writer dropped frames (a slow or full disk): the call itself went on.
+    recording: dict[str, Any] | None = None
 
 
 class CallPage(msgspec.Struct):

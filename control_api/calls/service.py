@@ -57,6 +57,7 @@ def detail(c: Call) -> CallDetail:
         opted_out=record.get("opted_out"),
         callback_at=record.get("callback_at"),
         error=c.error or record.get("error"),
+        recording=record.get("recording"),
     )
 
 
