@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from litestar import Response
+from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.policy import recordings_account
@@ -53,3 +55,12 @@ async def recording(
         return RecordingAnswer(path, media_type_of(path), size)
     body = await asyncio.to_thread(read_range, path, byte_range)
     return RecordingAnswer(path, media_type_of(path), size, byte_range, body)
+
+
+def as_response(answer: RecordingAnswer) -> File | Response[bytes]:
+    """The whole file (200) or the asked-for range (206), for the API and the console's player alike."""
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
+    if answer.byte_range is None:
+        return File(path=answer.path, media_type=answer.media_type, content_disposition_type="inline", headers=headers)
+    headers["Content-Range"] = answer.byte_range.content_range
+    return Response(content=answer.body, status_code=206, media_type=answer.media_type, headers=headers)

@@ -63,10 +63,4 @@ class CallController(Controller):
         owning client only (another tenant's call is 404) and the platform operator (audited)."""
         data_dir = cast(Settings, request.app.state.settings).data_dir
         answer = await recordings.recording(session, principal, call_id, data_dir, request.headers.get("range"))
-        headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
-        if answer.byte_range is None:
-            return File(
-                path=answer.path, media_type=answer.media_type, content_disposition_type="inline", headers=headers
-            )
-        headers["Content-Range"] = answer.byte_range.content_range
-        return Response(content=answer.body, status_code=206, media_type=answer.media_type, headers=headers)
+        return recordings.as_response(answer)

@@ -87,7 +87,7 @@ class CampaignPages(Controller):
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         values = {"name": "", "script": example_script(), "window_start": "09:00", "window_end": "21:00"}
-        values["concurrency"] = "5"
+        values.update(concurrency="5", recording="on")
         return page(request, "campaign_new.html", principal=principal, section="campaigns", values=values, errors={})
 
     @post("/new")
@@ -99,7 +99,8 @@ class CampaignPages(Controller):
         campaign_rules: Rules,
     ) -> Template | Redirect:
         form = await request.form()
-        values = {k: str(form.get(k) or "") for k in ("name", "script", "window_start", "window_end", "concurrency")}
+        fields = ("name", "script", "window_start", "window_end", "concurrency", "recording")
+        values = {k: str(form.get(k) or "") for k in fields}
         try:
             body = msgspec.convert(
                 {
@@ -107,6 +108,7 @@ class CampaignPages(Controller):
                     "script": values["script"] if values["script"].strip() else "",
                     "calling_window": {"start": values["window_start"], "end": values["window_end"]},
                     "concurrency": int(values["concurrency"] or 5),
+                    "recording": values["recording"] or "on",
                 },
                 CampaignCreate,
             )
@@ -121,6 +123,7 @@ class CampaignPages(Controller):
                 "script": "Paste an agent script (YAML or JSON).",
                 "concurrency": "Concurrency is a whole number from 1 to 100.",
                 "window_start": "Calling hours are HH:MM, 24-hour.",
+                "recording": "Recording is on or off.",
             }
             errors = {field: messages.get(field, str(exc))}
             return page(
