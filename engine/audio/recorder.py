@@ -63,11 +63,12 @@ def start_recorder(directory: Path | None, call_id: str, sample_rate: int) -> Ca
 
 
 class _Channel:
-    __slots__ = ("end", "pending")
+    __slots__ = ("end", "gaps", "pending")
 
     def __init__(self) -> None:
         self.pending = bytearray()  # PCM16 not yet written, starting at the recorder's ``written`` sample
         self.end = 0  # the sample after this channel's last one
+        self.gaps: list[tuple[int, int]] = []  # (first sample, length) of the silence put in for missing frames
 
 
 class CallRecorder:
@@ -184,11 +185,42 @@ class CallRecorder:
         # An inbound frame is stamped when it arrived, i.e. at its end; an outbound one when it left, its start.
         start = self._sample(at) - (n if kind == LEAD else 0)
         if start > channel.end + self._jitter:
+            if kind == LEAD:
+                if len(channel.gaps) > 64:  # only the unwritten ones can be taken back
+                    channel.gaps = [g for g in channel.gaps if g[0] + g[1] > self._written]
+                channel.gaps.append((channel.end, start - channel.end))
             channel.pending.extend(bytes(2 * (start - channel.end)))
             channel.end = start
+        elif kind == LEAD and channel.end - max(start, 0) > self._jitter:
+            self._catch_up(channel, channel.end - max(start, 0))
         channel.pending.extend(pcm[: 2 * n])
         channel.end += n
         self._latest = max(self._latest, channel.end)
+
+    def _catch_up(self, channel: _Channel, ahead: int) -> None:
+        """Inbound frames held up and then delivered in a burst (the network, or the call's first moments before
+        the pipeline reads) would push the lead's side later than it was said, for the rest of the call. Take the
+        excess back: first from the silence put in while they were missing, then from the held-up audio itself
+        (older than the place it would take), so that the frame arriving now lands at its moment."""
+        while ahead > 0 and channel.gaps:
+            first, length = channel.gaps[-1]
+            first = max(first, self._written)  # what is written stays
+            stop = channel.gaps[-1][0] + length
+            take = min(ahead, stop - first)
+            if take <= 0:
+                channel.gaps.clear()
+                break
+            del channel.pending[(stop - take - self._written) * 2 : (stop - self._written) * 2]
+            channel.end -= take
+            ahead -= take
+            if take == stop - first:
+                channel.gaps.pop()
+            else:
+                channel.gaps[-1] = (channel.gaps[-1][0], length - take)
+        if ahead > 0:
+            keep = max(channel.end - ahead, self._written)
+            del channel.pending[(keep - self._written) * 2 :]
+            channel.end = keep
 
     def _flush(self, sink: Sink, upto: int) -> None:
         """Write both channels up to sample ``upto``, the one that has fallen silent padded with silence."""

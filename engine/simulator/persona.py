@@ -53,6 +53,7 @@ class Persona(BaseModel):
     answering_machine: bool = False
     carrier: Literal["twilio", "exotel", "plivo"] = "twilio"
     policy: Literal["script", "llm"] = "script"  # the engine's dialogue policy for this call
+    recording: bool = False  # ask the engine to record the call (where it keeps recordings)
     pause_s: float = Field(default=0.6, ge=0.1, le=5)
     turns: list[PersonaTurn] = Field(default_factory=list)
     expect: dict[str, Any] | None = None  # for tests; the simulator ignores it

@@ -173,3 +173,34 @@ def test_the_recording_leg_passes_everything_through_and_copies_both_directions(
     assert len(inner.sent) == 1 and inner.cleared == 1
     assert [kind for kind, _, _ in list(recorder._queue.queue)] == [0, 0, 1, 2]  # lead, lead, agent, cut
     assert recorder.close().complete
+
+
+def test_inbound_frames_held_up_and_delivered_in_a_burst_still_land_on_the_call_clock(tmp_path: Path) -> None:
+    path = tmp_path / "call.flac"
+    recorder = CallRecorder(path, RATE, origin=T0, open_sink=flac_sink)
+    recorder.start()
+    # Half a second the lead said before the pipeline read anything arrives at once, as the call starts.
+    for _ in range(25):
+        recorder.lead(tone(), at=T0 + 0.005)
+    # Then frames in real time until 0.5 s, ...
+    for i in range(25):
+        recorder.lead(tone(), at=T0 + 0.02 * (i + 1))
+    # ... nothing for 0.3 s (the network held them), then those 15 frames at once at 0.8 s, and real time again.
+    for _ in range(15):
+        recorder.lead(tone(), at=T0 + 0.8)
+    for i in range(10):
+        recorder.lead(tone(), at=T0 + 0.8 + 0.02 * (i + 1))
+    # The agent speaks at 1.5 s: the lead's side must not have drifted later meanwhile.
+    recorder.lead(tone(), at=T0 + 1.5)
+    info = recorder.close()
+
+    assert info.complete
+    data, _ = sf.read(path, dtype="int16")
+    assert data.shape[0] == int(1.5 * RATE)  # the last frame ends at 1.5 s, not later
+    *said, last = voiced(data[:, 0])
+    assert last == (1.48, 1.5)
+    # Up to 1.0 s the lead spoke without a break: laid down within the jitter allowance (40 ms) of where it was
+    # said, the held-up frames in the place of the silence that stood for them. Of what came before the call's
+    # clock started only the last frame is kept (at 0 s).
+    assert said[0][0] == 0.0 and said[-1][1] <= 1.0 + 0.04
+    assert sum(end - start for start, end in said) == pytest.approx(0.02 + 1.0)
