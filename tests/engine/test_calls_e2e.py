@@ -75,6 +75,8 @@ turns:
     assert "AI assistant" in bots[0]["text"]
     assert result["turns"] and result["turns"][0]["v2v_s"] is not None  # the caller heard the reply
     assert result["outcome"] == "hung_up" and result["ended_by"] == "lead"
+    # This call did not ask to be recorded: the engine kept no audio of it.
+    assert result["recording"] is None and not list(RECORDINGS.glob(f"{result['call_id']}.*"))
 
 
 async def test_a_short_answer_to_the_question_ends_the_turn_without_waiting_out_the_silence(engine_url):
