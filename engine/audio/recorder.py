@@ -47,7 +47,7 @@ def recording_format(sample_rate: int) -> tuple[str, str, str]:
 
 def open_sink(path: Path, sample_rate: int) -> Sink:
     _, fmt, subtype = recording_format(sample_rate)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only, as the data directory is
     return sf.SoundFile(path, "w", samplerate=sample_rate, channels=2, format=fmt, subtype=subtype)
 
 
