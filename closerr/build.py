@@ -12,6 +12,7 @@ import socket
 from loguru import logger
 
 from config.settings import Settings
+from control_api.privacy.audio_files import audio_dir
 from engine.facade import Engine, EngineConfig, LlmEndpoint, ModelConfig
 
 
@@ -62,6 +63,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         sip_inbound_password=inbound_password.get_secret_value() if inbound_password is not None else None,
         llm=llm_endpoint(settings),
         llm_profiles=llm_profiles(settings),
+        # Where the privacy controls look for a call's audio, so retention and erasure find every recording.
+        recordings_dir=audio_dir(settings.data_dir),
     )
 
 

@@ -15,6 +15,7 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
+from engine.audio.recorder import start_recorder
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig, listening_rate
@@ -27,6 +28,7 @@ from engine.speech.languages import DEFAULT_LANGUAGE
 from engine.speech.stt import WhisperService
 from engine.speech.tts import LIVE, SpeechSynthesizer
 from engine.telephony.leg import MediaLeg
+from engine.telephony.recording_leg import RecordingLeg
 from models import ModelMissingError
 
 
@@ -109,6 +111,27 @@ def _observe_turn(latency: TurnLatency) -> None:
     )
 
 
+def _close_record(request: CallRequest, record: CallRecord, policy: DialoguePolicy, playout: Playout) -> None:
+    """What only the end of the call tells: the LLM's fallbacks, the playout's underruns; and the call's metrics."""
+    llm_stats = getattr(policy, "stats", None)  # the LLM policy's per-call counters
+    if llm_stats is not None:
+        record.fallback_turns = llm_stats.fallback_turns
+        record.notes.append(llm_stats.summary())
+    record.underruns = playout.stats.underruns
+    if record.underruns:
+        logger.info(
+            "call {} underruns: {} ({} starved mid-utterance, max lateness {:.0f} ms)",
+            request.call_id,
+            record.underruns,
+            playout.stats.starved,
+            1000 * playout.stats.max_lateness_s,
+        )
+    metrics.AUDIO_UNDERRUNS_TOTAL.inc(record.underruns)
+    metrics.INTERRUPTIONS_TOTAL.inc(record.interruptions)
+    status = "error" if record.error or record.ended_by == "error" else "completed"
+    metrics.record_call_finished(status, record.outcome, record.duration_s)
+
+
 async def run_call(
     request: CallRequest,
     leg: MediaLeg,
@@ -151,6 +174,9 @@ async def run_call(
     prewarm = asyncio.create_task(tts.prewarm(fixed[1:]))
 
     done = asyncio.Event()
+    recorder = start_recorder(config.recordings_dir, request.call_id, leg.sample_rate) if request.record_audio else None
+    if recorder is not None:
+        leg = RecordingLeg(leg, recorder)
     playout = Playout(leg)
     # The leg's negotiated rate (a carrier's start message fixes it): inbound audio is heard at the nearest rate
     # the listener runs at, and speech leaves at the leg's rate.
@@ -223,21 +249,7 @@ async def run_call(
         closer = getattr(policy, "aclose", None)  # the LLM policy holds an HTTP connection pool
         if closer is not None:
             await closer()
-    llm_stats = getattr(policy, "stats", None)  # the LLM policy's per-call counters
-    if llm_stats is not None:
-        record.fallback_turns = llm_stats.fallback_turns
-        record.notes.append(llm_stats.summary())
-    record.underruns = playout.stats.underruns
-    if record.underruns:
-        logger.info(
-            "call {} underruns: {} ({} starved mid-utterance, max lateness {:.0f} ms)",
-            request.call_id,
-            record.underruns,
-            playout.stats.starved,
-            1000 * playout.stats.max_lateness_s,
-        )
-    metrics.AUDIO_UNDERRUNS_TOTAL.inc(record.underruns)
-    metrics.INTERRUPTIONS_TOTAL.inc(record.interruptions)
-    status = "error" if record.error or record.ended_by == "error" else "completed"
-    metrics.record_call_finished(status, record.outcome, record.duration_s)
+        if recorder is not None:
+            record.recording = await asyncio.to_thread(recorder.close)
+    _close_record(request, record, policy, playout)
     return record

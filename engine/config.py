@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from models import ModelConfig
@@ -53,3 +54,5 @@ class EngineConfig:
     llm: LlmEndpoint = field(default_factory=LlmEndpoint)
     # Named endpoints an account may be assigned instead of ``llm`` (a call names its profile in the request).
     llm_profiles: Mapping[str, LlmEndpoint] = field(default_factory=dict)
+    # Where call recordings are written (``<call_id>.ogg``); None: calls are never recorded.
+    recordings_dir: Path | None = None

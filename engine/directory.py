@@ -144,7 +144,7 @@ def stream_key(call_id: str) -> str:
 
 def adhoc_request(custom: dict[str, str]) -> CallRequest:
     """Build a request from a stream's custom parameters (``call_id``, ``lead_name``, ``lead_phone``,
-    ``lead_metadata`` JSON, ``script`` JSON, ``policy``)."""
+    ``lead_metadata`` JSON, ``script`` JSON, ``policy``, ``recording`` "on")."""
     metadata: dict[str, Any] = {}
     if custom.get("lead_metadata"):
         parsed = json.loads(custom["lead_metadata"])
@@ -163,4 +163,5 @@ def adhoc_request(custom: dict[str, str]) -> CallRequest:
         lead=Lead(name=custom.get("lead_name", "there"), phone=custom.get("lead_phone", ""), metadata=metadata),
         script=script,
         policy=custom.get("policy", "script"),
+        record_audio=custom.get("recording") == "on",
     )

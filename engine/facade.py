@@ -27,7 +27,13 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from loguru import logger
 
 import metrics
-from engine.agent.script import ScriptError, load_script_document, load_script_text, parse_script
+from engine.agent.script import (
+    ScriptError,
+    load_script_document,
+    load_script_text,
+    parse_script,
+    recording_disclosure_problem,
+)
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
@@ -79,6 +85,7 @@ __all__ = [
     "load_script_text",
     "parse_persona",
     "parse_script",
+    "recording_disclosure_problem",
 ]
 
 # Media frames are base64 G.711 in JSON, 50 a second per call: permessage-deflate on them cost about a tenth of

@@ -44,6 +44,9 @@ class CallRequest:
     max_call_s: float = 600.0
     campaign_id: str | None = None  # bounded metric label; never a phone number
     account_id: str | None = None  # the tenant, so a console shows a live call only to its owner
+    # Record both sides of the call (the campaign's greeting says so); only where the engine has a recordings
+    # directory.
+    record_audio: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,17 @@ class TurnLatency:
 
 
 @dataclass
+class RecordingInfo:
+    """The call's audio file (stereo: left the lead, right the agent, on the call's clock). ``complete`` is false
+    when frames were dropped (the writer fell behind) or the disk failed: the call went on regardless."""
+
+    file: str
+    complete: bool = True
+    dropped_frames: int = 0
+    error: str | None = None
+
+
+@dataclass
 class CallRecord:
     call_id: str
     outcome: Outcome = Outcome.ERROR
@@ -115,6 +129,7 @@ class CallRecord:
     # A hand-off to a person: {"to": masked number, "mode": "cold"|"warm", "reason": "qualified"|"lead_request",
     # "connected": bool, "detail": str}. The full number stays in the script; records and logs hold it masked.
     transfer: dict[str, Any] | None = None
+    recording: RecordingInfo | None = None
 
     def latency_summary(self) -> dict[str, float | None]:
         v2v = sorted(t.v2v_s for t in self.turns)

@@ -134,6 +134,12 @@ def platform_wide(who: Judged) -> bool:
     return who.role == OPERATOR
 
 
+def recordings_account(who: Judged, own_account_id: str) -> str | None:
+    """Whose call recordings this caller may hear: a client only its own account's (another tenant's calls answer
+    404, as if they did not exist); the platform operator any account's (None), each hearing audited."""
+    return None if who.role == OPERATOR else own_account_id
+
+
 def console_refusal(who: Judged) -> str | None:
     """Why this caller may not sign in to the console (a client's own pages, which act with a full key), if so."""
     if who.suspended:

@@ -16,6 +16,11 @@ async def get(session: AsyncSession, account_id: str, call_id: str) -> Call | No
     return await session.scalar(select(Call).where(Call.id == call_id, Call.account_id == account_id))
 
 
+async def get_any(session: AsyncSession, call_id: str) -> Call | None:
+    """A call of any account: for the operator's reads only (``accounts.policy`` decides who that is)."""
+    return await session.get(Call, call_id)
+
+
 async def list_for_campaign(
     session: AsyncSession, account_id: str, campaign_id: str, offset: int, limit: int
 ) -> list[Call]:

@@ -44,6 +44,9 @@ class CallDetail(msgspec.Struct):
     fallback_turns: int | None = None  # llm: turns the script answered because the model erred or was late
     # a hand-off to a salesperson: {to (masked), mode, reason, connected, detail}
     transfer: dict[str, Any] | None = None
+    # {file, complete, dropped_frames, error} when the call was recorded; GET /v1/calls/{id}/recording serves it.
+    # complete is false when the writer dropped frames (a slow or full disk): the call itself went on.
+    recording: dict[str, Any] | None = None
 
 
 class CallPage(msgspec.Struct):

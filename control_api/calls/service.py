@@ -60,6 +60,7 @@ def detail(c: Call) -> CallDetail:
         policy=record.get("policy"),
         fallback_turns=record.get("fallback_turns"),
         transfer=record.get("transfer"),
+        recording=record.get("recording"),
     )
 
 

@@ -24,6 +24,8 @@ PolicyName = Annotated[
 ]
 # An agent script as a JSON object, or its YAML/JSON text.
 ScriptInput = dict[str, Any] | Annotated[str, msgspec.Meta(min_length=1, max_length=200_000)]
+# "on": both sides of every call are recorded (the greeting must say so), kept and purged with the transcript.
+Recording = Literal["off", "on"]
 
 ALL_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_DAYS: list[Day] = ["mon", "tue", "wed", "thu", "fri", "sat"]
@@ -62,6 +64,7 @@ class CampaignCreate(msgspec.Struct, forbid_unknown_fields=True):
     caller_id: CallerId | None = None
     webhook_url: WebhookUrl | None = None
     policy: PolicyName = "script"
+    recording: Recording = "on"
 
 
 class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -78,6 +81,7 @@ class CampaignUpdate(msgspec.Struct, forbid_unknown_fields=True):
     caller_id: CallerId | msgspec.UnsetType | None = msgspec.UNSET
     webhook_url: WebhookUrl | msgspec.UnsetType | None = msgspec.UNSET
     policy: PolicyName | msgspec.UnsetType = msgspec.UNSET
+    recording: Recording | msgspec.UnsetType = msgspec.UNSET
 
 
 class CampaignView(msgspec.Struct):
@@ -95,6 +99,7 @@ class CampaignView(msgspec.Struct):
     caller_id: str | None
     webhook_url: str | None
     policy: str
+    recording: str
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

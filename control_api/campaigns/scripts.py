@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from control_api.errors import InvalidField
-from engine.facade import ScriptError, load_script_document, parse_script
+from engine.facade import ScriptError, load_script_document, parse_script, recording_disclosure_problem
 
 # Parsing is bounded (size, nesting, no YAML aliases), so this is a backstop: a script that still takes longer is
 # refused rather than holding a worker thread's answer indefinitely.
@@ -60,6 +60,15 @@ def validate_script(value: dict[str, Any] | str) -> ValidScript:
     if not 1 <= category <= 8:
         raise InvalidField("script.category", "category must be a TRAI category 1-8")
     return ValidScript(data=data, category=category, language=parsed.language, voice=parsed.voice)
+
+
+def check_recording_disclosure(script: dict[str, Any], recording: str) -> None:
+    """A recorded campaign's greeting must tell the lead the call is recorded."""
+    if recording != "on":
+        return
+    problem = recording_disclosure_problem(str(script.get("greeting", "")), str(script.get("language") or "en-IN"))
+    if problem is not None:
+        raise InvalidField("script.greeting", problem)
 
 
 async def check_script(value: dict[str, Any] | str, speech: SpeechCheck | None = None) -> ValidScript:

@@ -25,7 +25,7 @@ from control_api.campaigns.schemas import (
     CampaignView,
     RetryPolicy,
 )
-from control_api.campaigns.scripts import check_script
+from control_api.campaigns.scripts import check_recording_disclosure, check_script
 from control_api.campaigns.tables import Campaign
 from control_api.credits import ledger
 from control_api.dispatch.state import dispatch_state
@@ -64,6 +64,7 @@ def view(c: Campaign) -> CampaignView:
         caller_id=c.caller_id,
         webhook_url=c.webhook_url,
         policy=c.policy,
+        recording=c.recording,
         created_at=c.created_at,
         updated_at=c.updated_at,
         started_at=c.started_at,
@@ -84,6 +85,7 @@ async def create(
     session: AsyncSession, principal: Principal, body: CampaignCreate, rules: CampaignRules
 ) -> CampaignView:
     script = await check_script(body.script, rules.speech_check)
+    check_recording_disclosure(script.data, body.recording)
     rules.hours.check(body.calling_window.start, body.calling_window.end)
     days = _check_days(list(body.days))
     _check_retry(body.retry)
@@ -106,6 +108,7 @@ async def create(
         caller_id=body.caller_id,
         webhook_url=body.webhook_url,
         policy=body.policy,
+        recording=body.recording,
         created_at=now,
         updated_at=now,
     )
@@ -163,6 +166,11 @@ async def update(
     if body.policy is not msgspec.UNSET and body.policy != campaign.policy:
         _not_while_running(state, "policy")
         changes["policy"] = body.policy
+    if body.script is not msgspec.UNSET or body.recording is not msgspec.UNSET:
+        check_recording_disclosure(
+            changes.get("script", campaign.script),
+            campaign.recording if body.recording is msgspec.UNSET else body.recording,
+        )
     if body.calling_window is not msgspec.UNSET:
         rules.hours.check(body.calling_window.start, body.calling_window.end)
         changes.update(window_start=body.calling_window.start, window_end=body.calling_window.end)
@@ -173,7 +181,7 @@ async def update(
         changes["retry"] = msgspec.to_builtins(body.retry)
     if body.webhook_url is not msgspec.UNSET:
         await _check_webhook_url(body.webhook_url, rules.webhook_networks)
-    for name in ("name", "concurrency", "max_call_seconds", "retention_days", "caller_id", "webhook_url"):
+    for name in ("name", "concurrency", "max_call_seconds", "retention_days", "caller_id", "webhook_url", "recording"):
         value = getattr(body, name)
         if value is not msgspec.UNSET:
             changes[name] = value

@@ -32,6 +32,8 @@ class Campaign(Base):
     caller_id: Mapped[str | None] = mapped_column(String(32))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     policy: Mapped[str] = mapped_column(String(16), default="script", server_default="script")  # script | llm
+    # "on" | "off". Rows older than the column read "off": their greeting was never checked for the recording notice.
+    recording: Mapped[str] = mapped_column(String(3), default="on", server_default="off")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -161,6 +161,7 @@ class TestCallPages(Controller):
             llm_profile=await _llm_profile(session, principal) if campaign.policy == "llm" else None,
             max_call_s=float(campaign.max_call_seconds),
             campaign_id=campaign.id,
+            record_audio=campaign.recording == "on",  # the owner hears their test call back on its call page
         )
         live = LiveCall(
             call_id=call_id,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Template
 from litestar.types import ControllerRouterHandler
 
 from config.settings import Settings
+from control_api.calls import recordings
 from control_api.calls import service as calls_service
 from control_api.calls.live_feed import LiveFeed
 from control_api.campaigns import service as campaigns_service
@@ -21,8 +22,6 @@ from control_api.console.live import LiveCalls
 from control_api.deps import Session
 from control_api.leads import service as leads_service
 from control_api.privacy.audio_files import audio_paths
-
-_AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg"}
 
 
 def _data_dir(request: Request[Any, Any, Any]) -> Any:
@@ -52,18 +51,18 @@ class CallPages(Controller):
             interruptions=sum(1 for t in transcript if t.get("interrupted")),
             chart=build_chart(call.turns),
             has_audio=bool(audio_paths(_data_dir(request), call.id)),
+            recording=call.recording,
         )
 
     @get("/{call_id:str}/audio")
     async def audio(
         self, call_id: FromPath[str], request: Request[Any, Any, Any], principal: ConsolePrincipal, session: Session
-    ) -> File:
-        await calls_service.get_call(session, principal, call_id)  # ownership check (404 otherwise)
-        paths = audio_paths(_data_dir(request), call_id)
-        if not paths:
-            raise NotFoundException("no recording for this call")
-        path = paths[0]
-        return File(path=path, media_type=_AUDIO_TYPES.get(path.suffix, "application/octet-stream"))
+    ) -> File | Response[bytes]:
+        """The player's source: what ``GET /v1/calls/{id}/recording`` serves, with byte ranges so it can seek."""
+        answer = await recordings.recording(
+            session, principal, call_id, _data_dir(request), request.headers.get("range")
+        )
+        return recordings.as_response(answer)
 
 
 class LivePages(Controller):

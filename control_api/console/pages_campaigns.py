@@ -87,8 +87,7 @@ class CampaignPages(Controller):
     @get("/new")
     async def new_form(self, request: Request[Any, Any, Any], principal: ConsolePrincipal) -> Template:
         values = {"name": "", "script": example_script(), "window_start": "09:00", "window_end": "21:00"}
-        values["concurrency"] = "5"
-        values["policy"] = "script"
+        values.update(concurrency="5", recording="on", policy="script")
         return page(request, "campaign_new.html", principal=principal, section="campaigns", values=values, errors={})
 
     @post("/new")
@@ -100,7 +99,7 @@ class CampaignPages(Controller):
         campaign_rules: Rules,
     ) -> Template | Redirect:
         form = await request.form()
-        fields = ("name", "script", "window_start", "window_end", "concurrency", "policy")
+        fields = ("name", "script", "window_start", "window_end", "concurrency", "recording", "policy")
         values = {k: str(form.get(k) or "") for k in fields}
         try:
             body = msgspec.convert(
@@ -110,6 +109,7 @@ class CampaignPages(Controller):
                     "calling_window": {"start": values["window_start"], "end": values["window_end"]},
                     "concurrency": int(values["concurrency"] or 5),
                     "policy": values["policy"] or "script",
+                    "recording": values["recording"] or "on",
                 },
                 CampaignCreate,
             )
@@ -125,6 +125,7 @@ class CampaignPages(Controller):
                 "concurrency": "Concurrency is a whole number from 1 to 100.",
                 "window_start": "Calling hours are HH:MM, 24-hour.",
                 "policy": "Choose who answers the lead: the script or the LLM.",
+                "recording": "Recording is on or off.",
             }
             errors = {field: messages.get(field, str(exc))}
             return page(

@@ -63,6 +63,7 @@ class DialJob:
     caller_id: str | None
     policy: str = "script"
     llm_profile: str | None = None  # the account's LLM endpoint; None: the deployment's
+    record_audio: bool = False
 
 
 @dataclass
@@ -239,6 +240,7 @@ async def _dial(r: _Round, lead: Lead, verdict: predial.Verdict, call_id: str) -
             caller_id=c.caller_id,
             policy=c.policy,
             llm_profile=r.llm_profile if c.policy == "llm" else None,
+            record_audio=c.recording == "on",
         )
     )
 

@@ -303,6 +303,7 @@ class Worker:
             max_call_s=float(job.max_call_s),
             campaign_id=job.campaign_id,
             account_id=job.account_id,
+            record_audio=job.record_audio,
         )
         # The stream can come only after the originate request and the ringing: past both (and a margin for a
         # slow carrier), its token is worthless.

@@ -1,4 +1,5 @@
-"""Call audio under ``<data_dir>/audio/<call_id>.wav``: finding and deleting it off the event loop."""
+"""Call audio under ``<data_dir>/audio/<call_id>.ogg`` (the engine's recordings; ``.flac`` at a rate Opus does not
+take): finding and deleting it off the event loop."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-AUDIO_SUFFIXES = (".wav", ".ulaw", ".raw", ".mp3", ".ogg")
+AUDIO_SUFFIXES = (".ogg", ".flac", ".wav", ".ulaw", ".raw", ".mp3")
 
 
 def audio_dir(data_dir: Path) -> Path:

@@ -91,6 +91,21 @@ _HINDI_CLOSINGS = {
     "no_response": "माफ़ कीजिए, आपकी आवाज़ नहीं आ रही। हम फिर कभी कॉल करेंगे। नमस्ते।",
     "human_requested": "ज़रूर, {company} से कोई व्यक्ति आपको वापस कॉल करेगा। नमस्ते।",
 }
+_RECORDING_DISCLOSURE_RE = re.compile(r"\brecord(?:ed|ing)\b", re.IGNORECASE)
+# Hindi and Hinglish say it with the loanword: "yeh call record ho rahi hai", "यह कॉल रिकॉर्ड की जा रही है".
+_HINDI_RECORDING_DISCLOSURE_RE = re.compile(
+    r"(?<![\u0900-\u097F])(?:रिकॉर्ड|रिकार्ड|रेकॉर्ड)|\brecord(?:ed|ing)?\b", re.IGNORECASE
+)
+
+
+def recording_disclosure_problem(greeting: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """Why ``greeting`` cannot open a recorded call (it must say the call is recorded, in the script's language),
+    or None."""
+    pattern = _RECORDING_DISCLOSURE_RE if language == "en-IN" else _HINDI_RECORDING_DISCLOSURE_RE
+    if pattern.search(greeting):
+        return None
+    example = "'... this call is recorded ...'" if language == "en-IN" else "'... यह कॉल रिकॉर्ड की जा रही है ...'"
+    return f"a recorded call's greeting must say so (e.g. {example}); or create the campaign with recording off"
 
 
 class ScriptError(ValueError):

@@ -69,6 +69,7 @@ class Persona(BaseModel):
     # The stream's negotiated rate; only Exotel's applet offers others than 8000.
     sample_rate: Literal[8000, 16000, 24000] = 8000
     policy: Literal["script", "llm"] = "script"  # the engine's dialogue policy for this call
+    recording: bool = False  # ask the engine to record the call (where it keeps recordings)
     pause_s: float = Field(default=0.6, ge=0.1, le=5)
     turns: list[PersonaTurn] = Field(default_factory=list)
     expect: dict[str, Any] | None = None  # for tests; the simulator ignores it

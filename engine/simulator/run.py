@@ -61,6 +61,8 @@ def custom_parameters(persona: Persona) -> dict[str, str]:
         "lead_metadata": json.dumps(persona.lead.metadata),
         "policy": persona.policy,
     }
+    if persona.recording:
+        params["recording"] = "on"
     script_path = persona.script_path()
     if script_path is not None:
         from engine.agent.script import load_script_file
@@ -128,5 +130,6 @@ def report(v2v: list[float], record: dict[str, Any] | None, caller_error: str | 
         "latency": {"v2v_p50_s": percentile(v2v, 50), "v2v_p95_s": percentile(v2v, 95)},
         "interruptions": record.get("interruptions", 0),
         "underruns": record.get("underruns", 0),
+        "recording": record.get("recording"),
         "error": record.get("error") or caller_error or (None if record else "no call record from the engine"),
     }

@@ -5,12 +5,14 @@ the agent's reply."""
 
 from __future__ import annotations
 
+import io
 import re
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 from playwright.sync_api import Playwright, expect
 
 from control_api.console.pages_campaigns import example_script
@@ -127,6 +129,7 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
         bot_texts = turns.locator("xpath=self::li[@data-role='bot']").all_inner_texts()
         assert any("power bill" in t for t in bot_texts), bot_texts
         expect(page.locator("#latency-chart rect[data-stage=stt_s]").first).to_be_visible()
+        expect(page.locator("audio.player")).to_have_count(1)  # the campaign records its calls, test calls too
         screenshot(page, "11-test-call-record")
     finally:
         context.close()
@@ -143,3 +146,9 @@ def test_browser_test_call_over_webrtc_is_transcribed_and_answered(
     lead_lines = [t["text"].lower() for t in record["transcript"] if t["role"] == "lead"]
     assert any("yes" in line for line in lead_lines)
     assert record["turns"] and record["turns"][0]["stt_s"] > 0
+    # The recording: both sides of the test call, served to the campaign's owner.
+    assert record["recording"] and record["recording"]["complete"], record["recording"]
+    audio = console_server.api("GET", f"/v1/calls/{call_id}/recording", tenant.api_key)
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/ogg"
+    with sf.SoundFile(io.BytesIO(audio.content)) as f:
+        assert f.channels == 2 and f.frames / f.samplerate >= record["transcript"][-1]["end_s"] - 0.1

@@ -7,11 +7,11 @@ import csv
 import io
 import logging
 import uuid
-import wave
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from control_api.credits import ledger
 from control_api.leads.tables import Lead
 from control_api.privacy.audio_files import audio_dir
 from control_api.storage.db import Database, session_scope
+from engine.audio.recorder import CallRecorder
 from tests.console.conftest import ConsoleServer, Tenant, register, screenshot, sign_in
 
 
@@ -46,7 +47,13 @@ def upload_csv(server: ConsoleServer, tenant: Tenant, campaign_id: str, body: st
     return dict(response.json())
 
 
-def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str, lead_id: int | None = None) -> str:
+def insert_finished_call(
+    server: ConsoleServer,
+    tenant: Tenant,
+    campaign_id: str,
+    lead_id: int | None = None,
+    recording_dropped_frames: int | None = None,
+) -> str:
     """A finished call as the dispatcher files it: the engine's record dict in the calls table."""
     call_id = str(uuid.uuid4())
     transcript = [
@@ -97,6 +104,13 @@ def insert_finished_call(server: ConsoleServer, tenant: Tenant, campaign_id: str
         "policy": "llm",
         "fallback_turns": 1,
     }
+    if recording_dropped_frames is not None:
+        record["recording"] = {
+            "file": f"{call_id}.ogg",
+            "complete": not recording_dropped_frames,
+            "dropped_frames": recording_dropped_frames,
+            "error": None,
+        }
     started = datetime.now(UTC) - timedelta(minutes=5)
 
     async def work(db: Database) -> None:
@@ -195,7 +209,13 @@ def test_create_campaign_shows_script_errors_next_to_the_field_then_creates_it(
     page.click("button:has-text('Create campaign')")
     expect(page.locator('[data-field="name"]')).to_contain_text("name")
 
+    # Recording is on by default, so the greeting must say the call is recorded; with recording off it need not.
+    expect(page.locator("#recording")).to_have_value("on")
     page.fill("#name", "Rooftop solar, Pune")
+    page.fill("#script", example_script().replace("This call is recorded. ", ""))
+    page.click("button:has-text('Create campaign')")
+    expect(page.locator('[data-field="script"]')).to_contain_text("greeting: a recorded call's greeting must say so")
+    page.select_option("#recording", "off")
     page.select_option("#policy", "llm")
     page.click("button:has-text('Create campaign')")
     expect(page.locator("h1")).to_contain_text("Rooftop solar, Pune")
@@ -204,7 +224,7 @@ def test_create_campaign_shows_script_errors_next_to_the_field_then_creates_it(
     expect(page.locator(".flash")).to_contain_text("created as a draft")
     campaigns = console_server.api("GET", "/v1/campaigns", tenant.api_key).json()["items"]
     assert [c["name"] for c in campaigns] == ["Rooftop solar, Pune"]
-    assert campaigns[0]["category"] == 5
+    assert campaigns[0]["category"] == 5 and campaigns[0]["recording"] == "off"
     assert campaigns[0]["policy"] == "llm"
 
 
@@ -405,29 +425,38 @@ def test_call_detail_shows_the_conversation_slots_outcome_and_latency_chart(
     screenshot(page, "06-call-detail")
 
 
-def test_a_recorded_call_has_an_audio_player_serving_its_recording(
+def test_a_recorded_call_has_an_audio_player_and_each_line_plays_from_where_it_was_said(
     page: Page, console_server: ConsoleServer, tenant: Tenant
 ) -> None:
     campaign_id = create_campaign(console_server, tenant)
-    call_id = insert_finished_call(console_server, tenant, campaign_id)
-    recording = audio_dir(console_server.settings.data_dir) / f"{call_id}.wav"
-    recording.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(recording), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x00\x10" * 8000)
+    call_id = insert_finished_call(console_server, tenant, campaign_id, recording_dropped_frames=3)
+    # The engine's recorder writes it: 13 s, both sides, stereo Ogg/Opus.
+    recorder = CallRecorder(audio_dir(console_server.settings.data_dir) / f"{call_id}.ogg", 8000, origin=0.0)
+    recorder.start()
+    frame = (np.sin(np.arange(160) / 8000 * 2 * np.pi * 440) * 4000).astype("<i2").tobytes()
+    for i in range(650):
+        recorder.lead(frame, at=0.02 * (i + 1))
+    assert recorder.close().complete
     sign_in(page, console_server, tenant)
     page.goto(f"{console_server.base_url}/console/calls/{call_id}")
     player = page.locator("audio.player")
     expect(player).to_have_attribute("src", f"/console/calls/{call_id}/audio")
-    # The browser can load and decode it: one second of audio.
+    expect(page.locator("#recording-incomplete")).to_contain_text("3 audio frame(s)")
+    # The browser can load and decode it: the call's 13 seconds.
     duration = player.evaluate(
-        "a => new Promise(r => { a.addEventListener('loadedmetadata', () => r(a.duration)); a.load(); })"
+        "a => new Promise(r => { if (a.readyState >= 1) r(a.duration); "
+        "a.addEventListener('loadedmetadata', () => r(a.duration)); a.load(); })"
     )
-    assert abs(float(duration) - 1.0) < 0.05
-    response = page.request.get(f"{console_server.base_url}/console/calls/{call_id}/audio")
-    assert response.status == 200 and response.headers["content-type"].startswith("audio/wav")
+    assert abs(float(duration) - 13.0) < 0.1
+    # Clicking a line of the conversation plays the recording from where that line was said.
+    page.locator("#transcript li").nth(3).locator("button.seek").click()
+    position = player.evaluate("a => a.currentTime")
+    assert 8.8 <= float(position) < 9.8, position  # "Yes, definitely." starts at 8.8 s
+    response = page.request.get(
+        f"{console_server.base_url}/console/calls/{call_id}/audio", headers={"Range": "bytes=0-99"}
+    )
+    assert response.status == 206 and response.headers["content-type"].startswith("audio/ogg")
+    assert response.headers["content-range"].startswith("bytes 0-99/")
     # Signed out, the recording is not served.
     assert httpx.get(f"{console_server.base_url}/console/calls/{call_id}/audio").status_code in (303, 401)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -32,6 +34,7 @@ async def test_create_has_documented_defaults_and_category_from_script(
     assert c["days"] == ["mon", "tue", "wed", "thu", "fri", "sat"]
     assert c["retry"]["max_attempts"] == 3
     assert c["webhook_url"] is None
+    assert c["recording"] == "on"
     got = (await client.get(f"/v1/campaigns/{c['id']}", headers=tenant.headers)).json()
     assert got == c
 
@@ -155,3 +158,39 @@ async def test_cancel_from_paused_and_list_filter_and_pagination(
     assert seen == ids
     r = await client.get("/v1/campaigns?state=bogus", headers=tenant.headers)
     assert r.status_code == 422 and r.json()["field"] == "state"
+
+
+UNANNOUNCED = "Hello {lead.name}, this is {agent_name}, an AI assistant calling from {company}. Is this a good time?"
+
+
+async def test_a_recorded_campaigns_greeting_must_say_the_call_is_recorded(
+    client: AsyncTestClient[Litestar], tenant: Tenant
+) -> None:
+    h = tenant.headers
+    for recording in ("on", None):  # "on" is the default
+        body = {"name": "x", "script": demo_script(greeting=UNANNOUNCED)}
+        if recording is not None:
+            body["recording"] = recording
+        r = await client.post("/v1/campaigns", json=body, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "script.greeting" and "recorded" in r.json()["detail"]
+    # YAML text is checked the same way.
+    text = resources.files("engine.agent.scripts").joinpath("demo_solar.yaml").read_text(encoding="utf-8")
+    text = text.replace("This call is recorded. ", "")
+    r = await client.post("/v1/campaigns", json={"name": "x", "script": text}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "script.greeting", r.text
+    # Without recording the notice is not needed; turning recording on later is checked against the greeting.
+    quiet = await create_campaign(client, tenant, script=demo_script(greeting=UNANNOUNCED), recording="off")
+    assert quiet["recording"] == "off"
+    r = await client.patch(f"/v1/campaigns/{quiet['id']}", json={"recording": "on"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "script.greeting"
+    # A recorded campaign cannot lose the notice through a script edit either.
+    recorded = await create_campaign(client, tenant)
+    r = await client.patch(
+        f"/v1/campaigns/{recorded['id']}", json={"script": demo_script(greeting=UNANNOUNCED)}, headers=h
+    )
+    assert r.status_code == 422 and r.json()["field"] == "script.greeting"
+    r = await client.patch(f"/v1/campaigns/{recorded['id']}", json={"recording": "off"}, headers=h)
+    assert r.status_code == 200 and r.json()["recording"] == "off"
+    r = await client.post("/v1/campaigns", json={"name": "x", "script": demo_script(), "recording": "yes"}, headers=h)
+    assert r.status_code == 400 and r.json()["field"] == "recording", r.text

@@ -9,13 +9,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile as sf
 import websockets
 
 from engine.agent.script import demo_script
 from engine.config import EngineConfig
 from engine.simulator.persona import load_persona, parse_persona
 from engine.simulator.run import simulate
+from tests.engine.conftest import RECORDINGS
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +31,22 @@ def lead_lines(result: dict[str, Any]) -> list[str]:
 
 def bot_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in result["transcript"] if t["role"] == "bot"]
+
+
+def voiced_spans(channel: np.ndarray, rate: int, gap_s: float = 0.4) -> list[tuple[float, float]]:
+    """Where a recording's channel has sound, (start_s, end_s), pauses shorter than ``gap_s`` bridged."""
+    win = rate // 50
+    loud = [float(np.sqrt(np.mean(channel[i : i + win] ** 2))) > 0.01 for i in range(0, len(channel) - win, win)]
+    spans: list[tuple[float, float]] = []
+    for i, on in enumerate(loud):
+        if not on:
+            continue
+        at = i * win / rate
+        if spans and at - spans[-1][1] < gap_s:
+            spans[-1] = (spans[-1][0], at + win / rate)
+        else:
+            spans.append((at, at + win / rate))
+    return spans
 
 
 def heard(result: dict[str, Any]) -> list[tuple[str, float, str]]:
@@ -56,6 +75,8 @@ turns:
     assert "AI assistant" in bots[0]["text"]
     assert result["turns"] and result["turns"][0]["v2v_s"] is not None  # the caller heard the reply
     assert result["outcome"] == "hung_up" and result["ended_by"] == "lead"
+    # This call did not ask to be recorded: the engine kept no audio of it.
+    assert result["recording"] is None and not list(RECORDINGS.glob(f"{result['call_id']}.*"))
 
 
 async def test_a_short_answer_to_the_question_ends_the_turn_without_waiting_out_the_silence(engine_url):
@@ -86,6 +107,7 @@ async def test_barge_in_stops_the_bot_and_the_transcript_keeps_only_what_was_hea
         engine_url,
         """
 lead: {name: Ravi Kumar, phone: "+919812345678"}
+recording: true
 turns:
   - say: "Sorry, who is this?"
     barge_in_after_s: 1.2
@@ -105,6 +127,27 @@ turns:
     assert result["interruptions"] >= 1
     # The bot stopped well before its greeting would have ended (~6 s).
     assert first["end_s"] - first["start_s"] < 4.0
+
+    # The call's recording: the lead on the left, the agent on the right, on the transcript's clock, the agent's
+    # side cut where the lead barged in.
+    assert result["recording"] is not None and result["recording"]["complete"], result["recording"]
+    with sf.SoundFile(RECORDINGS / result["recording"]["file"]) as f:
+        assert (f.format, f.subtype, f.channels) == ("OGG", "OPUS", 2)
+        audio = f.read(dtype="float32")
+        rate = f.samplerate
+    lead_spans, agent_spans = voiced_spans(audio[:, 0], rate), voiced_spans(audio[:, 1], rate)
+    greeting_audio = [span for span in agent_spans if span[0] < first["end_s"]]
+    assert greeting_audio, (agent_spans, result["transcript"])
+    assert abs(greeting_audio[0][0] - first["start_s"]) < 0.3, (agent_spans, result["transcript"])
+    # The greeting's audio stops with its transcript line (the rest was never played), not ~6 s in: nothing of the
+    # agent is heard again until its next line.
+    assert abs(greeting_audio[-1][1] - first["end_s"]) < 0.5, (agent_spans, result["transcript"])
+    replies = bot_lines(result)[1:]
+    quiet_until = replies[0]["start_s"] - 0.3 if replies else len(audio) / rate
+    assert not [s for s in agent_spans if s[0] < quiet_until and s[1] > first["end_s"] + 0.5], agent_spans
+    lead_line = next(t for t in result["transcript"] if t["role"] == "lead")
+    assert lead_spans and abs(lead_spans[0][0] - lead_line["start_s"]) < 0.4, (lead_spans, result["transcript"])
+    assert len(audio) / rate >= result["transcript"][-1]["end_s"] - 0.1
 
 
 async def test_silence_gets_a_reprompt_then_a_polite_hang_up(engine_url):

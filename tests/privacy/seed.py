@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import soundfile as sf
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_api.accounts.tables import Account
@@ -14,6 +15,8 @@ from control_api.calls.tables import Call
 from control_api.campaigns.tables import Campaign
 from control_api.dnd.tables import DndEntry
 from control_api.leads.tables import Lead, LeadUpload
+from control_api.privacy.audio_files import audio_dir
+from engine.audio.recorder import CallRecorder, open_sink
 
 SUBJECT_PHONE = 919876543210
 SUBJECT_NAME = "Asha Raghunathan"
@@ -95,6 +98,7 @@ async def add_call(
     *,
     age_days: float = 0.0,
     data_dir: Path | None = None,
+    recorded: bool = False,
 ) -> str:
     call_id = str(uuid.uuid4())
     created = datetime.now(UTC) - timedelta(days=age_days)
@@ -116,12 +120,31 @@ async def add_call(
         )
     )
     await session.flush()
-    if data_dir is not None:
+    if data_dir is not None and recorded:
+        write_recording(audio_dir(data_dir) / f"{call_id}.ogg", f"{name} +{lead_id}")
+    elif data_dir is not None:
         audio = data_dir / "audio"
         audio.mkdir(parents=True, exist_ok=True)
         # A fake recording that carries the identifiers, so a grep proves the file is gone.
         (audio / f"{call_id}.wav").write_bytes(b"RIFF" + f"{name} +{lead_id}".encode() + b"\0" * 64)
     return call_id
+
+
+def write_recording(path: Path, tag: str) -> None:
+    """A recording as the engine's recorder writes it (half a second of both sides), its Ogg comment carrying
+    ``tag`` so that a grep of the audio directory proves the file's bytes are gone."""
+
+    def tagged(p: Path, rate: int) -> sf.SoundFile:
+        sink = open_sink(p, rate)
+        sink.comment = tag
+        return sink
+
+    recorder = CallRecorder(path, 8000, origin=0.0, open_sink=tagged)
+    recorder.start()
+    for i in range(25):
+        recorder.lead(b"\x10\x00" * 160, at=0.02 * (i + 1))
+        recorder.agent(b"\x00\x10" * 160, at=0.02 * i)
+    assert recorder.close().complete
 
 
 async def seed_subject(session: AsyncSession, data_dir: Path) -> Seeded:
@@ -132,7 +155,7 @@ async def seed_subject(session: AsyncSession, data_dir: Path) -> Seeded:
         lead_id = await add_lead(session, account_id, campaign_id, SUBJECT_PHONE, SUBJECT_NAME)
         seeded.subject_lead_ids.append(lead_id)
         seeded.subject_call_ids.append(
-            await add_call(session, account_id, campaign_id, lead_id, SUBJECT_NAME, data_dir=data_dir)
+            await add_call(session, account_id, campaign_id, lead_id, SUBJECT_NAME, data_dir=data_dir, recorded=True)
         )
         other = await add_lead(session, account_id, campaign_id, OTHER_PHONE, OTHER_NAME)
         seeded.other_lead_ids.append(other)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from sqlalchemy import func, select, update
 
 from config.settings import Settings
@@ -78,7 +79,11 @@ async def _seed_ages(db: Database, data_dir: Path) -> dict[str, str]:
             ("400d", default_c, acc, 400),
         ]:
             lead = await add_lead(s, account, campaign, 919800000000 + age, "Lead Person")
-            ids[label] = await add_call(s, account, campaign, lead, "Lead Person", age_days=age, data_dir=data_dir)
+            # The 30-day campaign's calls were recorded by the engine; the others have some other audio file.
+            recorded = campaign == short_c
+            ids[label] = await add_call(
+                s, account, campaign, lead, "Lead Person", age_days=age, data_dir=data_dir, recorded=recorded
+            )
         # A lead older than a year whose only call is gone too.
         await s.execute(
             update(Lead).where(Lead.phone == 919800000400).values(created_at=datetime.now(UTC) - timedelta(days=400))
@@ -108,6 +113,9 @@ async def test_retention_purges_content_per_clock_idempotently(db: Database, set
     assert ids["400d"] not in rows
     audio = {p.stem for p in (settings.data_dir / "audio").iterdir()}
     assert audio == {ids["fresh"], ids["89d"], ids["short_29d"]}
+    # The recording past its campaign's 30 days went with its transcript; the younger one is whole.
+    assert not (settings.data_dir / "audio" / f"{ids['short_31d']}.ogg").exists()
+    assert sf.info(settings.data_dir / "audio" / f"{ids['short_29d']}.ogg").channels == 2
 
     again = await run_retention(db, settings)
     assert again.counts() | {"dry_run": False} == {k: 0 for k in again.counts()} | {"dry_run": False}

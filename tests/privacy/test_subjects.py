@@ -61,7 +61,7 @@ async def test_access_returns_everything_about_the_number(db: Database, seeded: 
     assert all(lead["name"] == SUBJECT_NAME and lead["consent"]["source"] == "web form" for lead in doc["leads"])
     assert {c["id"] for c in doc["calls"]} == set(seeded.subject_call_ids)
     assert all(c["transcript"] and c["slots"]["name"] == SUBJECT_NAME for c in doc["calls"])
-    assert all(c["audio_files"] == [f"{c['id']}.wav"] for c in doc["calls"])
+    assert all(c["audio_files"] == [f"{c['id']}.ogg"] for c in doc["calls"])  # the engine's recordings
     assert [d["source"] for d in doc["dnd_entries"]] == ["data_principal_request"]
     assert len(doc["grievances"]) == 1
     assert [e["action"] for e in doc["audit_entries"]] == ["grievance.file"]
@@ -118,6 +118,8 @@ async def test_erasure_leaves_no_trace_in_database_files_or_logs(
     request: pytest.FixtureRequest,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The subject's call recordings (the engine's Ogg files) carry the name: the scan below would see them.
+    assert find_identifiers(files_under(data_dir / "audio"), SUBJECT_PHONE, SUBJECT_NAME)
     async with db.sessions() as s:
         report = await subjects.erase(s, ctx(seeded), "+91 98765 43210", data_dir)
         await s.commit()

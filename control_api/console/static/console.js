@@ -275,8 +275,21 @@ function setupTestCall() {
   });
 }
 
+// -- a finished call: each transcript line plays the recording from where it was said ----------------------------
+function setupRecording() {
+  const audio = document.getElementById("call-audio");
+  if (!audio) return;
+  document.querySelectorAll("[data-seek]").forEach((button) => {
+    button.addEventListener("click", () => {
+      audio.currentTime = Math.max(0, Number(button.dataset.seek) || 0);
+      audio.play().catch(() => {});
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupUpload();
+  setupRecording();
   setupLive();
   setupTestCall();
 });
