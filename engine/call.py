@@ -15,9 +15,11 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
+from engine.answered_by import AnsweredByInbox
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig
+from engine.pipeline.machine_detector import MachineDetectorStage
 from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
 from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
@@ -65,8 +67,10 @@ async def run_call(
     policy: DialoguePolicy | None = None,
     on_opt_out: Callable[[], Awaitable[None]] | None = None,
     record: CallRecord | None = None,
+    answered_by: AnsweredByInbox | None = None,
 ) -> CallRecord:
-    """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it)."""
+    """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it).
+    ``answered_by`` brings the carrier's answering-machine verdict, when the carrier sends one."""
     config = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
@@ -113,7 +117,8 @@ async def run_call(
         on_opt_out=on_opt_out,
         on_turn=_observe_turn,
     )
-    pipeline = Pipeline([LegSource(leg), listener, manager, Speaker(services.tts), playout])
+    detector = MachineDetectorStage(leg.sample_rate, answered_by)
+    pipeline = Pipeline([LegSource(leg), detector, listener, manager, Speaker(services.tts), playout])
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(audio_in_sample_rate=leg.sample_rate, audio_out_sample_rate=leg.sample_rate),

@@ -8,14 +8,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from litestar import Litestar, Response, get
-from litestar.params import FromQuery, Parameter
+from litestar import Litestar, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery, Parameter
 from sqlalchemy import text
 
 from config.settings import Settings
 from control_api.audit import pseudonym
+from control_api.dispatch import amd_callbacks
 from control_api.dispatch.worker import Worker
+from control_api.errors import exception_handlers
 from control_api.origination import registry
+from control_api.origination.amd import AMD_PATH
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
 from control_api.origination.plivo import ANSWER_PATH, stream_xml
 from control_api.storage.db import Database, _upgrade_heads, create_database
@@ -51,9 +55,10 @@ def build_worker(db: Database, settings: Settings, engine: Engine, host: str, po
     )
 
 
-def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any]:
+def carrier_route_handlers(settings: Settings, engine: Engine, host: str, port: int) -> list[Any]:
     """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
-    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``)."""
+    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); and where
+    Twilio and Plivo post their answering-machine verdicts."""
 
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
@@ -64,7 +69,17 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:
         return {"url": stream_url(f"{media_base(settings, host, port)}/media/exotel", custom_field)}
 
-    return [plivo_answer, exotel_stream_url]
+    @post(AMD_PATH.replace("{carrier}", "{carrier:str}"), include_in_schema=False, status_code=200)
+    async def carrier_amd(
+        carrier: str,
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        call_id: FromQuery[str] = "",
+        callback_token: FromQuery[str] = "",
+    ) -> Response[str]:
+        amd_callbacks.receive(engine, carrier, call_id, callback_token, data)
+        return Response("OK", media_type="text/plain")
+
+    return [plivo_answer, exotel_stream_url, carrier_amd]
 
 
 def create_worker_app(
@@ -99,9 +114,10 @@ def create_worker_app(
             *engine.route_handlers(),
             engine.health_handler(),
             *metrics_route_handlers,
-            *carrier_route_handlers(settings, host, port),
+            *carrier_route_handlers(settings, engine, host, port),
         ],
         lifespan=[lifespan],
+        exception_handlers=exception_handlers,  # the carrier callbacks' errors are problem details too
     )
 
 
@@ -122,5 +138,5 @@ def attach_worker(app: Litestar, settings: Settings, engine: Engine, db: Databas
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
-    for handler in carrier_route_handlers(settings, host, port):
+    for handler in carrier_route_handlers(settings, engine, host, port):
         app.register(handler)

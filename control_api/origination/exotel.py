@@ -6,7 +6,10 @@ streams to the engine's ``/media/exotel`` endpoint; our call id and its stream t
 answers that URL from the ``CustomField``.
 
 Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
-hangs up), and ``TimeOut`` bounds the ringing."""
+hangs up), and ``TimeOut`` bounds the ringing.
+
+Exotel documents answering-machine detection (beta) only for its "Connect Two Numbers" API and in call details
+after the call, not for a call connected to a flow: Exotel calls rely on the engine's own detection."""
 
 from __future__ import annotations
 

@@ -3,7 +3,13 @@ time_limit; basic auth Auth ID:Auth Token). When the lead answers, Plivo fetches
 whose ``<Stream bidirectional="true">`` XML points the audio stream at the engine's ``/media/plivo`` endpoint with
 our call id and its stream token in ``extraHeaders`` (the answer URL carries both: it reaches Plivo only in our
 authenticated originate request). Hang-up before or after answer: ``DELETE /v1/Account/{auth_id}/Request/{uuid}/``
-(the request uuid of the originate answer)."""
+(the request uuid of the originate answer).
+
+With ``carrier_amd`` the dial asks for machine detection that keeps the call up (``machine_detection=true``):
+Plivo posts ``Machine=true`` to ``machine_detection_url``, the worker's ``/carriers/plivo/amd`` with our call id
+and the call's callback token (https://www.plivo.com/docs/voice/api/call/make-a-call,
+https://www.plivo.com/docs/voice/api/call/asynchronous-machine-detection/). Plivo reports machines only, and not
+the greeting's end: the engine waits for the beep itself."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from config.settings import Settings
 from control_api.origination import rest
+from control_api.origination.amd import callback_url
 from control_api.origination.base import Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER
 
@@ -40,6 +47,7 @@ class PlivoCarrier:
         self.from_number = settings.plivo_from_number
         self.public_url = public_url.rstrip("/")
         self.ring_timeout = int(settings.ring_timeout_s)
+        self.amd = settings.carrier_amd
         self.http = rest.client(
             settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN"))
         )
@@ -54,6 +62,10 @@ class PlivoCarrier:
             "ring_timeout": self.ring_timeout,
             "time_limit": dial.max_call_s,
         }
+        if self.amd and dial.callback_token:
+            body["machine_detection"] = "true"
+            body["machine_detection_url"] = callback_url(self.public_url, self.name, dial)
+            body["machine_detection_method"] = "POST"
         response = await rest.send(self.http, "POST", f"/v1/Account/{self.auth_id}/Call/", json=body)
         return Origination(carrier_call_id=str(response.json()["request_uuid"]))
 

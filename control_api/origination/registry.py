@@ -13,12 +13,13 @@ NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 
 
 def build(settings: Settings, engine: Engine, *, public_url: str) -> Carrier:
-    """``public_url`` is the https base of this worker (Plivo fetches its answer XML there). SIP calls and
+    """``public_url`` is the https base of this worker (Plivo fetches its answer XML there; Twilio and Plivo post
+    their answering-machine verdicts there). SIP calls and
     simulated leads run through ``engine``."""
     if settings.carrier == "twilio":
         from control_api.origination.twilio import TwilioCarrier
 
-        return guarded(TwilioCarrier(settings), settings)
+        return guarded(TwilioCarrier(settings, public_url), settings)
     if settings.carrier == "exotel":
         from control_api.origination.exotel import ExotelCarrier
 

@@ -25,6 +25,9 @@ closing, with a side state when it has asked for a callback time). Decisions, in
 9. When every question has a value (or ``None``), ``qualify`` decides ``qualified`` / ``not_qualified``;
    a ``stop_if`` answer ends earlier with ``not_qualified``.
 
+An answering machine found in the audio or by the carrier (``on_answering_machine``, after its greeting) gets the
+same voicemail ending as 1.
+
 Silence: the first timeout re-prompts ("Are you still there?" + the pending question again), the second
 closes politely with ``no_response``. DTMF: ``1`` = talk to a person (callback_requested with a note), ``9`` =
 do not call me again (opt-out); other digits are ignored.
@@ -127,6 +130,10 @@ class ScriptPolicy:
 
     async def on_silence(self, ctx: PolicyContext, count: int) -> AsyncIterator[Action]:
         for action in self._silence(ctx, count):
+            yield action
+
+    async def on_answering_machine(self, ctx: PolicyContext) -> AsyncIterator[Action]:
+        for action in self._voicemail(ctx):
             yield action
 
     async def on_dtmf(self, ctx: PolicyContext, digit: str) -> AsyncIterator[Action]:
