@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from litestar import Litestar, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery, Parameter
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from sqlalchemy import text
 
 from config.settings import Settings
@@ -71,7 +71,7 @@ def carrier_route_handlers(settings: Settings, engine: Engine, host: str, port: 
 
     @post(AMD_PATH.replace("{carrier}", "{carrier:str}"), include_in_schema=False, status_code=200)
     async def carrier_amd(
-        carrier: str,
+        carrier: FromPath[str],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
         call_id: FromQuery[str] = "",
         callback_token: FromQuery[str] = "",
