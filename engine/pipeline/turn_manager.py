@@ -197,7 +197,7 @@ class TurnManager(FrameProcessor):
                 return
             self._machine = True
             self._cancel_silence()
-            self._record.notes.append(f"answering machine ({frame.source}) at {time.monotonic() - self._t0:.2f}s")
+            self._record.notes.append(f"answering machine ({frame.source}) at {time.monotonic() - self._t0:.3f}s")
             if self._pending or (self._reply_task is not None and not self._reply_task.done()):
                 await self._interrupt(by_lead=False)  # never talk over the greeting
                 # A line not yet playing was dropped on its way by the interruption: no playout report will come.
@@ -205,7 +205,7 @@ class TurnManager(FrameProcessor):
                     del self._pending[utterance_id]
         if frame.message_end:
             self._voicemail_started = True
-            self._record.notes.append(f"greeting ended ({frame.source}) at {time.monotonic() - self._t0:.2f}s")
+            self._record.notes.append(f"greeting ended ({frame.source}) at {time.monotonic() - self._t0:.3f}s")
             self._run_policy(self._policy.on_answering_machine(self.ctx), None)
 
     # -- policy --------------------------------------------------------------------------------------------------
