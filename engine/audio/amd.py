@@ -13,7 +13,8 @@ Two rules, and the carrier's own verdict when it sends one:
 After a "machine" verdict that is not yet the end of the message (the greeting rule, or a carrier that reports
 "machine" while the greeting still plays), the message ends at a beep or after ``end_silence_s`` of quiet.
 A carrier's "human" verdict switches local detection off: the carrier heard the pickup first-hand.
-Cost: one 160- or 320-point real FFT and a dot product per frame, about 15 us (tests/engine/test_amd.py).
+Cost: one 160- or 320-point real FFT and a dot product per frame, 15-20 us measured at 8 and 16 kHz (about 1 ms
+of CPU per second of call); nothing once a person has answered or the greeting has ended.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ answered. It stops looking at audio once it knows (a person, or the end of the m
 
 from __future__ import annotations
 
+from loguru import logger
 from pipecat.frames.frames import Frame, InputAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
@@ -38,8 +39,12 @@ class MachineDetectorStage(FrameProcessor):
 
     def _on_carrier(self, answered_by: str, message_end: bool) -> None:
         verdicts = self._detector.carrier(answered_by, message_end)
-        if verdicts:
+        if not verdicts:
+            return
+        try:
             self.create_task(self._push(verdicts), "carrier-answered-by")
+        except Exception as exc:  # the call is ending: its pipeline takes no new work, and the callback must not fail
+            logger.info("carrier verdict after the call's end dropped: {}", type(exc).__name__)
 
     async def _push(self, verdicts: list[Verdict]) -> None:
         for v in verdicts:
