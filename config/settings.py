@@ -234,7 +234,13 @@ class Settings(BaseSettings):
     media_public_url: str | None = Field(
         default=None, description="wss:// base the carrier's media stream connects back to; default ws://host:port"
     )
-    public_url: str | None = Field(default=None, description="https:// base of this worker (Plivo answer URL)")
+    public_url: str | None = Field(
+        default=None, description="https:// base of this worker (Plivo answer URL, carriers' AMD callbacks)"
+    )
+    carrier_amd: bool = Field(
+        default=True,
+        description="ask Twilio and Plivo for answering-machine detection on each dial (local detection runs always)",
+    )
     worker_id: str | None = Field(default=None, description="default: hostname-pid")
     worker_port: int = Field(default=8100, ge=1, le=65535)
     dispatch_poll_s: float = Field(default=1.0, gt=0)

@@ -15,10 +15,12 @@ from pipecat.workers.runner import WorkerRunner
 
 import metrics
 from engine.agent.policy import DialoguePolicy
+from engine.answered_by import AnsweredByInbox
 from engine.audio.recorder import start_recorder
 from engine.audio.vad import FrameVad, SileroVad, WebRtcVad
 from engine.pipeline.leg_source import LegSource
 from engine.pipeline.listener import LeadListener, ListenerConfig, listening_rate
+from engine.pipeline.machine_detector import MachineDetectorStage
 from engine.pipeline.playout import Playout
 from engine.pipeline.speaker import Speaker
 from engine.pipeline.turn_manager import TurnManager, TurnManagerConfig
@@ -141,10 +143,12 @@ async def run_call(
     on_opt_out: Callable[[], Awaitable[None]] | None = None,
     record: CallRecord | None = None,
     transfer: LegTransfer | None = None,
+    answered_by: AnsweredByInbox | None = None,
 ) -> CallRecord:
     """Run one call on ``leg`` until it ends; never raises for a failure of this call (the record says it).
     ``transfer`` hands the lead over when the policy asks for it (the carrier's transfer, from the composition
-    root); without it a transfer fails into a callback."""
+    root); without it a transfer fails into a callback. ``answered_by`` brings the carrier's answering-machine
+    verdict, when the carrier sends one."""
     config = services.config
     # A caller may pass the record in to watch it fill while the call runs (the console's live view).
     record = record if record is not None else CallRecord(call_id=request.call_id)
@@ -209,7 +213,8 @@ async def run_call(
         on_turn=_observe_turn,
     )
     source = LegSource(leg, sample_rate=listen_rate)
-    pipeline = Pipeline([source, listener, manager, Speaker(tts, sample_rate=leg.sample_rate), playout])
+    detector = MachineDetectorStage(listen_rate, answered_by)
+    pipeline = Pipeline([source, detector, listener, manager, Speaker(tts, sample_rate=leg.sample_rate), playout])
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(audio_in_sample_rate=listen_rate, audio_out_sample_rate=leg.sample_rate),

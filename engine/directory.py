@@ -7,6 +7,9 @@ when its token matches (compared in constant time), is used for the first time, 
 else is refused before it is admitted. Streams that name no expected call are "ad hoc" (the simulator, a
 developer's softphone): accepted, without a token, only when ``accept_adhoc_streams`` is on, with the demo script
 unless the stream carries its own.
+
+Each expected call also gets a callback token: carriers that report answering-machine detection call back with
+it in the URL (``carrier_verdict``), while the call rings or runs; it dies with the call.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.answered_by import AnsweredByInbox
 from engine.records import CallRecord, CallRequest, Lead, Transfer, TransferResult
 
 MAX_ADHOC_SCRIPT_BYTES = 64_000
@@ -61,6 +65,7 @@ class CallDirectory:
     _expected: dict[str, _Expected] = field(default_factory=dict)
     _records: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     _active: dict[str, tuple[CallRequest, CallRecord]] = field(default_factory=dict)
+    _callbacks: dict[str, tuple[str, AnsweredByInbox]] = field(default_factory=dict)  # by stream_key
 
     def expect(
         self, request: CallRequest, *, token_ttl_s: float = DEFAULT_STREAM_TOKEN_TTL_S
@@ -70,13 +75,34 @@ class CallDirectory:
         future: asyncio.Future[CallRecord] = asyncio.get_running_loop().create_future()
         token = secrets.token_hex(STREAM_TOKEN_BYTES)
         self._expected[stream_key(request.call_id)] = _Expected(request, future, token, time.monotonic() + token_ttl_s)
+        self._callbacks[stream_key(request.call_id)] = (secrets.token_hex(STREAM_TOKEN_BYTES), AnsweredByInbox())
         return future
 
     def stream_token(self, call_id: str) -> str:
         """The token the carrier must present in the media stream of an expected call."""
         return self._expected[stream_key(call_id)].stream_token
 
+    def callback_token(self, call_id: str) -> str:
+        """The token a carrier's status callback for an expected or running call must present."""
+        return self._callbacks[stream_key(call_id)][0]
+
+    def inbox(self, call_id: str) -> AnsweredByInbox | None:
+        """Where the carrier's answering-machine verdict for this call arrives (None: no callback expected)."""
+        entry = self._callbacks.get(stream_key(call_id))
+        return entry[1] if entry is not None else None
+
+    def carrier_verdict(self, call_id: str, token: str, answered_by: str, message_end: bool) -> None:
+        """Hand a carrier's answering-machine verdict to its call; UnknownCall unless ``token`` is the call's
+        callback token and the call is still expected or running."""
+        entry = self._callbacks.get(stream_key(call_id)) if call_id else None
+        if entry is None:
+            raise UnknownCall("callback names no expected or running call")
+        if not token or not hmac.compare_digest(token.encode(), entry[0].encode()):
+            raise UnknownCall("callback token does not match", "bad_token")
+        entry[1].deliver(answered_by, message_end)
+
     def forget(self, call_id: str) -> None:
+        self._callbacks.pop(stream_key(call_id), None)
         expected = self._expected.pop(stream_key(call_id), None)
         if expected is not None and not expected.result.done():
             expected.result.cancel()
@@ -121,6 +147,7 @@ class CallDirectory:
 
     def finished(self, record: CallRecord, result: asyncio.Future[CallRecord] | None) -> None:
         self._active.pop(record.call_id, None)
+        self._callbacks.pop(stream_key(record.call_id), None)
         if self.keep_records:
             self._records[record.call_id] = record.to_dict()
             while len(self._records) > self.keep_records:

@@ -80,6 +80,7 @@ __all__ = [
     "ScriptError",
     "SipCallResult",
     "SipTrunkConfig",
+    "UnknownCall",
     "format_extra_headers",
     "load_script_document",
     "load_script_text",
@@ -228,7 +229,15 @@ class Engine:
             return await directory.on_transfer(request, call_leg, wanted)
 
         try:
-            record = await run_call(request, leg, self.services, on_opt_out=opt_out, record=record, transfer=transfer)
+            record = await run_call(
+                request,
+                leg,
+                self.services,
+                on_opt_out=opt_out,
+                record=record,
+                transfer=transfer,
+                answered_by=directory.inbox(request.call_id),
+            )
         except Exception as exc:  # never let one call take the server down
             logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
             record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")
@@ -311,6 +320,12 @@ class Engine:
         logger.warning("{} stream refused: {} calls active, limit {}", carrier, self.directory.active_calls, limit)
         await socket.close(code=1013, reason="engine at capacity")
         return True
+
+    def carrier_answered_by(self, call_id: str, token: str, answered_by: str, *, message_end: bool) -> None:
+        """A carrier's answering-machine verdict for a call this engine dialed ("human" / "machine"), from its
+        status callback: the call's detector acts on it. Raises ``UnknownCall`` for a wrong token or a call that
+        is not ringing or running here."""
+        self.directory.carrier_verdict(call_id, token, answered_by, message_end)
 
     # -- SIP ------------------------------------------------------------------------------------------------
     def sip_call_handler(self, resolve: ScriptResolver | None = None) -> OnCall:

@@ -8,16 +8,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get, post
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, Parameter
+from litestar.params import Body, FromQuery, Parameter
 from sqlalchemy import text
 
 from config.settings import Settings
 from control_api.audit import pseudonym
+from control_api.dispatch import amd_callbacks
 from control_api.dispatch.transfer_routes import transfer_route_handlers
 from control_api.dispatch.worker import Worker
+from control_api.errors import exception_handlers
 from control_api.origination import registry
+from control_api.origination.amd import AMD_PATH, CARRIERS_WITH_AMD
 from control_api.origination.exotel import STREAM_URL_PATH, stream_url
 from control_api.origination.plivo import ANSWER_PATH, stream_xml
 from control_api.storage.db import Database, _upgrade_heads, create_database
@@ -53,10 +57,10 @@ def build_worker(db: Database, settings: Settings, engine: Engine, host: str, po
     )
 
 
-def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any]:
+def carrier_route_handlers(settings: Settings, engine: Engine, host: str, port: int) -> list[Any]:
     """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
-    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); and what
-    they fetch during a transfer."""
+    Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); what they
+    fetch during a transfer; and where Twilio and Plivo post their answering-machine verdicts."""
 
     @get(ANSWER_PATH, include_in_schema=False, media_type="application/xml")
     async def plivo_answer(call_id: FromQuery[str], stream_token: FromQuery[str] = "") -> Response[str]:
@@ -71,7 +75,20 @@ def carrier_route_handlers(settings: Settings, host: str, port: int) -> list[Any
     async def exotel_stream_url(custom_field: Annotated[str, Parameter(query="CustomField")]) -> dict[str, str]:
         return {"url": stream_url(f"{media_base(settings, host, port)}/media/exotel", custom_field)}
 
-    return [plivo_answer, exotel_stream_url, *transfer_route_handlers()]
+    # One static path per carrier: a "{carrier}" parameter would lose to the static /carriers/twilio/... of the
+    # transfer routes in Litestar's routing tree.
+    @post([AMD_PATH.format(carrier=c) for c in CARRIERS_WITH_AMD], include_in_schema=False, status_code=200)
+    async def carrier_amd(
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+        call_id: FromQuery[str] = "",
+        callback_token: FromQuery[str] = "",
+    ) -> Response[str]:
+        carrier = request.url.path.rstrip("/").split("/")[-2]
+        amd_callbacks.receive(engine, carrier, call_id, callback_token, data)
+        return Response("OK", media_type="text/plain")
+
+    return [plivo_answer, exotel_stream_url, carrier_amd, *transfer_route_handlers()]
 
 
 def create_worker_app(
@@ -106,9 +123,10 @@ def create_worker_app(
             *engine.route_handlers(),
             engine.health_handler(),
             *metrics_route_handlers,
-            *carrier_route_handlers(settings, host, port),
+            *carrier_route_handlers(settings, engine, host, port),
         ],
         lifespan=[lifespan],
+        exception_handlers=exception_handlers,  # the carrier callbacks' errors are problem details too
     )
 
 
@@ -129,5 +147,5 @@ def attach_worker(app: Litestar, settings: Settings, engine: Engine, db: Databas
 
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
-    for handler in carrier_route_handlers(settings, host, port):
+    for handler in carrier_route_handlers(settings, engine, host, port):
         app.register(handler)

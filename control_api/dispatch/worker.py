@@ -318,6 +318,7 @@ class Worker:
             max_call_s=job.max_call_s,
             metadata=job.metadata,
             stream_token=self.engine.directory.stream_token(job.call_id),
+            callback_token=self.engine.directory.callback_token(job.call_id),
         )
         try:
             origination = await asyncio.wait_for(self.carrier.originate(dial), ORIGINATE_TIMEOUT_S)

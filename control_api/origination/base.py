@@ -58,6 +58,8 @@ class Dial:
     # The media stream must present this (the carrier carries it as its stream parameters allow); letters and
     # digits only. Never logged: it admits one stream for this call.
     stream_token: str = field(default="", repr=False)
+    # Carriers' status callbacks for this call (answering-machine detection) carry this in their URL. Never logged.
+    callback_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

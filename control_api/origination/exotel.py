@@ -7,7 +7,10 @@ answers that URL from the ``CustomField``.
 
 Exotel documents no REST call to end a call in progress: the engine ends it by closing the stream (the flow then
 hangs up), and ``TimeOut`` bounds the ringing. Nor does it document one to redirect a call in progress to another
-number, so a transfer is not attempted: the lead is called back by a person instead."""
+number, so a transfer is not attempted: the lead is called back by a person instead.
+
+Exotel documents answering-machine detection (beta) only for its "Connect Two Numbers" API and in call details
+after the call, not for a call connected to a flow: Exotel calls rely on the engine's own detection."""
 
 from __future__ import annotations
 

@@ -6,7 +6,13 @@ Plivo requires (the answer URL carries both: it reaches Plivo only in our
 authenticated originate request). Hang-up before or after answer: ``DELETE /v1/Account/{auth_id}/Request/{uuid}/``
 (the request uuid of the originate answer). A transfer is Plivo's "Transfer a Call":
 ``POST /v1/Account/{auth_id}/Call/{call_uuid}/`` with ``legs=aleg`` and an ``aleg_url`` on the worker that answers a
-``<Dial>`` of the salesperson; the call uuid is the one the media stream's ``start`` names."""
+``<Dial>`` of the salesperson; the call uuid is the one the media stream's ``start`` names.
+
+With ``carrier_amd`` the dial asks for machine detection that keeps the call up (``machine_detection=true``):
+Plivo posts ``Machine=true`` to ``machine_detection_url``, the worker's ``/carriers/plivo/amd`` with our call id
+and the call's callback token (https://www.plivo.com/docs/voice/api/call/make-a-call,
+https://www.plivo.com/docs/voice/api/call/asynchronous-machine-detection/). Plivo reports machines only, and not
+the greeting's end: the engine waits for the beep itself."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from config.settings import Settings
 from control_api.origination import rest
+from control_api.origination.amd import callback_url
 from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER, format_extra_headers
 from engine.records import Transfer, TransferResult
@@ -57,6 +64,7 @@ class PlivoCarrier:
         self.from_number = settings.plivo_from_number
         self.public_url = public_url.rstrip("/")
         self.ring_timeout = int(settings.ring_timeout_s)
+        self.amd = settings.carrier_amd
         self.http = rest.client(
             settings.plivo_api_base, (self.auth_id, rest.require(token, "CLOSERR_PLIVO_AUTH_TOKEN"))
         )
@@ -73,6 +81,10 @@ class PlivoCarrier:
             "ring_timeout": self.ring_timeout,
             "time_limit": dial.max_call_s,
         }
+        if self.amd and dial.callback_token:
+            body["machine_detection"] = "true"
+            body["machine_detection_url"] = callback_url(self.public_url, self.name, dial)
+            body["machine_detection_method"] = "POST"
         response = await rest.send(self.http, "POST", f"/v1/Account/{self.auth_id}/Call/", json=body)
         return Origination(carrier_call_id=str(response.json()["request_uuid"]))
 

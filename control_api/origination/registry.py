@@ -14,7 +14,8 @@ NAMES = ("simulated", "twilio", "exotel", "plivo", "sip")
 
 def build(settings: Settings, engine: Engine, *, public_url: str) -> Carrier:
     """``public_url`` is the https base of this worker (Plivo fetches its answer XML there, Twilio and Plivo their
-    transfer TwiML/XML). SIP calls and simulated leads run through ``engine``."""
+    transfer TwiML/XML, and both post their answering-machine verdicts there). SIP calls and simulated leads run
+    through ``engine``."""
     if settings.carrier == "twilio":
         from control_api.origination.twilio import TwilioCarrier
 

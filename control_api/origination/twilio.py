@@ -5,7 +5,12 @@ connects a bidirectional Media Stream to the engine, naming our call id and its 
 ``<Dial>`` of the salesperson, which replaces the stream (Twilio "Update a Call resource"). A warm transfer's
 ``<Number>`` also has a ``url`` whose TwiML (served by the worker) ``<Say>``s the whisper to the salesperson before
 the two are connected, a ``statusCallback`` for the ``answered`` event, and the ``<Dial>`` an ``action`` Twilio
-requests when nobody answered: the transfer waits for one of the two. Basic auth AccountSid:AuthToken."""
+requests when nobody answered: the transfer waits for one of the two. Basic auth AccountSid:AuthToken.
+
+With ``carrier_amd`` the dial asks for asynchronous answering-machine detection that waits for the end of a
+machine's greeting (``MachineDetection=DetectMessageEnd``, ``AsyncAmd=true``): the stream starts at once, and
+Twilio posts ``AnsweredBy`` to the worker's ``/carriers/twilio/amd`` with our call id and the call's callback
+token in the URL (https://www.twilio.com/docs/voice/answering-machine-detection)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from config.settings import Settings
 from control_api.origination import rest
+from control_api.origination.amd import callback_url
 from control_api.origination.base import CarrierError, Dial, Origination
 from engine.facade import STREAM_TOKEN_PARAMETER
 from engine.records import Transfer, TransferResult
@@ -75,6 +81,7 @@ class TwilioCarrier:
         self.ring_timeout = int(settings.ring_timeout_s)
         self.public_url = public_url.rstrip("/")
         self.pending: dict[str, PendingWarm] = {}  # token -> a warm transfer waiting for Twilio's callbacks
+        self.amd = settings.carrier_amd
         self.http = rest.client(settings.twilio_api_base, (self.sid, rest.require(token, "CLOSERR_TWILIO_AUTH_TOKEN")))
 
     async def originate(self, dial: Dial) -> Origination:
@@ -86,6 +93,11 @@ class TwilioCarrier:
             "Timeout": str(self.ring_timeout),
             "TimeLimit": str(dial.max_call_s),
         }
+        if self.amd and dial.callback_token:
+            form["MachineDetection"] = "DetectMessageEnd"
+            form["AsyncAmd"] = "true"
+            form["AsyncAmdStatusCallback"] = callback_url(self.public_url, self.name, dial)
+            form["AsyncAmdStatusCallbackMethod"] = "POST"
         response = await rest.send(self.http, "POST", f"/2010-04-01/Accounts/{self.sid}/Calls.json", data=form)
         return Origination(carrier_call_id=str(response.json()["sid"]))
 

@@ -163,6 +163,11 @@ class LLMPolicy:
         for action in actions:
             yield action
 
+    async def on_answering_machine(self, ctx: PolicyContext) -> AsyncIterator[Action]:
+        # The voicemail is a fixed line: no model round trip.
+        for action in self._end_call(ctx, {"outcome": str(Outcome.VOICEMAIL)}):
+            yield action
+
     def fixed_lines(self, lead: Lead) -> list[str]:
         return self.fallback.fixed_lines(lead)
 

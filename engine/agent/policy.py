@@ -92,6 +92,11 @@ class DialoguePolicy(Protocol):
         """A keypad digit arrived (RFC 4733 or carrier DTMF event)."""
         ...
 
+    def on_answering_machine(self, ctx: PolicyContext) -> AsyncIterator[Action]:
+        """An answering machine took the call and its greeting is over: leave the voicemail message, if the script
+        has one, and end the call as ``voicemail``."""
+        ...
+
     def fixed_lines(self, lead: Lead) -> list[str]:
         """Lines this policy will speak verbatim, so their audio can be synthesized before the call."""
         ...

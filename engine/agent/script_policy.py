@@ -31,6 +31,9 @@ closing, with a side state when it has asked for a callback time). Decisions, in
    earlier with ``not_qualified``. A qualified lead is transferred (instead of the qualified closing) when
    the ``transfer`` rule's ``when`` is ``qualified`` or ``both``.
 
+An answering machine found in the audio or by the carrier (``on_answering_machine``, after its greeting) gets the
+same voicemail ending as 1.
+
 Silence: the first timeout re-prompts ("Are you still there?" + the pending question again), the second
 closes politely with ``no_response``. DTMF: ``1`` = talk to a person (a transfer when the script's rule takes
 requests, else callback_requested with a note), ``0`` = talk to a person (only with such a rule), ``9`` = do not
@@ -158,6 +161,10 @@ class ScriptPolicy:
 
     async def on_silence(self, ctx: PolicyContext, count: int) -> AsyncIterator[Action]:
         for action in self._silence(ctx, count):
+            yield action
+
+    async def on_answering_machine(self, ctx: PolicyContext) -> AsyncIterator[Action]:
+        for action in self._voicemail(ctx):
             yield action
 
     async def on_dtmf(self, ctx: PolicyContext, digit: str) -> AsyncIterator[Action]:

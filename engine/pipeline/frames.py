@@ -35,6 +35,15 @@ class LeadTurnFrame(DataFrame):
 
 
 @dataclass
+class AnsweredByFrame(SystemFrame):
+    """Who answered, as far as answering-machine detection knows (``engine.audio.amd.Verdict``)."""
+
+    answered_by: str = ""  # "human" | "machine"
+    source: str = ""  # beep | greeting | silence | carrier
+    message_end: bool = False  # the greeting is over: a message may start now
+
+
+@dataclass
 class LeadDtmfFrame(SystemFrame):
     digit: str = ""
 

@@ -3,6 +3,10 @@
 It starts the call with the policy's greeting, hands each finished lead turn (and DTMF digits and silences) to the
 dialogue policy, sends the policy's lines to speech synthesis, stops the bot when the lead barges in, and writes
 every turn into the call record with what the lead actually heard and where each reply spent its time.
+
+An answering machine (``AnsweredByFrame``, at most two lead turns into the call) silences the bot and stops the
+dialogue: the lead's turns are still transcribed but not answered, and once the greeting is over (the beep, a
+quiet line, or the carrier's message-end verdict) the policy leaves its voicemail (``on_answering_machine``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from engine.agent.policy import (
 )
 from engine.agent.slots import IST
 from engine.pipeline.frames import (
+    AnsweredByFrame,
     BargeInFrame,
     LeadDtmfFrame,
     LeadSpeechStartedFrame,
@@ -126,6 +131,9 @@ class TurnManager(FrameProcessor):
         self._reply_for: LeadTurnFrame | None = None
         # Set by the policy's Transfer: once the agent's part ends, the call is handed over instead of hung up.
         self.transfer: Transfer | None = None
+        self._lead_turns = 0
+        self._machine = False  # an answering machine answered: the dialogue is over, a message may follow
+        self._voicemail_started = False
 
     # -- frame handling ------------------------------------------------------------------------------------------
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -140,8 +148,10 @@ class TurnManager(FrameProcessor):
             self._lead_speaking = True
             self._cancel_silence()
         elif isinstance(frame, BargeInFrame):
-            if self._pending and self._ending is None:
+            if self._pending and self._ending is None and not self._machine:
                 await self._interrupt()
+        elif isinstance(frame, AnsweredByFrame):
+            await self._on_answered_by(frame)
         elif isinstance(frame, LeadTurnFrame):
             self._lead_speaking = False
             await self._on_lead_turn(frame)
@@ -161,7 +171,8 @@ class TurnManager(FrameProcessor):
 
     async def _on_lead_turn(self, turn: LeadTurnFrame) -> None:
         self._add_transcript("lead", turn.text, turn.started_at, turn.last_voiced_at)
-        if self._ending is not None or self._finished:
+        self._lead_turns += 1
+        if self._ending is not None or self._finished or self._machine:
             return
         if self._pending and is_backchannel(turn.text):
             return
@@ -171,11 +182,34 @@ class TurnManager(FrameProcessor):
         self._cancel_silence()
         self._run_policy(self._policy.on_lead_turn(self.ctx, turn.text), turn)
 
-    async def _interrupt(self) -> None:
-        self._record.interruptions += 1
+    async def _interrupt(self, *, by_lead: bool = True) -> None:
+        if by_lead:
+            self._record.interruptions += 1
         if self._reply_task is not None and not self._reply_task.done():
             self._reply_task.cancel()
         await self.push_frame(InterruptionFrame())
+
+    async def _on_answered_by(self, frame: AnsweredByFrame) -> None:
+        if self._ending is not None or self._finished or self._voicemail_started:
+            return
+        if frame.answered_by != "machine":
+            self._record.notes.append(f"answered by a person ({frame.source})")
+            return
+        if not self._machine:
+            if self._lead_turns > 2:  # a conversation is under way: a late tone or a long answer is not a machine
+                return
+            self._machine = True
+            self._cancel_silence()
+            self._record.notes.append(f"answering machine ({frame.source}) at {time.monotonic() - self._t0:.3f}s")
+            if self._pending or (self._reply_task is not None and not self._reply_task.done()):
+                await self._interrupt(by_lead=False)  # never talk over the greeting
+                # A line not yet playing was dropped on its way by the interruption: no playout report will come.
+                for utterance_id in [k for k, utt in self._pending.items() if utt.started_at is None]:
+                    del self._pending[utterance_id]
+        if frame.message_end:
+            self._voicemail_started = True
+            self._record.notes.append(f"greeting ended ({frame.source}) at {time.monotonic() - self._t0:.3f}s")
+            self._run_policy(self._policy.on_answering_machine(self.ctx), None)
 
     # -- policy --------------------------------------------------------------------------------------------------
     def _run_policy(self, actions: AsyncIterator[Action], turn: LeadTurnFrame | None) -> None:
@@ -262,7 +296,7 @@ class TurnManager(FrameProcessor):
             return
         if self._ending is not None and (self._reply_task is None or self._reply_task.done()):
             self._finish(ended_by="bot")
-        elif not interrupted and not self._lead_speaking and self._ending is None:
+        elif not interrupted and not self._lead_speaking and self._ending is None and not self._machine:
             self._arm_silence()
 
     def _record_latency(self, utt: _BotUtterance, started_at: float) -> None:
@@ -300,7 +334,7 @@ class TurnManager(FrameProcessor):
 
     async def _silence(self) -> None:
         await asyncio.sleep(self._cfg.lead_silence_timeout_s)
-        if self._pending or self._lead_speaking or self._ending is not None:
+        if self._pending or self._lead_speaking or self._ending is not None or self._machine:
             return
         self._silence_count += 1
         metrics.LEAD_SILENCE_TOTAL.inc()

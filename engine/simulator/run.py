@@ -129,6 +129,7 @@ def report(v2v: list[float], record: dict[str, Any] | None, caller_error: str | 
         "turns": turns,
         "latency": {"v2v_p50_s": percentile(v2v, 50), "v2v_p95_s": percentile(v2v, 95)},
         "interruptions": record.get("interruptions", 0),
+        "notes": record.get("notes", []),
         "underruns": record.get("underruns", 0),
         "recording": record.get("recording"),
         "error": record.get("error") or caller_error or (None if record else "no call record from the engine"),

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.agent.intents import Intent, detect_intents
-from engine.agent.policy import DialoguePolicy, EndCall, OptOut, RecordSlot, Say, ScheduleCallback
+from engine.agent.policy import DialoguePolicy, EndCall, OptOut, PolicyContext, RecordSlot, Say, ScheduleCallback
 from engine.agent.script import AgentScript, parse_script
 from engine.agent.script_policy import ScriptPolicy, format_inr, spoken_time
 from engine.agent.slots import IST
@@ -149,6 +149,17 @@ async def test_voicemail_without_a_message_hangs_up(solar: AgentScript) -> None:
     data["voicemail_message"] = None
     call = await run_call(ScriptPolicy(parse_script(data)), ["You have reached the voicemail of Ravi."])
     assert call.replies[-1] == [EndCall(Outcome.VOICEMAIL)]
+
+
+async def test_an_answering_machine_found_by_its_audio_gets_the_voicemail_message(solar: AgentScript) -> None:
+    ctx = PolicyContext(lead=RAVI, call_started_at=CALL_TIME)
+    actions = [a async for a in ScriptPolicy(solar).on_answering_machine(ctx)]
+    message = solar.render(solar.voicemail_message or "", RAVI)
+    assert actions == [Say(message, cacheable=True), EndCall(Outcome.VOICEMAIL)]
+    data = solar.model_dump()
+    data["voicemail_message"] = None
+    silent = [a async for a in ScriptPolicy(parse_script(data)).on_answering_machine(ctx)]
+    assert silent == [EndCall(Outcome.VOICEMAIL)]
 
 
 async def test_voicemail_phrases_later_in_the_call_are_not_voicemail(solar_policy: PolicyMaker) -> None:

@@ -101,7 +101,7 @@ async def test_plivo_transfers_the_a_leg_to_a_dial_the_worker_serves_once(fake: 
     assert "9812345678" not in body["aleg_url"]  # the number is served, never put in a URL
 
     settings = plivo(fake)
-    app = Litestar(route_handlers=carrier_route_handlers(settings, "127.0.0.1", 8000))
+    app = Litestar(route_handlers=carrier_route_handlers(settings, Engine(), "127.0.0.1", 8000))
     app.state.worker = SimpleNamespace(carrier=carrier)
     with TestClient(app) as client:
         served = client.get(f"{url.path}?{url.query}")
@@ -144,7 +144,7 @@ async def _warm_twilio(
 ) -> tuple[TransferResult, list[int], str]:
     carrier = registry.build(twilio(fake), Engine(), public_url="https://worker-1.example.in/")
     fake.responses = [(200, {"sid": "CA999", "status": "in-progress"})]
-    app = Litestar(route_handlers=carrier_route_handlers(twilio(fake), "127.0.0.1", 8000))
+    app = Litestar(route_handlers=carrier_route_handlers(twilio(fake), Engine(), "127.0.0.1", 8000))
     app.state.worker = SimpleNamespace(carrier=carrier)
     transfer = asyncio.create_task(carrier.transfer("CA999", WARM, None))  # type: ignore[attr-defined]
     while not fake.requests:

@@ -157,7 +157,8 @@ async def test_http_failures_map_to_dispositions(fake: FakeCarrier, status: int,
         twilio_from_number="+9114",
         twilio_api_base=fake.url,
     )
-    carrier = TwilioCarrier(settings)  # the adapter alone: the registry's breaker retries a 503
+    # the adapter alone: the registry's breaker retries a 503
+    carrier = TwilioCarrier(settings, "https://worker-1.example.in")
     fake.responses = [(status, {"message": "nope"})]
     with pytest.raises(CarrierError) as err:
         await carrier.originate(dial("twilio"))
@@ -204,7 +205,7 @@ async def test_worker_answers_the_carriers_callbacks() -> None:
     from control_api.dispatch.runtime import carrier_route_handlers
 
     settings = Settings(media_public_url="wss://worker-1.example.in")
-    app = Litestar(route_handlers=carrier_route_handlers(settings, "127.0.0.1", 8100))
+    app = Litestar(route_handlers=carrier_route_handlers(settings, Engine(), "127.0.0.1", 8100))
     async with AsyncTestClient(app=app) as client:
         plivo = await client.get("/carriers/plivo/answer", params={"call_id": "c-9", "stream_token": TOKEN})
         assert plivo.status_code == 200 and plivo.headers["content-type"].startswith("application/xml")

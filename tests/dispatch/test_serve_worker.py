@@ -51,7 +51,7 @@ def test_serve_with_and_without_the_in_process_worker(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, timeout_s=120, process=process)
-        answer = status_of(f"{base}/carriers/plivo/answer?call_id=x")
+        answer = status_of(f"{base}/carriers/plivo/answer?call_id=x&stream_token=abc123")
         assert answer == (200 if worker_routes else 404)
         assert (tmp_path / "closerr.sqlite3").is_file()  # SQLite under --data-dir: the embedded default
     finally:

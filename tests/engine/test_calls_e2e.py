@@ -16,6 +16,7 @@ import websockets
 
 from engine.agent.script import demo_script
 from engine.config import EngineConfig
+from engine.records import Lead
 from engine.simulator.persona import load_persona, parse_persona
 from engine.simulator.run import simulate
 from tests.engine.conftest import RECORDINGS
@@ -230,6 +231,28 @@ turns:
     assert "Meena" in bot_lines(second)[0]["text"] and "Ravi" not in json.dumps(second["transcript"])
     assert not any("remove" in line.lower() for line in lead_lines(first))
     assert not any("wrong" in line.lower() for line in lead_lines(second))
+
+
+async def test_a_machine_greeting_gets_the_voicemail_message_after_its_beep(engine_url):
+    """A long recorded greeting with no voicemail words in it, then a 1 kHz beep: the greeting's shape tells a
+    machine, the bot stops talking, and the voicemail message starts only once the beep is over."""
+    result = await call(
+        engine_url,
+        """
+answering_machine: true
+lead: {name: Ravi Kumar, phone: "+919812345678"}
+turns:
+  - say: "Namaste, this is Ravi Kumar from Pune, and sadly there is nobody here who can come to the telephone."
+""",
+    )
+    assert result["outcome"] == "voicemail" and result["ended_by"] == "bot", heard(result)
+    voicemail = demo_script().render(demo_script().voicemail_message or "", Lead(name="Ravi Kumar", phone=""))
+    last = bot_lines(result)[-1]
+    assert last["text"] == voicemail, heard(result)
+    notes = result["notes"]
+    assert any(n.startswith("answering machine (greeting)") for n in notes), notes
+    beep_end = next(float(n.rsplit(" at ", 1)[1].rstrip("s")) for n in notes if n.startswith("greeting ended (beep)"))
+    assert last["start_s"] >= beep_end, (last, notes)
 
 
 def _subset_mismatch(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:

@@ -403,3 +403,15 @@ async def test_a_bug_on_the_model_path_still_gets_the_turn_answered(
     assert said(await lead_says(policy, ctx, "Yes, go ahead.")) == [INTERESTED_Q]
     assert policy.stats.fallback_reasons == ["internal_error"]
     await policy.aclose()
+
+
+async def test_an_answering_machine_gets_the_scripts_voicemail_without_asking_the_model(
+    fake_openai: FakeOpenAI,
+) -> None:
+    script = demo_script()
+    policy = LLMPolicy(script, ScriptPolicy(script), base_url=fake_openai.base_url, model="m")
+    ctx = new_ctx()
+    actions = [a async for a in policy.on_answering_machine(ctx)]
+    assert actions == [Say(script.render(script.voicemail_message or "", ctx.lead), True), EndCall(Outcome.VOICEMAIL)]
+    assert fake_openai.requests == []
+    await policy.aclose()
