@@ -199,6 +199,7 @@ async def run_call(
         ),
         stt_prompt=policy.stt_prompt(),
         settles_turn=policy.settles_turn,
+        expects_more=policy.expects_more,
     )
     manager = TurnManager(
         policy=policy,

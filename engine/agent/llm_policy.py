@@ -174,6 +174,9 @@ class LLMPolicy:
     def settles_turn(self, text: str) -> bool:
         return False  # the model keeps no pending slot to check an answer against
 
+    def expects_more(self, text: str) -> bool:
+        return self.fallback.expects_more(text)  # the shadow run knows which question is pending
+
     def stt_prompt(self) -> str | None:
         return self.fallback.stt_prompt()
 

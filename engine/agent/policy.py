@@ -109,3 +109,8 @@ class DialoguePolicy(Protocol):
         """Whether ``text`` (the lead's words so far) already answers what the agent is waiting for, in a form
         more words would not change: the lead's pause then ends the turn at once (``LeadListener``)."""
         ...
+
+    def expects_more(self, text: str) -> bool:
+        """Whether ``text`` only opens a reply (a filler, a fragment, half a number): the lead is thinking, and the
+        turn waits out the longer silence however finished the words sound (``LeadListener``)."""
+        ...

@@ -63,6 +63,7 @@ from engine.agent.slots import (
     extract_choice,
     extract_when,
     extract_yes_no,
+    is_unsure,
     normalize_text,
 )
 from engine.records import Lead, Outcome
@@ -208,6 +209,34 @@ class ScriptPolicy:
             question.type, text, options=question.options, yes_words=question.yes_words, no_words=question.no_words
         )
         return value is not None
+
+    def expects_more(self, text: str) -> bool:
+        """The words so far open a reply without giving one: nothing in them answers the pending question or asks
+        for anything ("Well.", "Let me check.", "The house...", "About.", "Forty" for a bill in rupees). Whisper
+        ends such fragments with a full stop at a thinking pause, so the listener waits its longer silence."""
+        # A bare yes or no is no reply to a choice question; anything the agent acts on is.
+        if self._stage in (_Stage.ENDED, _Stage.CALLBACK_TIME) or detect_intents(text) - {Intent.AFFIRM, Intent.DENY}:
+            return False
+        if is_unsure(text):
+            return False
+        if self._stage is _Stage.GREETING:
+            return extract_yes_no(text) is None
+        question = self._current
+        if question is None or question.type == "text":
+            return False
+        if self._confirming is not None and extract_yes_no(text) is not None:
+            return False
+        if question.type == "amount_inr":
+            return not amount_is_explicit(text)
+        value = extract(
+            question.type,
+            text,
+            now=datetime.now(IST),
+            options=question.options,
+            yes_words=question.yes_words,
+            no_words=question.no_words,
+        )
+        return value is None and near_choice(text, question.options or {}) is None
 
     def stt_prompt(self) -> str | None:
         # Shaped like a transcript of this very call (measured on Piper -> 8 kHz mu-law -> Whisper tiny.en):

@@ -40,6 +40,7 @@ __all__ = [
     "extract_when",
     "extract_yes_no",
     "find_numbers",
+    "is_unsure",
     "normalize_text",
 ]
 
@@ -116,6 +117,14 @@ def extract_yes_no(text: str, yes_words: Sequence[str] = (), no_words: Sequence[
         if phrase in _YES_SET:
             return True
     return None
+
+
+_UNSURE_RE = _phrase_pattern(_UNSURE)
+
+
+def is_unsure(text: str) -> bool:
+    """The lead says they do not know ("not sure", "no idea", "pata nahi"): a reply, though not an answer."""
+    return _UNSURE_RE.search(normalize_text(text)) is not None
 
 
 # -- choice ----------------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ only after Whisper, on transcripts whose words do not settle the turn (about one
 personas). Running it alongside every speculation whenever an STT worker was idle cost 15 % of the engine's CPU at
 24 calls and raised p95 voice-to-voice by about 0.1 s; waiting for the transcript first adds nothing at one call,
 because STT and Smart-Turn together finish before ``min_turn_silence_s`` (benchmarks/README.md).
+Words that only open a reply ("Well.", "Let me check.", "About.": the policy's ``expects_more``) end the turn only
+after ``max_turn_silence_s``, however finished they sound: Whisper puts a full stop after a thinking pause, and
+answering there cut in on 45 % of the turns of the pause-heavy benchmark personas.
 Speech over the bot becomes a barge-in only after ``barge_in_min_speech_s`` of voiced audio, so coughs and
 "hmm"s do not stop the bot.
 """
@@ -105,6 +108,7 @@ class _Speculation:
     voiced_s: float
     task: asyncio.Task[None] | None = None
     transcript: Transcript | None = None
+    expects_more: bool = False  # the words only open a reply: the turn waits out max_turn_silence_s
     verdict: TurnVerdict | None = None
     stt_s: float = 0.0
 
@@ -121,6 +125,7 @@ class LeadListener(FrameProcessor):
         config: ListenerConfig,
         stt_prompt: str | None = None,
         settles_turn: Callable[[str], bool] | None = None,
+        expects_more: Callable[[str], bool] | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(name="LeadListener", **kwargs)  # type: ignore[arg-type]
@@ -132,6 +137,7 @@ class LeadListener(FrameProcessor):
         self._cfg = config
         self._prompt = stt_prompt
         self._settles_turn = settles_turn
+        self._expects_more = expects_more
         self._frame_bytes = samples_per_frame(sample_rate) * 2
         self._buffer = b""
         self._segmenter = SpeechSegmenter(pause_s=config.vad_stop_s)
@@ -221,6 +227,7 @@ class LeadListener(FrameProcessor):
             raise
         spec.transcript = transcript
         spec.verdict = verdict
+        spec.expects_more = self._expects_more is not None and self._expects_more(transcript.text)
         if self._speculation is spec and self._turn_over(spec):
             await self._finalize(spec)
 
@@ -232,7 +239,7 @@ class LeadListener(FrameProcessor):
     def _turn_over(self, spec: _Speculation) -> bool:
         silence = self._segmenter.silence_s
         return silence >= self._cfg.max_turn_silence_s or (
-            self._sounds_complete(spec) and silence >= self._cfg.min_turn_silence_s
+            not spec.expects_more and self._sounds_complete(spec) and silence >= self._cfg.min_turn_silence_s
         )
 
     def _sounds_complete(self, spec: _Speculation) -> bool:
@@ -276,6 +283,6 @@ class LeadListener(FrameProcessor):
                 stt_s=spec.stt_s,
                 stt_queue_s=spec.transcript.queue_wait_s,
                 voiced_s=spec.voiced_s,
-                turn_end=self._completion(spec) or "silence",
+                turn_end="silence" if spec.expects_more else (self._completion(spec) or "silence"),
             )
         )

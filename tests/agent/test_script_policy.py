@@ -471,6 +471,31 @@ async def test_an_answer_to_the_pending_question_settles_the_turn(car_policy: Po
     assert not age.settles_turn("Five years")  # a number may still grow: "five... and a half"
 
 
+async def test_words_that_only_open_a_reply_expect_more(car_policy: PolicyMaker, solar_policy: PolicyMaker) -> None:
+    async def asked(make: PolicyMaker, after: list[str]) -> ScriptPolicy:
+        policy = make()
+        await run_call(policy, after)
+        return policy
+
+    greeting = await asked(car_policy, [])  # "Is this a good time?"
+    for opening in ("Then.", "Well.", "Hmm,", "Let me see."):
+        assert greeting.expects_more(opening), opening
+    for reply in ("Okay, go ahead.", "Yes.", "No, not now.", "Who is this?", "Stop calling me.", "Are you a robot?"):
+        assert not greeting.expects_more(reply), reply
+    expiry = await asked(car_policy, ["Okay, go ahead.", "Yes, I do."])  # choice: this month, next month, later
+    for opening in ("Let me check.", "Yes.", "Umm.", "The policy."):
+        assert expiry.expects_more(opening), opening
+    for reply in ("This month.", "Next month, I think.", "Later.", "Call me tomorrow."):
+        assert not expiry.expects_more(reply), reply
+    age = await asked(car_policy, ["Okay, go ahead.", "Yes, I do.", "This month."])  # number
+    assert age.expects_more("Well.") and not age.expects_more("Five years.")
+    bill = await asked(solar_policy, ["Yes.", "Yes.", "Yes, I own it."])  # amount in rupees
+    for opening in ("Roughly.", "About.", "Forty", "About four", "Umm, around"):
+        assert bill.expects_more(opening), opening
+    for reply in ("About four thousand.", "5000", "Two and a half thousand rupees.", "Rs 800", "I don't know."):
+        assert not bill.expects_more(reply), reply
+
+
 async def test_no_pending_question_after_the_call_ends(solar_policy: PolicyMaker) -> None:
     policy = solar_policy()
     await run_call(policy, ["Yes.", "Yes.", "Yes, I own it.", "About 3,000 rupees.", "Concrete."])

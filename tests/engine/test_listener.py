@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame
@@ -10,7 +11,7 @@ from pipecat.pipeline.worker import PipelineWorker
 
 from engine.audio.end_of_turn import SmartTurn, TurnVerdict
 from engine.audio.g711 import ulaw_decode, ulaw_encode
-from engine.audio.pcm import frames, silence
+from engine.audio.pcm import frames, rms_dbfs, silence
 from engine.audio.vad import WebRtcVad
 from engine.pipeline.frames import LeadTurnFrame
 from engine.pipeline.listener import LeadListener, ListenerConfig
@@ -37,11 +38,11 @@ class CountingSmartTurn:
 
 @pytest.fixture(scope="module")
 def phone_audio() -> dict[str, bytes]:
-    texts = ["Call me tomorrow at five.", "My bill is about, um"]
+    texts = ["Call me tomorrow at five.", "My bill is about, um", "Well.", "Yes, I would like that."]
     return {t: ulaw_decode(ulaw_encode(pcm)) for t, pcm in zip(texts, synthesize("piper", texts), strict=True)}
 
 
-async def listen(audio: bytes) -> tuple[list[LeadTurnFrame], int]:
+async def listen(audio: bytes, expects_more: Callable[[str], bool] | None = None) -> tuple[list[LeadTurnFrame], int]:
     """Play ``audio`` and 1.2 s of silence into a listener in real time: the turns it reports and how many times
     it asked Smart-Turn."""
     services = shared_services()
@@ -55,6 +56,7 @@ async def listen(audio: bytes) -> tuple[list[LeadTurnFrame], int]:
         sample_rate=RATE,
         config=ListenerConfig(),
         stt_prompt=PROMPT,
+        expects_more=expects_more,
     )
 
     async def play(worker: PipelineWorker) -> None:
@@ -82,3 +84,24 @@ async def test_an_open_ended_transcript_asks_smart_turn_before_the_turn_ends(pho
     turns, smart_turn_calls = await listen(phone_audio["My bill is about, um"])
     assert smart_turn_calls >= 1
     assert len(turns) == 1 and turns[0].turn_end in ("smart_turn", "silence"), [(t.text, t.turn_end) for t in turns]
+
+
+def _trimmed(pcm: bytes) -> bytes:
+    """Without the voice's own silence at either end, so a gap put between two clips is the gap heard."""
+    voiced = [i for i, frame in enumerate(frames(pcm, RATE)) if rms_dbfs(frame) > -45]
+    return b"".join(list(frames(pcm, RATE))[voiced[0] : voiced[-1] + 1])
+
+
+async def test_a_thinking_pause_after_words_that_only_open_a_reply_does_not_end_the_turn(phone_audio):
+    """ "Well." then 0.6 s of thought then the answer: Whisper writes a full stop after "Well", and without the
+    policy's word that a bare "Well." answers nothing the turn ended there, and the agent cut in."""
+    audio = _trimmed(phone_audio["Well."]) + silence(RATE, 0.6) + _trimmed(phone_audio["Yes, I would like that."])
+
+    def opener(text: str) -> bool:
+        return set(text.lower().replace(".", " ").replace(",", " ").split()) == {"well"}
+
+    turns, _ = await listen(audio)
+    assert len(turns) == 2, [(t.text, t.turn_end) for t in turns]  # the cut-in the hint prevents
+    turns, _ = await listen(audio, expects_more=opener)
+    assert len(turns) == 1, [(t.text, t.turn_end) for t in turns]
+    assert "would" in turns[0].text.lower() and turns[0].text.lower().startswith("well")
