@@ -14,9 +14,7 @@ token in the URL (https://www.twilio.com/docs/voice/answering-machine-detection)
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -24,6 +22,7 @@ from config.settings import Settings
 from control_api.origination import rest
 from control_api.origination.amd import callback_url
 from control_api.origination.base import CarrierError, Dial, Origination
+from control_api.origination.warm import WarmTransfers
 from engine.facade import STREAM_TOKEN_PARAMETER
 from engine.records import Transfer, TransferResult
 
@@ -40,8 +39,6 @@ def twiml(media_url: str, call_id: str, stream_token: str) -> str:
 
 
 TRANSFER_PATH = "/carriers/twilio/transfer"
-WARM_MARGIN_S = 15.0  # beyond the ringing: Twilio's callback on its way
-MAX_PENDING_TRANSFERS = 1000
 NOT_ANSWERED = frozenset({"no-answer", "busy", "failed", "canceled"})
 
 
@@ -64,12 +61,6 @@ def whisper_twiml(whisper: str) -> str:
     return f"<Response><Say>{escape(whisper)}</Say></Response>"
 
 
-@dataclass
-class PendingWarm:
-    whisper: str = field(repr=False)
-    result: asyncio.Future[TransferResult]
-
-
 class TwilioCarrier:
     name = "twilio"
     protocol = "twilio"
@@ -80,7 +71,7 @@ class TwilioCarrier:
         self.from_number = settings.twilio_from_number
         self.ring_timeout = int(settings.ring_timeout_s)
         self.public_url = public_url.rstrip("/")
-        self.pending: dict[str, PendingWarm] = {}  # token -> a warm transfer waiting for Twilio's callbacks
+        self.warm = WarmTransfers()  # by token: warm transfers waiting for Twilio's callbacks
         self.amd = settings.carrier_amd
         self.http = rest.client(settings.twilio_api_base, (self.sid, rest.require(token, "CLOSERR_TWILIO_AUTH_TOKEN")))
 
@@ -117,9 +108,7 @@ class TwilioCarrier:
         token = secrets.token_hex(16)
         if warm:
             twiml = warm_dial_twiml(transfer.to, transfer.answer_timeout_s, f"{self.public_url}{TRANSFER_PATH}/{token}")
-            while len(self.pending) >= MAX_PENDING_TRANSFERS:
-                self.pending.pop(next(iter(self.pending)))
-            self.pending[token] = PendingWarm(transfer.whisper, asyncio.get_running_loop().create_future())
+            self.warm.open(token, transfer.whisper)
         else:
             twiml = dial_twiml(transfer.to, transfer.answer_timeout_s)
         try:
@@ -130,33 +119,20 @@ class TwilioCarrier:
                 data={"Twiml": twiml},
             )
         except CarrierError as exc:
-            self.pending.pop(token, None)
+            self.warm.drop(token)
             return TransferResult(False, f"twilio refused the call update: {exc}")
         if not warm:
             return TransferResult(True, "twilio dialing the salesperson")
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(self.pending[token].result), transfer.answer_timeout_s + WARM_MARGIN_S
-            )
-        except TimeoutError:
-            return TransferResult(False, "twilio reported no answer from the salesperson in time")
-        finally:
-            self.pending.pop(token, None)
+        return await self.warm.outcome(token, transfer.answer_timeout_s, "twilio")
 
     def whisper_for(self, token: str) -> str | None:
         """The whisper TwiML Twilio fetches for the salesperson of a pending warm transfer."""
-        pending = self.pending.get(token)
-        return whisper_twiml(pending.whisper) if pending is not None else None
+        whisper = self.warm.whisper(token)
+        return whisper_twiml(whisper) if whisper is not None else None
 
     def report(self, token: str, *, answered: bool, status: str) -> bool:
         """Twilio's callback for a pending warm transfer; False when no transfer waits under ``token``."""
-        pending = self.pending.get(token)
-        if pending is None:
-            return False
-        if not pending.result.done():
-            detail = "salesperson answered after the whisper" if answered else f"salesperson did not answer ({status})"
-            pending.result.set_result(TransferResult(answered, detail))
-        return True
+        return self.warm.report(token, answered=answered, status=status)
 
     async def aclose(self) -> None:
         await self.http.aclose()

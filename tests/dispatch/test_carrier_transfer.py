@@ -206,3 +206,104 @@ async def test_the_worker_hands_the_engine_s_transfer_to_its_carrier_by_the_carr
     refused = await plain._on_transfer(request, "leg", SALESPERSON)
     assert not unknown.connected and done == TransferResult(True, "ok") and seen == [("CA999", SALESPERSON, "leg")]
     assert refused == TransferResult(False, "carrier plain cannot transfer calls")
+
+
+# Plivo warm transfer, per the Dial element (https://www.plivo.com/docs/voice/xml/dial/):
+#   confirmSound: "A remote URL fetched with a POST HTTP request that must return an XML response with Play, Wait,
+#   and/or Speak elements only (all others are ignored). The sound indicated by the XML is played to the called party
+#   when the call is answered."
+#   action: "Redirect to this URL after leaving Dial." method: "Defaults to POST."
+#   timeout: "The amount of time (in seconds) that the called party has to answer the call"
+# and its callback attributes (https://www.plivo.com/docs/voice/xml/routing):
+#   callbackUrl | URL | URL for real-time dial events
+#   callbackMethod | string | HTTP method for callback (GET, POST)
+#   confirmSound | URL | URL returning XML to play when B-leg answers
+# The callbackUrl request parameters (https://www.plivo.com/docs/voice/xml/dial/#callbackurl-request-parameters):
+#   DialAction "answer or hangup or digits"; DialBLegStatus "answer or hangup. This indicates if B leg answered or
+#   hung up."; DialBLegUUID "CallUUID of B leg. Empty if nobody answers."
+# The action URL's (https://docs.plivo.com/docs/voice/use-cases/dial-status-reporting):
+#   DialRingStatus | Indicates whether the dial attempt rang or not. Values: true , false |
+#   DialHangupCause | The standard telephony hangup cause. |
+#   DialStatus | Status of the dial. Values: completed , busy , failed , timeout , no-answer |
+#   DialALegUUID | CallUUID of the A leg. |
+#   DialBLegUUID | CallUUID of the B leg. Empty if nobody answers. |
+PLIVO_B_LEG_UUID = "0df857fe-2ffb-4f8f-818f-c2161eaf4933"
+PLIVO_ANSWERED = {  # a DialAnswer event, with the fields the callbackUrl table names
+    "Event": "DialAnswer",
+    "DialAction": "answer",
+    "DialBLegStatus": "answer",
+    "CallUUID": PLIVO_CALL_UUID,
+    "DialALegUUID": PLIVO_CALL_UUID,
+    "DialBLegUUID": PLIVO_B_LEG_UUID,
+    "DialBLegFrom": "911400000000",
+    "DialBLegTo": "919812345678",
+    "DialBLegPosition": "1",
+}
+PLIVO_NO_ANSWER = {
+    "DialRingStatus": "true",
+    "DialHangupCause": "NO_ANSWER",
+    "DialStatus": "no-answer",
+    "DialALegUUID": PLIVO_CALL_UUID,
+    "DialBLegUUID": "",
+}
+
+
+async def _warm_plivo(
+    fake: FakeCarrier, callback: str, fields: dict[str, str]
+) -> tuple[TransferResult, list[int], str]:
+    carrier = registry.build(plivo(fake), Engine(), public_url="https://worker-1.example.in/")
+    fake.responses = [(202, {"message": "call transferred", "api_id": "08c94608-58bd-11e1-86da-adf28403fe48"})]
+    app = Litestar(route_handlers=carrier_route_handlers(plivo(fake), "127.0.0.1", 8000))
+    app.state.worker = SimpleNamespace(carrier=carrier)
+    leg = SimpleNamespace(carrier_call_id=PLIVO_CALL_UUID)
+    transfer = asyncio.create_task(carrier.transfer("9834029e", WARM, leg))  # type: ignore[attr-defined]
+    while not fake.requests:
+        await asyncio.sleep(0.01)
+    [request] = fake.requests
+    assert request.path == f"/v1/Account/MA123/Call/{PLIVO_CALL_UUID}/"
+    aleg = urlsplit(json.loads(request.body)["aleg_url"])
+    path = lambda url: urlsplit(url).path  # noqa: E731
+    async with AsyncTestClient(app) as client:
+        served = await client.get(f"{aleg.path}?{aleg.query}")
+        dial = ElementTree.fromstring(served.text).find("Dial")
+        assert dial is not None and [n.text for n in dial.findall("Number")] == ["919812345678"]
+        assert dial.get("timeout") == "20" and dial.get("method") == "POST" and dial.get("callbackMethod") == "POST"
+        urls = {"whisper": dial.get("confirmSound"), "event": dial.get("callbackUrl"), "ended": dial.get("action")}
+        assert all(u and u.startswith("https://worker-1.example.in/carriers/plivo/transfer/") for u in urls.values())
+        assert not any("9812345678" in str(u) or "Ravi" in str(u) for u in urls.values())
+        whisper = await client.post(path(urls["whisper"]), data={"CallUUID": PLIVO_B_LEG_UUID})
+        answer = await client.post(path(urls[callback]), data=fields)
+        result = await transfer
+        late = await client.post(path(urls["whisper"]))
+    await carrier.aclose()
+    assert whisper.headers["content-type"].startswith("application/xml")
+    assert ElementTree.fromstring(whisper.text).findtext("Speak") == "Qualified lead: Ravi, loan 5 lakh"
+    return result, [whisper.status_code, answer.status_code, late.status_code], answer.text
+
+
+async def test_plivo_warm_transfer_whispers_and_connects_when_the_salesperson_answers(fake: FakeCarrier) -> None:
+    result, statuses, _ = await _warm_plivo(fake, "event", PLIVO_ANSWERED)
+    assert result == TransferResult(True, "salesperson answered after the whisper")
+    assert statuses == [200, 200, 404]  # the whisper is gone once the transfer is settled
+
+
+async def test_plivo_warm_transfer_nobody_answering_fails_into_a_callback(fake: FakeCarrier) -> None:
+    result, statuses, body = await _warm_plivo(fake, "ended", PLIVO_NO_ANSWER)
+    assert result == TransferResult(False, "salesperson did not answer (no-answer)")
+    assert statuses == [200, 200, 404] and "<Hangup/>" in body
+    assert "Ravi" not in result.detail and "9812345678" not in result.detail  # the detail reaches the log
+
+
+async def test_plivo_warm_transfer_without_word_from_plivo_fails_in_time(
+    fake: FakeCarrier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from control_api.origination import warm
+
+    monkeypatch.setattr(warm, "WARM_MARGIN_S", 0.05)
+    carrier = registry.build(plivo(fake), Engine(), public_url="https://worker-1.example.in/")
+    fake.responses = [(202, {"message": "call transferred", "api_id": "08c94608-58bd-11e1-86da-adf28403fe48"})]
+    quiet = Transfer(to=WARM.to, mode="warm", reason="qualified", whisper=WARM.whisper, answer_timeout_s=0)
+    result = await carrier.transfer("9834029e", quiet, None)  # type: ignore[attr-defined]
+    await carrier.aclose()
+    assert result == TransferResult(False, "plivo reported no answer from the salesperson in time")
+    assert carrier.inner.warm.pending == {}  # type: ignore[attr-defined]
