@@ -253,7 +253,7 @@ async def _warm_plivo(
 ) -> tuple[TransferResult, list[int], str]:
     carrier = registry.build(plivo(fake), Engine(), public_url="https://worker-1.example.in/")
     fake.responses = [(202, {"message": "call transferred", "api_id": "08c94608-58bd-11e1-86da-adf28403fe48"})]
-    app = Litestar(route_handlers=carrier_route_handlers(plivo(fake), "127.0.0.1", 8000))
+    app = Litestar(route_handlers=carrier_route_handlers(plivo(fake), Engine(), "127.0.0.1", 8000))
     app.state.worker = SimpleNamespace(carrier=carrier)
     leg = SimpleNamespace(carrier_call_id=PLIVO_CALL_UUID)
     transfer = asyncio.create_task(carrier.transfer("9834029e", WARM, leg))  # type: ignore[attr-defined]
