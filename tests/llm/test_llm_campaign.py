@@ -1,15 +1,18 @@
 """A campaign with ``policy: llm`` through ``closerr serve`` and its dispatcher: the simulated carrier dials a lead
 over a real media stream, the call's dialogue streams from the real llama.cpp server on loopback, the lead's opt-out
-still wins, and the call record says which policy ran and how many turns the script answered instead of the model."""
+still wins, the call record says which policy ran and how many turns the script answered instead of the model, and
+the API serves the call's recording (both sides) to the campaign's owner."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
 import httpx
 import pytest
+import soundfile as sf
 from sqlalchemy import select
 
 from control_api.calls.tables import Call
@@ -64,6 +67,11 @@ async def _one_call(base: str, database_url: str, policy: str) -> tuple[dict[str
         calls = (await api.get(f"/v1/campaigns/{campaign_id}/calls", headers=headers)).json()["items"]
         assert len(calls) == 1, calls
         detail = (await api.get(f"/v1/calls/{calls[0]['id']}", headers=headers)).json()
+        # The campaign records (the default): the API serves both sides of the call to its owner.
+        audio = await api.get(f"/v1/calls/{calls[0]['id']}/recording", headers=headers)
+        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/ogg", audio.text[:300]
+        samples, rate = sf.read(io.BytesIO(audio.content))
+        assert samples.ndim == 2 and samples.shape[1] == 2 and len(samples) / rate > 3.0, samples.shape
     return detail, calls[0]["id"]
 
 
