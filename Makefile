@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench soak clean
 
 $(VENV)/.installed: pyproject.toml scripts/install.sh
 	bash scripts/install.sh
@@ -28,6 +28,10 @@ test: install lint typecheck
 
 bench: install
 	$(PY) -m benchmarks
+
+# An hour of steady load (not part of bench or CI): memory drift, p95 trend, failures, underruns.
+soak: install
+	$(PY) -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

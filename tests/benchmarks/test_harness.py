@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import capacity, latency
+from benchmarks import capacity, latency, soak
 from benchmarks.call_batch import BENCH_PERSONAS, call_spec, summarize
 from benchmarks.pipecat_baseline import TurnTimes
 from benchmarks.report import table, write_json
@@ -254,3 +254,28 @@ def test_engine_metrics_from_two_scrapes() -> None:
     assert m["loop_lag_p99_ms_le"] == 1000.0
     assert histogram_quantile(before, after, "closerr_event_loop_lag_seconds", 0.5) == 0.01
     assert step_metrics({}, {}, 10.0) == {}
+
+
+def test_soak_verdict_on_drift_trend_and_failures() -> None:
+    def window(ended_s: float, p95: float, rss: float, **extra: Any) -> dict[str, Any]:
+        return {"ended_s": ended_s, "v2v_p95_s": p95, "rss_after_mb": rss, "calls": 48, "failed_calls": 0,
+                "underruns": 0, "caller_gaps": 0, **extra}  # fmt: skip
+
+    steady = [window(300 * (i + 1), 0.80 + 0.01 * (i % 2), 600 + 0.5 * i) for i in range(12)]
+    good = soak.verdict(steady)
+    assert good["meets_target"] and good["calls"] == 576
+    assert good["rss_drift"] == pytest.approx(5.5 / 600, abs=1e-4)
+    leaking = [window(300 * (i + 1), 0.8, 600 + 3 * i) for i in range(12)]  # 33 MiB over 600: 5.5 %
+    assert not soak.verdict(leaking)["meets_rss_drift"]
+    slowing = [window(300 * (i + 1), 0.8 + 0.02 * i, 600) for i in range(12)]  # +0.24 s per hour
+    assert soak.verdict(slowing)["p95_trend_s_per_hour"] == pytest.approx(0.24, abs=1e-3)
+    assert not soak.verdict(slowing)["meets_target"]
+    assert not soak.verdict([*steady[:-1], window(3600, 0.8, 600, failed_calls=1)])["meets_target"]
+    assert soak.verdict([]) == {"meets_target": False, "reason": "no window ran"}
+
+
+def test_soak_windows_keep_every_line_busy() -> None:
+    lines = soak.window_plan(24, 300)
+    assert len(lines) == 24 and all(len(line) == 10 for line in lines)
+    assert lines[0][0].start_delay_s == 0 and lines[-1][0].start_delay_s < soak.START_SPREAD_S
+    assert all(call.start_delay_s == 0 for line in lines for call in line[1:])
