@@ -53,6 +53,8 @@ _COUNTED = frozenset(_MULTIPLIERS) | _HUNDREDS | _CURRENCY | {
 }  # fmt: skip
 _RANGE_WORDS = ("to", "or", "-", "ya", "se")  # "2 to 3 lakh", "do ya teen lakh", "paanch se saat hazaar"
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
+# Ten thousand crore: far above any lead's income, bill or premium; an amount beyond it was mis-heard.
+_MAX_PLAUSIBLE_INR = 100_000_000_000
 
 
 @dataclass(frozen=True)
@@ -290,8 +292,24 @@ def _merge_ranges(tokens: Sequence[str], spans: list[NumberSpan]) -> list[Number
     return out
 
 
+# Fractions Whisper writes in digits: "2 1/2 lakh", "2½ lakh", "1/2 lakh". Only halves and quarters; a bare
+# "3/4" is as likely a date, so without a whole number before it, it counts only before a scale word.
+_DIGIT_FRACTIONS = {"1/2": ".5", "1/4": ".25", "3/4": ".75", "½": ".5", "¼": ".25", "¾": ".75"}
+_MIXED_FRACTION_RE = re.compile(r"(?<![\d/.])(\d+)(?:\s+([13]/[24])|\s*([½¼¾]))(?![\d/])")
+_BARE_FRACTION_RE = re.compile(
+    r"(?<![\d/.])([13]/[24]|[½¼¾])(?=\s*(?:" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + r")\b)",
+    re.IGNORECASE,
+)
+
+
+def _digit_fractions(text: str) -> str:
+    """ "2 1/2 lakh" -> "2.5 lakh", "½ lakh" -> "0.5 lakh"."""
+    text = _MIXED_FRACTION_RE.sub(lambda m: m[1] + _DIGIT_FRACTIONS[m[2] or m[3]], text)
+    return _BARE_FRACTION_RE.sub(lambda m: "0" + _DIGIT_FRACTIONS[m[1]], text)
+
+
 def _tokens(text: str) -> list[str]:
-    return normalize_text(devanagari_to_latin(text)).replace("-", " - ").split()
+    return normalize_text(devanagari_to_latin(_digit_fractions(text))).replace("-", " - ").split()
 
 
 def extract_number(text: str) -> int | float | None:
@@ -315,6 +333,8 @@ def extract_amount_inr(text: str) -> int | None:
 
     marked = [s for s in spans if has_currency(s)]
     chosen = marked[0] if marked else max(spans, key=lambda s: s.value)
+    if chosen.value > _MAX_PLAUSIBLE_INR:
+        return None  # a runaway digit string ("2,000,000,000,000,...") is a mis-transcription, not an answer
     return round(chosen.value)
 
 
