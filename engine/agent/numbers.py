@@ -214,6 +214,13 @@ class _Phrase:
             self.current = 1  # "a lakh", "a hundred"
             self.last = "a"
             return i + 1
+        if tok in ("a", "an") and last == "" and nxt in _PARTS and _scale_after_part(self.tokens, i + 1) is not None:
+            return i + 1  # "a quarter lakh": the part word reads the rest
+        scale_at = _scale_after_part(self.tokens, i) if tok in _PARTS and last == "" else None
+        if scale_at is not None:
+            self.current = _PARTS[tok]  # "half lakh", "quarter of a lakh": that part of the scale
+            self.last = "a"
+            return scale_at
         if tok == "half" and last == "" and nxt in ("a", "an"):
             self.current = 0.5  # "half a lakh"
             self.last = "a"
@@ -261,7 +268,19 @@ def _starts_number(tokens: Sequence[str], i: int) -> bool:
         return _scales_next(tokens, i)
     if tok in PREFIX_OFFSETS:
         return _token_value(tokens, i + 1, lenient=True) is not None or _scales_next(tokens, i)
-    return tok == "half" and nxt in ("a", "an")
+    if tok in ("a", "an") and nxt in _PARTS:
+        return _scale_after_part(tokens, i + 1) is not None  # "a quarter lakh"
+    return (tok == "half" and nxt in ("a", "an")) or (tok in _PARTS and _scale_after_part(tokens, i) is not None)
+
+
+def _scale_after_part(tokens: Sequence[str], i: int) -> int | None:
+    """Where the scale word of "half lakh", "half a lakh" or "quarter of a lakh" is, for the part word at ``i``."""
+    j = i + 1
+    while j < len(tokens) and tokens[j] in ("of", "a", "an"):
+        j += 1
+    if j < len(tokens) and (tokens[j] in _MULTIPLIERS or tokens[j] in _HUNDREDS) and tokens[j] not in _NOT_ALONE:
+        return j
+    return None
 
 
 def _continues(tokens: Sequence[str], i: int) -> bool:

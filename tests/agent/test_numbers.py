@@ -202,6 +202,18 @@ def test_named_fraction_examples() -> None:
     )
 
 
+@pytest.mark.parametrize("scale", ["hundred", "thousand", "lakh", "lakhs", "lac", "crore", "million"])
+def test_a_half_or_a_quarter_of_a_scale(scale: str) -> None:
+    # "half lakh" is everyday Indian English; it is half a lakh, never a whole one.
+    unit = {"lakhs": LAKH, "lac": LAKH, "million": 1_000_000}.get(scale) or SCALES[scale]
+    cases: list[Case] = []
+    for part, share in (("half", 0.5), ("quarter", 0.25)):
+        for phrase in (f"{part} {scale}", f"{part} a {scale}", f"a {part} {scale}", f"{part} of a {scale}"):
+            for context in ("{x}", "around {x} a month", "my salary is {x}", "{x} rupees", "Yes, {x}."):
+                cases.append((context.format(x=phrase), round(share * unit)))
+    check(cases, at_least=40)
+
+
 DIGIT_FRACTIONS = {"1/2": 0.5, "1/4": 0.25, "3/4": 0.75, "½": 0.5, "¼": 0.25, "¾": 0.75}
 
 
