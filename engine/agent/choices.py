@@ -27,12 +27,12 @@ _FILLERS = frozenset(
 )  # fmt: skip
 _NEGATIONS = frozenset({"not", "no", "nahi", "nahin", "never", "isn't", "don't"})
 # Longest first; a suffix is taken off only when at least four letters remain.
-_SUFFIXES = ("men", "man", "ied", "ies", "ing", "ed", "ee", "er", "es", "y", "s", "e")
+_SUFFIXES = ("ment", "men", "man", "ied", "ies", "ing", "ed", "ee", "er", "es", "y", "s", "e")
 _MIN_STEM = 4
 
 
 def stem(word: str) -> str:
-    """ "salaried"/"salary" -> "salari", "employed"/"employee" -> "employ", "businessman" -> "business"."""
+    """ "salaried"/"salary" -> "salari", "employed"/"employee"/"employment" -> "employ", "businessman" -> "business"."""
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
             base = word[: -len(suffix)]

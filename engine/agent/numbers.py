@@ -53,6 +53,8 @@ _COUNTED = frozenset(_MULTIPLIERS) | _HUNDREDS | _CURRENCY | {
 }  # fmt: skip
 _RANGE_WORDS = ("to", "or", "-", "ya", "se")  # "2 to 3 lakh", "do ya teen lakh", "paanch se saat hazaar"
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
+# Ten thousand crore: far above any lead's income, bill or premium; an amount beyond it was mis-heard.
+_MAX_PLAUSIBLE_INR = 100_000_000_000
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,13 @@ class _Phrase:
             self.current = 1  # "a lakh", "a hundred"
             self.last = "a"
             return i + 1
+        if tok in ("a", "an") and last == "" and nxt in _PARTS and _scale_after_part(self.tokens, i + 1) is not None:
+            return i + 1  # "a quarter lakh": the part word reads the rest
+        scale_at = _scale_after_part(self.tokens, i) if tok in _PARTS and last == "" else None
+        if scale_at is not None:
+            self.current = _PARTS[tok]  # "half lakh", "quarter of a lakh": that part of the scale
+            self.last = "a"
+            return scale_at
         if tok == "half" and last == "" and nxt in ("a", "an"):
             self.current = 0.5  # "half a lakh"
             self.last = "a"
@@ -259,7 +268,19 @@ def _starts_number(tokens: Sequence[str], i: int) -> bool:
         return _scales_next(tokens, i)
     if tok in PREFIX_OFFSETS:
         return _token_value(tokens, i + 1, lenient=True) is not None or _scales_next(tokens, i)
-    return tok == "half" and nxt in ("a", "an")
+    if tok in ("a", "an") and nxt in _PARTS:
+        return _scale_after_part(tokens, i + 1) is not None  # "a quarter lakh"
+    return (tok == "half" and nxt in ("a", "an")) or (tok in _PARTS and _scale_after_part(tokens, i) is not None)
+
+
+def _scale_after_part(tokens: Sequence[str], i: int) -> int | None:
+    """Where the scale word of "half lakh", "half a lakh" or "quarter of a lakh" is, for the part word at ``i``."""
+    j = i + 1
+    while j < len(tokens) and tokens[j] in ("of", "a", "an"):
+        j += 1
+    if j < len(tokens) and (tokens[j] in _MULTIPLIERS or tokens[j] in _HUNDREDS) and tokens[j] not in _NOT_ALONE:
+        return j
+    return None
 
 
 def _continues(tokens: Sequence[str], i: int) -> bool:
@@ -290,8 +311,24 @@ def _merge_ranges(tokens: Sequence[str], spans: list[NumberSpan]) -> list[Number
     return out
 
 
+# Fractions Whisper writes in digits: "2 1/2 lakh", "2½ lakh", "1/2 lakh". Only halves and quarters; a bare
+# "3/4" is as likely a date, so without a whole number before it, it counts only before a scale word.
+_DIGIT_FRACTIONS = {"1/2": ".5", "1/4": ".25", "3/4": ".75", "½": ".5", "¼": ".25", "¾": ".75"}
+_MIXED_FRACTION_RE = re.compile(r"(?<![\d/.])(\d+)(?:\s+([13]/[24])|\s*([½¼¾]))(?![\d/])")
+_BARE_FRACTION_RE = re.compile(
+    r"(?<![\d/.])([13]/[24]|[½¼¾])(?=\s*(?:" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + r")\b)",
+    re.IGNORECASE,
+)
+
+
+def _digit_fractions(text: str) -> str:
+    """ "2 1/2 lakh" -> "2.5 lakh", "½ lakh" -> "0.5 lakh"."""
+    text = _MIXED_FRACTION_RE.sub(lambda m: m[1] + _DIGIT_FRACTIONS[m[2] or m[3]], text)
+    return _BARE_FRACTION_RE.sub(lambda m: "0" + _DIGIT_FRACTIONS[m[1]], text)
+
+
 def _tokens(text: str) -> list[str]:
-    return normalize_text(devanagari_to_latin(text)).replace("-", " - ").split()
+    return normalize_text(devanagari_to_latin(_digit_fractions(text))).replace("-", " - ").split()
 
 
 def extract_number(text: str) -> int | float | None:
@@ -315,6 +352,8 @@ def extract_amount_inr(text: str) -> int | None:
 
     marked = [s for s in spans if has_currency(s)]
     chosen = marked[0] if marked else max(spans, key=lambda s: s.value)
+    if chosen.value > _MAX_PLAUSIBLE_INR:
+        return None  # a runaway digit string ("2,000,000,000,000,...") is a mis-transcription, not an answer
     return round(chosen.value)
 
 

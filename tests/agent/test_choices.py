@@ -66,6 +66,30 @@ def test_stem_and_sound_keys() -> None:
     assert phonetic_key("concreet") == phonetic_key("concrete")
 
 
+# The noun, person and run-together forms of an option, as the lead says them and as the re-prompt itself words
+# them ("is your income from a salary, self employment, or a business?").
+WORD_FORMS = {
+    "self_employed": ["self employment", "Self-employment.", "self employee", "Self-employee", "selfemployed",
+                      "self employ"],
+    "salaried": ["salary", "Salary", "salaries"],
+    "business": ["businessman", "Business man", "businessmen", "business woman"],
+    "student": ["students"],
+}  # fmt: skip
+AROUND = ["{x}", "{x}.", "umm, {x}", "it's {x}", "{x}, sir", "{x} ji", "I am {x}", "mera {x} hai", "{x} only"]
+
+
+@pytest.mark.parametrize("option", list(WORD_FORMS))
+def test_word_forms_of_an_option_are_near_it(option: str) -> None:
+    cases = [(around.format(x=form), option) for form in WORD_FORMS[option] for around in AROUND]
+    wrong = [(text, near_choice(text, EMPLOYMENT)) for text, want in cases if near_choice(text, EMPLOYMENT) != want]
+    assert not wrong, wrong
+
+
+def test_stem_takes_the_noun_suffix_off() -> None:
+    assert stem("employment") == stem("employed") == "employ"
+    assert stem("payment") == "payment"  # too short a stem to take a suffix off
+
+
 @pytest.fixture(scope="module")
 def loan() -> AgentScript:
     return load_script_file(SCRIPTS_DIR / "two_wheeler_loan.yaml")

@@ -260,8 +260,9 @@ def _subset_mismatch(expected: dict[str, Any], actual: dict[str, Any]) -> list[s
 
 
 async def test_every_persona_ends_with_its_expected_outcome_and_slots(engine_url):
-    """The shipped personas over both scripts: qualified, not qualified, opt-out mid-call, callback, wrong person,
-    voicemail, silence, barge-in and an answer given early, each through real speech."""
+    """The shipped personas over three scripts: qualified, not qualified, opt-out mid-call, callback, wrong person,
+    voicemail, silence, barge-in, an answer given early, a compound amount in words, an income inside a sentence,
+    a near-word choice confirmed with yes and an income unclear twice (needs_review), each through real speech."""
     failures: list[str] = []
     semaphore = asyncio.Semaphore(4)
 
