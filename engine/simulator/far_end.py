@@ -185,8 +185,8 @@ def plivo_extra_headers(custom: dict[str, str]) -> str:
 class PlivoFarEnd(FarEnd):
     carrier = "plivo"
 
-    def __init__(self, stream_id: str, call_id: str) -> None:
-        super().__init__(stream_id, call_id)
+    def __init__(self, stream_id: str, call_id: str, sample_rate: int = 8000) -> None:
+        super().__init__(stream_id, call_id, sample_rate)
         self._headers = ""
 
     def opening(self, custom: dict[str, str]) -> list[dict[str, Any]]:
