@@ -63,9 +63,10 @@ class SimulatedCaller:
         self._bot_utterance_started = 0.0
         self._heard_since_speaking = False
         self._speech_end: float | None = None
-        # Frames of the lead's current turn still to send up to its last voiced one (the voice's trailing silence
-        # is not part of the turn): while any are left, the turn is not over.
-        self._turn_frames_left = 0
+        # Frames of the lead's current utterance still to send up to its last voiced one (the voice's trailing
+        # silence is not part of it): while any are left, the lead has not finished, and bot voice is no reply.
+        self._voiced_left = 0
+        self._counting_cut_ins = False  # a turn said after the bot went quiet (not a barge-in)
         self._turn_cut_in = False
         self._closed = asyncio.Event()
         self._ws: Any = None
@@ -87,7 +88,7 @@ class SimulatedCaller:
         while not self._closed.is_set():
             if self._mic:
                 pcm = self._mic.popleft()
-                self._turn_frames_left = max(0, self._turn_frames_left - 1)
+                self._voiced_left = max(0, self._voiced_left - 1)
             else:
                 pcm = SILENT_FRAME
             now = time.monotonic()
@@ -125,10 +126,10 @@ class SimulatedCaller:
                 if inbound.kind == "media":
                     pcm = inbound.pcm
                     self.result.bot_audio_s += len(pcm) / 16000
-                    if _voiced(pcm) and self._turn_frames_left and not self._turn_cut_in:
+                    if _voiced(pcm) and self._voiced_left and self._counting_cut_ins and not self._turn_cut_in:
                         self._turn_cut_in = True
                         self.result.cut_ins += 1
-                    if _voiced(pcm) and not self._mic:
+                    if _voiced(pcm) and not self._voiced_left:
                         now = time.monotonic()
                         if self._speech_end is not None:
                             self.result.v2v_s.append(round(now - self._speech_end, 4))
@@ -153,7 +154,10 @@ class SimulatedCaller:
 
     # -- the lead's behaviour --------------------------------------------------------------------------------
     async def _speak(self, pcm: bytes) -> None:
-        self._mic.extend(frames(pcm, 8000))
+        utterance = list(frames(pcm, 8000))
+        voiced = [i for i, frame in enumerate(utterance) if _voiced(frame)]
+        self._voiced_left = voiced[-1] + 1 if voiced else 0
+        self._mic.extend(utterance)
         while self._mic and not self._closed.is_set():
             await asyncio.sleep(FRAME_S)
 
@@ -208,12 +212,11 @@ class SimulatedCaller:
                 continue
             await self._wait_bot_quiet()
             self.result.lead_turns += 1
-            voiced = [i for i, frame in enumerate(frames(pcm, 8000)) if _voiced(frame)]
-            self._turn_frames_left, self._turn_cut_in = (voiced[-1] + 1 if voiced else 0), False
+            self._counting_cut_ins, self._turn_cut_in = True, False
             try:
                 await self._speak(pcm)
             finally:
-                self._turn_frames_left = 0
+                self._counting_cut_ins = False
         try:
             await asyncio.wait_for(self._closed.wait(), timeout=self.max_wait_s + 15)
         except TimeoutError:
