@@ -57,6 +57,9 @@ def build_worker(db: Database, settings: Settings, engine: Engine, host: str, po
     )
 
 
+CALLBACK_MAX_BODY_BYTES = 16_384
+
+
 def carrier_route_handlers(settings: Settings, engine: Engine, host: str, port: int) -> list[Any]:
     """What carriers fetch from a worker when a call is answered: Plivo's answer XML, and the stream URL of
     Exotel's Voicebot applet (configured as a dynamic URL; Exotel passes the originate ``CustomField``); what they
@@ -127,6 +130,9 @@ def create_worker_app(
         ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers,  # the carrier callbacks' errors are problem details too
+        # Carriers post small forms here (a verdict, a dial status); anyone may reach the port, so a body is read
+        # only up to this size, before any token is checked.
+        request_max_body_size=CALLBACK_MAX_BODY_BYTES,
     )
 
 

@@ -194,3 +194,12 @@ async def test_the_carriers_amd_callbacks_reach_the_call_only_with_its_token(tmp
         )
         assert late.status_code == 403
     assert heard == {"c-tw": ("machine", True), "c-pl": ("machine", False)}
+
+
+async def test_a_stranger_cannot_make_the_worker_read_a_large_callback_body(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}")
+    app = create_worker_app(settings, Engine(), "127.0.0.1", 8100)
+    async with AsyncTestClient(app=app) as client:
+        body = {"AnsweredBy": "human", "Padding": "x" * 100_000}
+        r = await client.post("/carriers/twilio/amd", params={"call_id": "c", "callback_token": "t"}, data=body)
+    assert r.status_code == 413, r.text
