@@ -52,6 +52,7 @@ def engine_config(settings: Settings) -> EngineConfig:
         end_of_turn=settings.end_of_turn,
         vad_stop_s=settings.vad_stop_s,
         min_turn_silence_s=settings.min_turn_silence_s,
+        answer_turn_silence_s=settings.answer_turn_silence_s,
         max_turn_silence_s=settings.max_turn_silence_s,
         barge_in_min_speech_s=settings.barge_in_min_speech_s,
         lead_silence_timeout_s=settings.lead_silence_timeout_s,

@@ -194,6 +194,7 @@ async def run_call(
         config=ListenerConfig(
             vad_stop_s=config.vad_stop_s,
             min_turn_silence_s=config.min_turn_silence_s,
+            answer_turn_silence_s=config.answer_turn_silence_s,
             max_turn_silence_s=config.max_turn_silence_s,
             barge_in_min_speech_s=config.barge_in_min_speech_s,
         ),

@@ -1,16 +1,20 @@
 """Finds the lead's turns in the inbound audio and transcribes them, as early as it safely can.
 
 At every VAD pause (``vad_stop_s`` of silence) speech-to-text starts on the utterance so far (speculatively). A
-transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn, and so is one
-the dialogue policy says already answers its question (``settles_turn``: Whisper often leaves "This month" without
-a full stop, and Smart-Turn hears such short answers as unfinished); otherwise Smart-Turn decides. The turn ends
-when it sounds finished and the silence has lasted ``min_turn_silence_s`` (a comma pause inside "Yes, speaking."
-is shorter: ending the turn there cut the sentence in two); if not, the listener waits for more speech (the
-speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. Smart-Turn runs
-only after Whisper, on transcripts whose words do not settle the turn (about one turn in ten on the benchmark
-personas). Running it alongside every speculation whenever an STT worker was idle cost 15 % of the engine's CPU at
-24 calls and raised p95 voice-to-voice by about 0.1 s; waiting for the transcript first adds nothing at one call,
-because STT and Smart-Turn together finish before ``min_turn_silence_s`` (benchmarks/README.md).
+transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn, and so is one the
+dialogue policy says already answers its question (``settles_turn``: Whisper often leaves "This month" without a
+full stop, and Smart-Turn hears such short answers as unfinished); otherwise Smart-Turn decides. An answer the
+policy recognises ends the turn after ``answer_turn_silence_s`` (0.25 s: a reply near the 0.2 s gap people leave
+between turns); a turn that only sounds finished waits for ``min_turn_silence_s`` (a comma pause inside "Yes,
+speaking." is shorter: ending the turn there cut the sentence in two); if neither, the listener waits for more
+speech (the speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. While
+other calls' requests wait in the STT queue, a pause reaches speech-to-text only at ``busy_vad_stop_s``: under load
+the short pauses inside a turn cost nothing, and the queue (longest silence first) serves the leads who have
+finished. Smart-Turn runs only after Whisper, on transcripts whose words do not settle the turn (about one turn in
+ten on the benchmark personas). Running it alongside every speculation whenever an STT worker was idle cost 15 % of
+the engine's CPU at 24 calls and raised p95 voice-to-voice by about 0.1 s; waiting for the transcript first adds
+nothing at one call, because STT and Smart-Turn together finish before ``min_turn_silence_s``
+(benchmarks/README.md).
 Words that only open a reply ("Well.", "Let me check.", "About.": the policy's ``expects_more``) end the turn only
 after ``max_turn_silence_s``, however finished they sound: Whisper puts a full stop after a thinking pause, and
 answering there cut in on 45 % of the turns of the pause-heavy benchmark personas.
@@ -96,6 +100,11 @@ class ListenerConfig:
     vad_stop_s: float = 0.2
     min_turn_silence_s: float = 0.4
     max_turn_silence_s: float = 0.8
+    # A turn whose words the policy says answer its question (a yes, one of the options) ends sooner.
+    answer_turn_silence_s: float = 0.25
+    # While requests wait in the STT queue, a pause starts speech-to-text only once it has lasted this long: the
+    # shorter pauses inside a turn would queue work that the lead's next word throws away.
+    busy_vad_stop_s: float = 0.3
     barge_in_min_speech_s: float = 0.2
     min_turn_voiced_s: float = 0.12
 
@@ -147,6 +156,7 @@ class LeadListener(FrameProcessor):
         self._bot_utterances: set[int] = set()
         self.speculations = 0
         self.discarded_speculations = 0
+        self.deferred_pauses = 0
 
     @property
     def bot_speaking(self) -> bool:
@@ -191,7 +201,11 @@ class LeadListener(FrameProcessor):
             self._barged = True
             await self.push_frame(BargeInFrame(at=now))
         spec = self._speculation
-        if spec is not None and spec.transcript is not None and self._turn_over(spec):
+        if spec is None:
+            return
+        if spec.task is None and (self._stt.queue_depth == 0 or self._segmenter.silence_s >= self._cfg.busy_vad_stop_s):
+            self._start_stt(spec)
+        elif spec.transcript is not None and self._turn_over(spec):
             await self._finalize(spec)
 
     def _speculate(self, event: SpeechPaused, now: float) -> None:
@@ -203,11 +217,19 @@ class LeadListener(FrameProcessor):
             voiced_s=event.voiced_s,
         )
         self._speculation = spec
+        if self._stt.queue_depth == 0:
+            self._start_stt(spec)
+        # else: other calls' requests are waiting; _on_frame starts this one when the pause grows or the queue drains
+
+    def _start_stt(self, spec: _Speculation) -> None:
         self.speculations += 1
         spec.task = self.create_task(self._run_speculation(spec), "speculate")
 
     def _discard(self) -> None:
-        if self._speculation is not None:
+        if self._speculation is not None and self._speculation.task is None:
+            self.deferred_pauses += 1  # never reached speech-to-text
+            self._speculation = None
+        elif self._speculation is not None:
             self.discarded_speculations += 1
             # Cancelling reaches the STT queue: a request not yet started is skipped, not transcribed for nothing.
             if self._speculation.task is not None:
@@ -215,7 +237,9 @@ class LeadListener(FrameProcessor):
             self._speculation = None
 
     async def _run_speculation(self, spec: _Speculation) -> None:
-        stt = asyncio.ensure_future(self._stt.transcribe(spec.audio, self._rate, self._prompt))
+        stt = asyncio.ensure_future(
+            self._stt.transcribe(spec.audio, self._rate, self._prompt, since=spec.last_voiced_at)
+        )
         verdict: TurnVerdict | None = None
         try:
             transcript = await stt
@@ -237,13 +261,17 @@ class LeadListener(FrameProcessor):
         return await loop.run_in_executor(self._turn_executor, self._smart_turn.predict, spec.audio, self._rate)
 
     def _turn_over(self, spec: _Speculation) -> bool:
-        silence = self._segmenter.silence_s
-        return silence >= self._cfg.max_turn_silence_s or (
-            not spec.expects_more and self._sounds_complete(spec) and silence >= self._cfg.min_turn_silence_s
-        )
+        return self._segmenter.silence_s >= self._silence_needed(spec)
 
-    def _sounds_complete(self, spec: _Speculation) -> bool:
-        return self._completion(spec) is not None
+    def _silence_needed(self, spec: _Speculation) -> float:
+        """The silence that ends this turn: short for an answer the policy recognises, longer for a sentence that
+        only sounds finished, longest for words that open a reply or that nothing calls finished."""
+        if spec.expects_more:
+            return self._cfg.max_turn_silence_s
+        completion = self._completion(spec)
+        if completion == "answer":
+            return self._cfg.answer_turn_silence_s
+        return self._cfg.max_turn_silence_s if completion is None else self._cfg.min_turn_silence_s
 
     def _completion(self, spec: _Speculation) -> str | None:
         """Why the turn sounds finished, or None. The words first, Smart-Turn for the rest: Smart-Turn calls short
@@ -257,12 +285,12 @@ class LeadListener(FrameProcessor):
         return "smart_turn" if spec.verdict is not None and spec.verdict.complete else None
 
     def _words_end_turn(self, text: str) -> str | None:
-        """ "sentence" for a finished sentence, "answer" for an answer to the pending question that does not lead
-        on, else None."""
-        if ends_sentence(text):
-            return "sentence"
+        """ "answer" for an answer to the pending question that does not lead on, "sentence" for a finished
+        sentence, else None."""
         if self._settles_turn is not None and not trails_off(text) and self._settles_turn(text):
             return "answer"
+        if ends_sentence(text):
+            return "sentence"
         return None
 
     async def _finalize(self, spec: _Speculation) -> None:

@@ -1,12 +1,13 @@
 """Last stage: paces synthesized speech onto the leg in real time and reports what the lead actually heard.
 
 Audio leaves in 20 ms frames on an absolute schedule (no drift, no bursts a carrier would drop), after a small
-pre-buffer of ``prebuffer_frames`` that absorbs network jitter. A leg that holds frames until they fill a carrier's
-chunk (Exotel) gets that many frames more in the pre-buffer, so its first chunk leaves at once and the carrier is
-as far ahead as any other; when speech runs dry before a chunk is full, the leg is told to flush it. After each
-utterance a carrier ``mark`` is sent; its echo is the moment the lead finished hearing it. On barge-in the queue
-is dropped, the carrier is told to ``clear`` its buffer, and the played part of the utterance is reported upstream
-so the transcript records only what was heard.
+pre-buffer of ``prebuffer_frames`` that absorbs network jitter. A leg that carries several frames per message (a
+carrier WebSocket) gets them joined, sent when the first of them is due. A leg that holds frames until they fill a
+carrier's chunk (Exotel) gets that many frames more in the pre-buffer, so its first chunk leaves at once and the
+carrier is as far ahead as any other; when speech runs dry before a chunk is full, the leg is told to flush it.
+After each utterance a carrier ``mark`` is sent; its echo is the moment the lead finished hearing it. On barge-in
+the queue is dropped, the carrier is told to ``clear`` its buffer, and the played part of the utterance is reported
+upstream so the transcript records only what was heard.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from engine.audio.pcm import FRAME_MS
 from engine.audio.pcm import frames as split_frames
 from engine.pipeline.frames import LegClosedFrame, LegMarkFrame, PlayoutFrame, SpeechAudioFrame
-from engine.telephony.leg import ChunkingLeg, MediaLeg
+from engine.telephony.leg import ChunkingLeg, GroupingLeg, MediaLeg
 
 FRAME_S = FRAME_MS / 1000
 
@@ -71,6 +72,7 @@ class Playout(FrameProcessor):
         self._leg = leg
         self._prebuffer = prebuffer_frames
         self._chunking = leg if isinstance(leg, ChunkingLeg) and leg.hold_frames > 1 else None
+        self._group = max(1, leg.frames_per_message) if isinstance(leg, GroupingLeg) else 1
         # Frames sent at once when speech starts: the pre-buffer, plus the frames a chunking leg holds back.
         self._lead = prebuffer_frames + (self._chunking.hold_frames - 1 if self._chunking is not None else 0)
         self._queue: deque[tuple[int, bytes]] = deque()
@@ -138,14 +140,15 @@ class Playout(FrameProcessor):
             if pcm:
                 if lateness > FRAME_S and utt.frames_sent > self._lead:
                     self._count_late(lateness)
+                pcm, group = self._join_group(utterance_id, pcm)
                 try:
                     await self._leg.send_audio(pcm)
                 except Exception as exc:
                     logger.info("playout stopped: {}", type(exc).__name__)
                     self._closed = True
                     return
-                self.stats.frames_sent += 1
-                utt.frames_sent += 1
+                self.stats.frames_sent += group
+                utt.frames_sent += group
                 sent_at = time.monotonic()
                 utt.last_sent_at = sent_at
                 if utt.first_sent_at is None:
@@ -153,11 +156,19 @@ class Playout(FrameProcessor):
                     await self.push_frame(
                         PlayoutFrame(utterance_id=utterance_id, event="started", at=sent_at), FrameDirection.UPSTREAM
                     )
-                next_at += FRAME_S
+                next_at += FRAME_S * group
             # The rare cases (a late frame above; here an utterance sent whole, or a dry queue) go to helpers, but
             # their checks stay inline so that a steady 20 ms frame pays for no extra call.
             if not self._queue or (utt.complete and utt.frames_sent >= utt.frames_queued):
                 idle = await self._after_sent_or_drained(utt)
+
+    def _join_group(self, utterance_id: int, pcm: bytes) -> tuple[bytes, int]:
+        """``pcm`` and the queued frames of the same utterance that go with it in one message, and their count."""
+        group = 1
+        while group < self._group and self._queue and self._queue[0][0] == utterance_id and self._queue[0][1]:
+            pcm += self._queue.popleft()[1]
+            group += 1
+        return pcm, group
 
     def _count_late(self, lateness: float) -> None:
         self.stats.max_lateness_s = max(self.stats.max_lateness_s, lateness)

@@ -15,12 +15,15 @@ Two choices make replies fast and let one box carry many calls:
   for intra-op threads to pay. Batching (``max_batch``) is off by default: on a 2-core CPU a batch of 4 took
   longer than 4 single requests (benchmarks/README.md). A request cancelled while queued (a discarded
   speculation) is skipped.
+* Under load the queue is served longest-silence first: a request carries when its lead fell silent (``since``),
+  and the lead who has waited longest for a reply is transcribed next, not the one who paused last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 import math
 import queue
 import re
@@ -58,6 +61,11 @@ class _Request:
     future: Future[Transcript] = field(default_factory=Future)
 
 
+# Queue entries: (since, sequence, request); a stop sentinel sorts after every request.
+_Entry = tuple[float, int, _Request | None]
+_STOP = math.inf
+
+
 class WhisperService:
     def __init__(
         self,
@@ -93,7 +101,8 @@ class WhisperService:
             self._sot_sequence += [language_token, tok("<|transcribe|>")]
         self._sot_sequence.append(tok("<|notimestamps|>"))
         self._prev = tok("<|startofprev|>")
-        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._queue: queue.PriorityQueue[_Entry] = queue.PriorityQueue()
+        self._sequence = itertools.count()
         self._nice = nice  # the inference threads' (engine/priority.py)
         self._threads = [
             threading.Thread(target=self._serve, name=f"whisper-inference-{i}", daemon=True) for i in range(workers)
@@ -103,17 +112,19 @@ class WhisperService:
         self.on_batch: list = []  # callbacks(batch_size, inference_s, [queue waits]) for metrics
 
     # -- public ------------------------------------------------------------------------------------------------
-    async def transcribe(self, pcm16: bytes, sample_rate: int, prompt: str | None = None) -> Transcript:
-        audio = resample(pcm16, sample_rate, WHISPER_RATE)
-        request = _Request(audio, prompt, time.perf_counter())
-        self._queue.put(request)
-        return await asyncio.wrap_future(request.future)
+    async def transcribe(
+        self, pcm16: bytes, sample_rate: int, prompt: str | None = None, since: float | None = None
+    ) -> Transcript:
+        """``since``: when the lead fell silent (``time.monotonic()``); the longest silence is served first."""
+        return await asyncio.wrap_future(self._submit(pcm16, sample_rate, prompt, since).future)
 
     def transcribe_blocking(self, pcm16: bytes, sample_rate: int, prompt: str | None = None) -> Transcript:
-        audio = resample(pcm16, sample_rate, WHISPER_RATE)
-        request = _Request(audio, prompt, time.perf_counter())
-        self._queue.put(request)
-        return request.future.result()
+        return self._submit(pcm16, sample_rate, prompt, None).future.result()
+
+    def _submit(self, pcm16: bytes, sample_rate: int, prompt: str | None, since: float | None) -> _Request:
+        request = _Request(resample(pcm16, sample_rate, WHISPER_RATE), prompt, time.perf_counter())
+        self._queue.put((time.monotonic() if since is None else since, next(self._sequence), request))
+        return request
 
     @property
     def queue_depth(self) -> int:
@@ -122,7 +133,7 @@ class WhisperService:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the inference threads after the batches in progress (see PiperService.close for why)."""
         for _ in self._threads:
-            self._queue.put(None)
+            self._queue.put((_STOP, next(self._sequence), None))
         for thread in self._threads:
             thread.join(timeout_s)
 
@@ -130,19 +141,19 @@ class WhisperService:
     def _serve(self) -> None:
         lower_thread_priority(self._nice)
         while True:
-            first = self._queue.get()
+            first = self._queue.get()[2]
             if first is None:
                 return
             batch = [first]
             while len(batch) < self._max_batch:
                 try:
-                    nxt = self._queue.get_nowait()
+                    entry = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is None:
-                    self._queue.put(None)
+                if entry[2] is None:
+                    self._queue.put(entry)
                     break
-                batch.append(nxt)
+                batch.append(entry[2])
             # A speculation discarded while it waited (the lead kept talking) is cancelled: skip it.
             batch = [r for r in batch if r.future.set_running_or_notify_cancel()]
             if not batch:

@@ -67,7 +67,7 @@ class MediaLeg(Protocol):
         ...
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Send one 20 ms frame now; pacing is the caller's job (see ``engine.audio.pacer``)."""
+        """Send one 20 ms frame now (several joined, for a ``GroupingLeg``); pacing is the caller's job (playout)."""
         ...
 
     async def send_mark(self, name: str) -> None: ...
@@ -92,4 +92,14 @@ class ChunkingLeg(Protocol):
 
     async def flush(self) -> None:
         """Send what the leg holds now, padded with silence to a whole chunk."""
+        ...
+
+
+@runtime_checkable
+class GroupingLeg(Protocol):
+    """A leg that carries several paced frames in one outbound message (carrier WebSockets)."""
+
+    @property
+    def frames_per_message(self) -> int:
+        """20 ms frames playout joins into one ``send_audio`` (1: each frame on its own)."""
         ...

@@ -9,6 +9,12 @@ from loguru import logger
 from engine.telephony.leg import AudioIn, DtmfIn, LegClosed, LegEvent, MarkPlayed
 from engine.telephony.media_streams import Audio, CarrierProtocol, Dtmf, Mark, ProtocolError, Started, Stopped
 
+# Outbound frames joined into one media message. Each message costs JSON, base64 and a socket write on the event
+# loop (a third of its CPU at 24 calls); the carrier's buffer plays what arrives, so sending the second frame 20 ms
+# early costs nothing and halves the messages. Kept at 40 ms (pipecat's default chunk) so a barge-in's `clear` has
+# at most one more frame to drop.
+FRAMES_PER_MESSAGE = 2
+
 ReceiveText = Callable[[], Awaitable[str | bytes | None]]  # None: the socket closed
 SendText = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
@@ -40,6 +46,11 @@ class WebSocketLeg:
     def hold_frames(self) -> int:
         """Frames the carrier's outbound framing holds back before a message leaves (1: each frame leaves)."""
         return self.protocol.hold_frames
+
+    @property
+    def frames_per_message(self) -> int:
+        # A chunking carrier's framer already joins frames into its chunks.
+        return 1 if self.protocol.hold_frames > 1 else FRAMES_PER_MESSAGE
 
     async def wait_started(self) -> Started:
         """Read until the carrier's ``start``; raises ProtocolError on anything else but ``connected``."""

@@ -16,6 +16,7 @@ from engine.audio.vad import WebRtcVad
 from engine.pipeline.frames import LeadTurnFrame
 from engine.pipeline.listener import LeadListener, ListenerConfig
 from engine.simulator.voices import synthesize
+from engine.speech.stt import WhisperService
 from tests.engine.pipelines import Collect, run_pipeline
 from tests.engine_services import shared_services
 
@@ -42,21 +43,40 @@ def phone_audio() -> dict[str, bytes]:
     return {t: ulaw_decode(ulaw_encode(pcm)) for t, pcm in zip(texts, synthesize("piper", texts), strict=True)}
 
 
-async def listen(audio: bytes, expects_more: Callable[[str], bool] | None = None) -> tuple[list[LeadTurnFrame], int]:
-    """Play ``audio`` and 1.2 s of silence into a listener in real time: the turns it reports and how many times
-    it asked Smart-Turn."""
+class BusyStt:
+    """The real speech-to-text, reporting other calls' requests waiting in its queue."""
+
+    queue_depth = 3
+
+    def __init__(self, stt: WhisperService) -> None:
+        self._stt = stt
+
+    async def transcribe(self, pcm16: bytes, sample_rate: int, prompt: str | None = None, since: float | None = None):
+        return await self._stt.transcribe(pcm16, sample_rate, prompt, since)
+
+
+async def listen(
+    audio: bytes,
+    expects_more: Callable[[str], bool] | None = None,
+    settles_turn: Callable[[str], bool] | None = None,
+    config: ListenerConfig | None = None,
+    busy: bool = False,
+) -> tuple[list[LeadTurnFrame], int, LeadListener]:
+    """Play ``audio`` and 1.2 s of silence into a listener in real time: the turns it reports, how many times it
+    asked Smart-Turn, and the listener (its counts)."""
     services = shared_services()
     smart_turn = CountingSmartTurn(services.smart_turn)
     turns = Collect(LeadTurnFrame)
     listener = LeadListener(
         vad=WebRtcVad(RATE),
-        stt=services.stt,
+        stt=BusyStt(services.stt) if busy else services.stt,  # type: ignore[arg-type]
         smart_turn=smart_turn,  # type: ignore[arg-type]
         turn_executor=services.turn_executor,
         sample_rate=RATE,
-        config=ListenerConfig(),
+        config=config or ListenerConfig(),
         stt_prompt=PROMPT,
         expects_more=expects_more,
+        settles_turn=settles_turn,
     )
 
     async def play(worker: PipelineWorker) -> None:
@@ -68,20 +88,38 @@ async def listen(audio: bytes, expects_more: Callable[[str], bool] | None = None
         await asyncio.sleep(0.3)
 
     await run_pipeline([listener, turns], play)
-    return turns.frames, smart_turn.calls
+    return turns.frames, smart_turn.calls, listener
 
 
 async def test_a_finished_sentence_ends_the_turn_without_asking_smart_turn(phone_audio):
     """Whisper's full stop already says the turn is over: Smart-Turn's CPU is spent only where the words leave the
     turn open (it used to run beside every speculation, 15 % of the engine's CPU at 24 calls)."""
-    turns, smart_turn_calls = await listen(phone_audio["Call me tomorrow at five."])
+    turns, smart_turn_calls, _ = await listen(phone_audio["Call me tomorrow at five."])
     assert [t.turn_end for t in turns] == ["sentence"], [(t.text, t.turn_end) for t in turns]
     assert "tomorrow" in turns[0].text.lower()
     assert smart_turn_calls == 0
 
 
+async def test_an_answer_the_policy_recognises_ends_the_turn_sooner_than_a_sentence(phone_audio):
+    """A yes to the pending question needs only ``answer_turn_silence_s``; the same words with no question pending
+    are a sentence and wait for ``min_turn_silence_s`` (set far apart here so the order cannot be noise)."""
+    config = ListenerConfig(answer_turn_silence_s=0.25, min_turn_silence_s=0.7, max_turn_silence_s=1.0)
+    audio = phone_audio["Yes, I would like that."]
+
+    def says_yes(text: str) -> bool:
+        return "yes" in text.lower()
+
+    answered, _, _ = await listen(audio, settles_turn=says_yes, config=config)
+    said, _, _ = await listen(audio, config=config)
+    assert [t.turn_end for t in answered] == ["answer"], [(t.text, t.turn_end) for t in answered]
+    assert [t.turn_end for t in said] == ["sentence"], [(t.text, t.turn_end) for t in said]
+    answer_wait = answered[0].decided_at - answered[0].last_voiced_at
+    sentence_wait = said[0].decided_at - said[0].last_voiced_at
+    assert 0.25 <= answer_wait < sentence_wait and sentence_wait >= 0.7, (answer_wait, sentence_wait)
+
+
 async def test_an_open_ended_transcript_asks_smart_turn_before_the_turn_ends(phone_audio):
-    turns, smart_turn_calls = await listen(phone_audio["My bill is about, um"])
+    turns, smart_turn_calls, _ = await listen(phone_audio["My bill is about, um"])
     assert smart_turn_calls >= 1
     assert len(turns) == 1 and turns[0].turn_end in ("smart_turn", "silence"), [(t.text, t.turn_end) for t in turns]
 
@@ -100,8 +138,20 @@ async def test_a_thinking_pause_after_words_that_only_open_a_reply_does_not_end_
     def opener(text: str) -> bool:
         return set(text.lower().replace(".", " ").replace(",", " ").split()) == {"well"}
 
-    turns, _ = await listen(audio)
+    turns, _, _ = await listen(audio)
     assert len(turns) == 2, [(t.text, t.turn_end) for t in turns]  # the cut-in the hint prevents
-    turns, _ = await listen(audio, expects_more=opener)
+    turns, _, _ = await listen(audio, expects_more=opener)
     assert len(turns) == 1, [(t.text, t.turn_end) for t in turns]
     assert "would" in turns[0].text.lower() and turns[0].text.lower().startswith("well")
+
+
+async def test_under_load_a_short_pause_inside_a_turn_costs_no_speech_to_text(phone_audio):
+    """A 0.25 s pause between "Well." and the answer starts speculative speech-to-text on an idle service; with
+    requests waiting in its queue it does not (they start at ``busy_vad_stop_s``), and the turn comes out whole."""
+    audio = _trimmed(phone_audio["Well."]) + silence(RATE, 0.25) + _trimmed(phone_audio["Yes, I would like that."])
+    _, _, idle = await listen(audio)
+    busy_turns, _, busy = await listen(audio, busy=True)
+    assert idle.speculations >= 2 and idle.deferred_pauses == 0
+    assert busy.deferred_pauses >= 1 and busy.speculations == 1
+    assert len(busy_turns) == 1 and "would" in busy_turns[0].text.lower(), [t.text for t in busy_turns]
+    assert busy_turns[0].text.lower().startswith("well")

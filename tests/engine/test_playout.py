@@ -22,6 +22,7 @@ class FakeLeg:
 
     def __init__(self) -> None:
         self.sent: list[float] = []
+        self.sizes: list[int] = []
         self.marks: list[str] = []
         self.cleared = 0
 
@@ -32,6 +33,7 @@ class FakeLeg:
     async def send_audio(self, pcm: bytes) -> None:
         assert len(pcm) == 320
         self.sent.append(time.monotonic())
+        self.sizes.append(len(pcm))
 
     async def send_mark(self, name: str) -> None:
         self.marks.append(name)
@@ -43,8 +45,19 @@ class FakeLeg:
         pass
 
 
-async def run_playout(script) -> tuple[FakeLeg, Collect[PlayoutFrame]]:
-    leg = FakeLeg()
+class TwoFrameLeg(FakeLeg):
+    """A leg that takes two frames per message, as a carrier WebSocket does."""
+
+    frames_per_message = 2
+
+    async def send_audio(self, pcm: bytes) -> None:
+        assert len(pcm) in (320, 640)
+        self.sent.append(time.monotonic())
+        self.sizes.append(len(pcm))
+
+
+async def run_playout(script, leg: FakeLeg | None = None) -> tuple[FakeLeg, Collect[PlayoutFrame]]:
+    leg = leg or FakeLeg()
     reports = Collect(PlayoutFrame)
     await run_pipeline([reports, Playout(leg)], lambda worker: script(worker, leg, reports))
     return leg, reports
@@ -86,3 +99,25 @@ async def test_barge_in_clears_the_carrier_and_reports_only_what_was_played():
     heard = interrupted[0].played_text.split()
     assert 0 < len(heard) < 10 and heard == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][: len(heard)]
     assert leg.marks == []
+
+
+async def test_a_leg_taking_two_frames_per_message_gets_half_the_messages_on_the_same_schedule():
+    """50 frames in two pieces of 25 leave as 25 messages of 40 ms (a pair may span the pieces), still over about a
+    second, and the frame counts behind the mark and the played text are the frames', not the messages'."""
+
+    async def script(worker, leg, reports):
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, text="one two", pcm=ONE_SECOND[:8000]))
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, text="three four", pcm=ONE_SECOND[8000:]))
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, last=True))
+        await asyncio.sleep(0.3)
+        assert sum(leg.sizes) // 320 < 30  # paced, not a burst
+        await asyncio.sleep(1.2)
+        await worker.queue_frame(LegMarkFrame(mark="u1"))
+        await asyncio.sleep(0.1)
+
+    leg, reports = await run_playout(script, TwoFrameLeg())
+    assert sum(leg.sizes) == 50 * 320
+    assert len(leg.sent) <= 26 and leg.sizes.count(640) >= 24, leg.sizes
+    assert leg.sent[-1] - leg.sent[0] > 0.8
+    assert leg.marks == ["u1"]
+    assert reports.frames[-1].event == "finished" and reports.frames[-1].played_text == "one two three four"

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -106,6 +107,30 @@ def test_speech_to_text_is_safe_from_many_threads(services, phone_audio):
     with ThreadPoolExecutor(4) as pool:
         texts = list(pool.map(lambda _: services.stt.transcribe_blocking(pcm, 8000).text.lower(), range(6)))
     assert all("speaking" in t for t in texts), texts
+
+
+async def test_a_queue_of_requests_is_served_longest_silence_first(phone_audio):
+    """One worker, busy: of the requests waiting, the lead silent since earliest is transcribed first, whatever the
+    order they were submitted in."""
+    from engine.speech.stt import WhisperService
+
+    stt = WhisperService(shared_registry().whisper(), workers=1)
+    try:
+        done: list[str] = []
+        pcm = phone_audio["Yes, speaking."]
+        now = time.monotonic()
+
+        async def request(name: str, since: float) -> None:
+            await stt.transcribe(pcm, 8000, since=since)
+            done.append(name)
+
+        blocker = asyncio.ensure_future(stt.transcribe(phone_audio["My bill is about five thousand rupees."], 8000))
+        await asyncio.sleep(0.01)  # the worker has taken it; the rest queue behind it
+        waiting = [request("paused just now", now), request("paused 0.3 s ago", now - 0.3)]
+        await asyncio.gather(blocker, *waiting)
+        assert done == ["paused 0.3 s ago", "paused just now"]
+    finally:
+        stt.close()
 
 
 def test_smart_turn_tells_a_finished_sentence_from_an_unfinished_one(services, phone_audio):
