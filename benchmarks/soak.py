@@ -29,19 +29,23 @@ from benchmarks.call_fleet import CallFleet, CallSpec
 from benchmarks.report import RESULTS, exit_on_sigterm, fmt, machine, table, write_json, write_text
 from benchmarks.servers import Server, engine_cpus, settle, start_server
 from benchmarks.stats import fit_slope
+from engine.directory import CallDirectory
 
 TARGET_RSS_DRIFT = 0.02
 # A p95 slope below this (seconds per hour) is noise, not a trend: a quarter of the windows' spread on a quiet box.
 TREND_TOLERANCE_S_PER_H = 0.05
-# One benchmark persona call lasts about 30 s; a window's lines hold enough calls to fill it.
-CALL_S_ESTIMATE = 30.0
+# One benchmark persona call lasts 35-40 s; a window's lines hold enough calls to fill it.
+CALL_S_ESTIMATE = 37.0
+# The engine keeps the records of its last 200 calls; a window fetches its calls' records at its end, so it may hold
+# no more calls than that (a first hour's try lost 40 records of a 240-call window and counted them as failures).
+RECORDS_KEPT = CallDirectory.keep_records
 START_SPREAD_S = 4.0
 
 
 def window_plan(calls: int, window_s: float) -> list[list[CallSpec]]:
-    """``calls`` lines, each as many back-to-back calls as fill ``window_s``, personas alternating, the lines'
-    first calls spread over a few seconds."""
-    per_line = max(1, round(window_s / CALL_S_ESTIMATE))
+    """``calls`` lines, each as many back-to-back calls as fill ``window_s`` (no more than the engine keeps records
+    of), personas alternating, the lines' first calls spread over a few seconds."""
+    per_line = max(1, min(round(window_s / CALL_S_ESTIMATE), RECORDS_KEPT // calls))
     return [
         [
             call_spec(

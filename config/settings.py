@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         default=0.4, gt=0, description="silence that ends a turn Smart-Turn calls complete (longer than a comma)"
     )
     answer_turn_silence_s: float = Field(
-        default=0.25, gt=0, description="silence ending a turn whose words answer the question (a yes, an option)"
+        default=0.35, gt=0, description="silence ending a turn whose words answer the question (a yes, an option)"
     )
     max_turn_silence_s: float = Field(
         default=0.8, gt=0, description="silence ending a turn Smart-Turn calls unfinished"

@@ -38,7 +38,7 @@ class EngineConfig:
     end_of_turn: Literal["smart_turn", "silence"] = "smart_turn"
     vad_stop_s: float = 0.2
     min_turn_silence_s: float = 0.4
-    answer_turn_silence_s: float = 0.25
+    answer_turn_silence_s: float = 0.35
     max_turn_silence_s: float = 0.8
     barge_in_min_speech_s: float = 0.2
     lead_silence_timeout_s: float = 7.0

@@ -4,17 +4,18 @@ At every VAD pause (``vad_stop_s`` of silence) speech-to-text starts on the utte
 transcript that ends a sentence (final punctuation, no dangling "and"/"about") is a finished turn, and so is one the
 dialogue policy says already answers its question (``settles_turn``: Whisper often leaves "This month" without a
 full stop, and Smart-Turn hears such short answers as unfinished); otherwise Smart-Turn decides. An answer the
-policy recognises ends the turn after ``answer_turn_silence_s`` (0.25 s: a reply near the 0.2 s gap people leave
-between turns); a turn that only sounds finished waits for ``min_turn_silence_s`` (a comma pause inside "Yes,
-speaking." is shorter: ending the turn there cut the sentence in two); if neither, the listener waits for more
-speech (the speculation is then discarded) or for ``max_turn_silence_s`` of silence, whichever comes first. While
-other calls' requests wait in the STT queue, a pause reaches speech-to-text only at ``busy_vad_stop_s``: under load
-the short pauses inside a turn cost nothing, and the queue (longest silence first) serves the leads who have
-finished. Smart-Turn runs only after Whisper, on transcripts whose words do not settle the turn (about one turn in
-ten on the benchmark personas). Running it alongside every speculation whenever an STT worker was idle cost 15 % of
-the engine's CPU at 24 calls and raised p95 voice-to-voice by about 0.1 s; waiting for the transcript first adds
-nothing at one call, because STT and Smart-Turn together finish before ``min_turn_silence_s``
-(benchmarks/README.md).
+policy recognises ends the turn after ``answer_turn_silence_s`` (0.35 s: the test voice pauses up to 0.30 s after
+the comma of "Yes, I own it.", and the speech so far is a yes that Whisper writes "Yes." and Smart-Turn calls
+finished, p 0.89-0.98, while it calls a whole "Yes, I would." unfinished); a turn that only sounds finished waits
+for ``min_turn_silence_s`` (a comma pause inside "Yes, speaking." is shorter: ending the turn there cut the sentence
+in two); if neither, the listener waits for more speech (the speculation is then discarded) or for
+``max_turn_silence_s`` of silence, whichever comes first. While other calls' requests wait in the STT queue, a pause
+reaches speech-to-text only at ``busy_vad_stop_s``: under load the short pauses inside a turn cost nothing, and the
+queue (longest silence first) serves the leads who have finished. Smart-Turn runs only after Whisper, on transcripts
+whose words do not settle the turn (about one turn in ten on the benchmark personas). Running it alongside every
+speculation whenever an STT worker was idle cost 15 % of the engine's CPU at 24 calls and raised p95 voice-to-voice
+by about 0.1 s; waiting for the transcript first adds nothing at one call, because STT and Smart-Turn together
+finish before ``min_turn_silence_s`` (benchmarks/README.md).
 Words that only open a reply ("Well.", "Let me check.", "About.": the policy's ``expects_more``) end the turn only
 after ``max_turn_silence_s``, however finished they sound: Whisper puts a full stop after a thinking pause, and
 answering there cut in on 45 % of the turns of the pause-heavy benchmark personas.
@@ -101,7 +102,7 @@ class ListenerConfig:
     min_turn_silence_s: float = 0.4
     max_turn_silence_s: float = 0.8
     # A turn whose words the policy says answer its question (a yes, one of the options) ends sooner.
-    answer_turn_silence_s: float = 0.25
+    answer_turn_silence_s: float = 0.35
     # While requests wait in the STT queue, a pause starts speech-to-text only once it has lasted this long: the
     # shorter pauses inside a turn would queue work that the lead's next word throws away.
     busy_vad_stop_s: float = 0.3

@@ -276,6 +276,12 @@ def test_soak_verdict_on_drift_trend_and_failures() -> None:
 
 def test_soak_windows_keep_every_line_busy() -> None:
     lines = soak.window_plan(24, 300)
-    assert len(lines) == 24 and all(len(line) == 10 for line in lines)
+    assert len(lines) == 24 and all(len(line) == 8 for line in lines)  # 8 calls of ~37 s fill 5 minutes
     assert lines[0][0].start_delay_s == 0 and lines[-1][0].start_delay_s < soak.START_SPREAD_S
     assert all(call.start_delay_s == 0 for line in lines for call in line[1:])
+
+
+def test_a_soak_window_holds_no_more_calls_than_the_engine_keeps_records_of() -> None:
+    lines = soak.window_plan(40, 600)
+    assert sum(len(line) for line in lines) <= soak.RECORDS_KEPT == 200
+    assert all(len(line) == 5 for line in lines)

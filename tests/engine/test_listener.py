@@ -39,7 +39,14 @@ class CountingSmartTurn:
 
 @pytest.fixture(scope="module")
 def phone_audio() -> dict[str, bytes]:
-    texts = ["Call me tomorrow at five.", "My bill is about, um", "Well.", "Yes, I would like that."]
+    texts = [
+        "Call me tomorrow at five.",
+        "My bill is about, um",
+        "Well.",
+        "Yes, I would like that.",
+        "Yes,",
+        "I have a car.",
+    ]
     return {t: ulaw_decode(ulaw_encode(pcm)) for t, pcm in zip(texts, synthesize("piper", texts), strict=True)}
 
 

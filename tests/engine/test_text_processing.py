@@ -72,7 +72,14 @@ def test_ends_sentence(heard, finished):
 
 @pytest.mark.parametrize(
     ("heard", "leads_on"),
-    [("This month", False), ("Yes, and", True), ("My bill is about", True), ("um", True), ("", True)],
+    [
+        ("This month", False),
+        ("Yes.", False),
+        ("Yes, and", True),
+        ("My bill is about", True),
+        ("um", True),
+        ("", True),
+    ],
 )
 def test_trails_off(heard, leads_on):
     assert trails_off(heard) is leads_on
