@@ -84,6 +84,7 @@ def run_batch(
             "rss_mean_mb": rss.mean_mb,
             "rss_after_mb": round(rss_after, 1),
             "engine_cpu_cores": round(engine_cpu / wall, 3) if wall else None,
+            "engine_cpu_s_per_call_minute": cpu_per_call_minute(engine_cpu, records),
             "caller_cpu_cores": round(fleet_cpu / wall, 3) if wall else None,
             "caller_loop_lag_p99_ms": run.get("caller_loop_lag_p99_ms"),
             "caller_loop_lag_max_ms": run.get("caller_loop_lag_max_ms"),
@@ -95,6 +96,13 @@ def run_batch(
     if run.get("error"):
         summary["fleet_error"] = run["error"]
     return summary, run["calls"], records
+
+
+def cpu_per_call_minute(cpu_s: float, records: dict[str, dict[str, Any] | None]) -> float | None:
+    """The engine's CPU-seconds over the minutes its calls lasted (from the records): the cost of a call-minute
+    whatever the number of calls at once."""
+    minutes = sum(float(r.get("duration_s") or 0) for r in records.values() if r) / 60
+    return round(cpu_s / minutes, 2) if minutes else None
 
 
 def warm_up(fleet: CallFleet, server: Server) -> None:

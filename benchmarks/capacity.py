@@ -140,7 +140,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average before {meta.get('load_before')} / after {meta.get('load_after')}.\n",
     ]
     header = ["calls", "turns", "p50", "p95", "p99", "STT queue p95", "TTS p50", "underruns", "gaps", "failed"]
-    header += ["CPU cores", "STT busy", "TTS busy", "loop lag mean ms", "peak RSS MiB", "after MiB"]
+    header += ["CPU cores", "CPU s per call-min", "STT busy", "TTS busy", "loop lag mean ms", "peak RSS MiB"]
+    header += ["after MiB"]
     for system in SYSTEMS:
         steps = results.get(system) or []
         if not steps:
@@ -159,6 +160,7 @@ def markdown(results: dict[str, Any]) -> str:
                 s.get("caller_gaps"),
                 s.get("failed_calls"),
                 s.get("engine_cpu_cores"),
+                s.get("engine_cpu_s_per_call_minute"),
                 s.get("stt_busy"),
                 s.get("tts_busy"),
                 s.get("loop_lag_mean_ms"),

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from benchmarks import __main__ as bench_main
-from benchmarks import capacity, latency, soak
-from benchmarks.call_batch import BENCH_PERSONAS, call_spec, summarize
+from benchmarks import ab, capacity, latency, soak
+from benchmarks.call_batch import BENCH_PERSONAS, call_spec, cpu_per_call_minute, summarize
 from benchmarks.pipecat_baseline import TurnTimes
 from benchmarks.report import table, write_json
 from benchmarks.script_replies import reply_lines
@@ -285,3 +285,26 @@ def test_a_soak_window_holds_no_more_calls_than_the_engine_keeps_records_of() ->
     lines = soak.window_plan(40, 600)
     assert sum(len(line) for line in lines) <= soak.RECORDS_KEPT == 200
     assert all(len(line) == 5 for line in lines)
+
+
+def test_cpu_per_call_minute_divides_by_the_minutes_the_calls_lasted() -> None:
+    records = {"a": {"duration_s": 30.0}, "b": {"duration_s": 90.0}, "lost": None}
+    assert cpu_per_call_minute(6.0, records) == 3.0  # 6 CPU-seconds over 2 call-minutes
+    assert cpu_per_call_minute(6.0, {"lost": None}) is None
+
+
+def test_ab_takes_medians_over_rounds_and_the_ratio_of_cpu_per_call_minute(tmp_path: Path) -> None:
+    def step(cpu: float, p95: float, underruns: int = 0) -> dict[str, Any]:
+        return {"engine_cpu_s_per_call_minute": cpu, "engine_cpu_cores": cpu / 2, "v2v_p50_s": 0.4,
+                "v2v_p95_s": p95, "stt_queue_p95_s": 0.0, "underruns": underruns, "caller_gaps": 0,
+                "failed_calls": 0, "stt_requests": 15, "turns": 10}  # fmt: skip
+
+    base = ab.combine([step(2.0, 0.5), step(2.4, 0.7), step(2.2, 0.6)])
+    this = ab.combine([step(1.1, 0.5, underruns=1), step(1.0, 0.4)])
+    assert base["cpu_s_per_call_minute"] == 2.2 and base["v2v_p95_s"] == 0.6 and base["rounds"] == 3
+    assert this["cpu_s_per_call_minute"] == 1.05 and this["underruns"] == 1 and this["stt_runs_per_turn"] == 1.5
+    assert ab.ratio(this["cpu_s_per_call_minute"], base["cpu_s_per_call_minute"]) == pytest.approx(0.477, abs=1e-3)
+    assert ab.ratio(None, 2.0) is None and ab.ratio(1.0, None) is None
+    meta = {"revs": {"base": "aaa", "this": "bbb"}, "rounds": 2}
+    text = ab.markdown({"steps": {24: {"base": base, "this": this}}, "cpu_ratio": {24: 0.477}, "meta": meta})
+    assert "| 24 | base (aaa) | 2.2 |" in text.replace("2.200", "2.2") and "x0.477 at 24 calls" in text
