@@ -121,6 +121,7 @@ class _Speculation:
     expects_more: bool = False  # the words only open a reply: the turn waits out max_turn_silence_s
     verdict: TurnVerdict | None = None
     stt_s: float = 0.0
+    silence_needed: float = 0.0  # the silence that ends the turn, set with the transcript
 
 
 class LeadListener(FrameProcessor):
@@ -227,15 +228,15 @@ class LeadListener(FrameProcessor):
         spec.task = self.create_task(self._run_speculation(spec), "speculate")
 
     def _discard(self) -> None:
-        if self._speculation is not None and self._speculation.task is None:
+        spec, self._speculation = self._speculation, None
+        if spec is None:
+            return
+        if spec.task is None:
             self.deferred_pauses += 1  # never reached speech-to-text
-            self._speculation = None
-        elif self._speculation is not None:
-            self.discarded_speculations += 1
-            # Cancelling reaches the STT queue: a request not yet started is skipped, not transcribed for nothing.
-            if self._speculation.task is not None:
-                self._speculation.task.cancel()
-            self._speculation = None
+            return
+        self.discarded_speculations += 1
+        # Cancelling reaches the STT queue: a request not yet started is skipped, not transcribed for nothing.
+        spec.task.cancel()
 
     async def _run_speculation(self, spec: _Speculation) -> None:
         stt = asyncio.ensure_future(
@@ -253,6 +254,7 @@ class LeadListener(FrameProcessor):
         spec.transcript = transcript
         spec.verdict = verdict
         spec.expects_more = self._expects_more is not None and self._expects_more(transcript.text)
+        spec.silence_needed = self._silence_needed(spec)  # once: _on_frame compares it on every frame
         if self._speculation is spec and self._turn_over(spec):
             await self._finalize(spec)
 
@@ -262,7 +264,7 @@ class LeadListener(FrameProcessor):
         return await loop.run_in_executor(self._turn_executor, self._smart_turn.predict, spec.audio, self._rate)
 
     def _turn_over(self, spec: _Speculation) -> bool:
-        return self._segmenter.silence_s >= self._silence_needed(spec)
+        return self._segmenter.silence_s >= spec.silence_needed
 
     def _silence_needed(self, spec: _Speculation) -> float:
         """The silence that ends this turn: short for an answer the policy recognises, longer for a sentence that
