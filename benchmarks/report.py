@@ -23,17 +23,24 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def machine() -> dict[str, Any]:
-    """What a reader needs to judge the numbers: cores, load, commit, when."""
+def _git(*args: str) -> str:
     try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
-        ).stdout.strip()
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
     except OSError:
-        rev = ""
+        return ""
+
+
+def machine() -> dict[str, Any]:
+    """What a reader needs to judge the numbers: cores, load, commit (and whether the tree differed from it), the
+    settings the environment overrode for the servers, when."""
+    rev = _git("rev-parse", "--short", "HEAD")
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)benchmarks/results")
     return {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_rev": rev or None,
+        # A run on edited code or with settings overridden is not a run of the commit's defaults.
+        "git_tree_changed": bool(changed),
+        "settings_overridden": sorted(k for k in os.environ if k.startswith("CLOSERR_")),
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "load_average": [round(x, 2) for x in os.getloadavg()],
