@@ -1,8 +1,9 @@
 """What the engine's own Prometheus metrics say about a benchmark step: scraped before and after, differenced.
 
 Busy fractions tell which shared worker saturates: the STT inference thread (one, serving every call), the Piper
-threads, the event loop (its lag). They come from ``closerr_inference_seconds``, ``closerr_inference_queue_wait_
-seconds`` and ``closerr_event_loop_lag_seconds``; a server without them (the baseline) simply yields nothing.
+threads, the event loop (its lag, and the collector's pauses). They come from ``closerr_inference_seconds``,
+``closerr_inference_queue_wait_seconds``, ``closerr_event_loop_lag_seconds`` and ``closerr_gc_pause_seconds``; a
+server without them (the baseline) simply yields nothing.
 """
 
 from __future__ import annotations
@@ -83,4 +84,8 @@ def step_metrics(
     out["loop_lag_mean_ms"] = round(1000 * lag_s / lag_n, 2) if lag_n else None
     p99 = histogram_quantile(before, after, "closerr_event_loop_lag_seconds", 0.99)
     out["loop_lag_p99_ms_le"] = round(1000 * p99, 1) if p99 is not None else None
+    # Full collections stop the loop for as long as they take: how many, and the bucket bound of the longest.
+    out["gc_full_collections"] = int(_delta(before, after, "closerr_gc_pause_seconds_count", generation="2"))
+    longest = histogram_quantile(before, after, "closerr_gc_pause_seconds", 1.0, generation="2")
+    out["gc_full_pause_max_ms_le"] = round(1000 * longest, 1) if longest is not None else None
     return out

@@ -37,6 +37,7 @@ from engine.agent.script import (
 from engine.call import run_call
 from engine.config import EngineConfig, LlmEndpoint
 from engine.directory import STREAM_TOKEN_PARAMETER, CallDirectory, UnknownCall
+from engine.memory import CallGarbage
 from engine.records import CallRecord, CallRequest, Lead, Transfer, TransferResult
 from engine.services import EngineServices, available_voices
 from engine.simulator.caller import CallerResult, SimulatedCaller
@@ -109,11 +110,13 @@ class Engine:
         *,
         accept_adhoc_streams: bool = False,
         services: EngineServices | None = None,
+        garbage: CallGarbage | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.directory = CallDirectory(accept_adhoc=accept_adhoc_streams)
         self._services = services
         self._services_lock = threading.Lock()
+        self.garbage = garbage or CallGarbage()
 
     # -- the inference services ---------------------------------------------------------------------------
     @property
@@ -242,6 +245,8 @@ class Engine:
             logger.exception("call {} failed: {}", request.call_id, type(exc).__name__)
             record = CallRecord(call_id=request.call_id, error=f"engine error: {type(exc).__name__}", ended_by="error")
         directory.finished(record, result)
+        # Once this call's tasks have let go of it: its cycles are then garbage the collection frees.
+        asyncio.get_running_loop().call_soon(self.garbage.call_ended)
         logger.info(
             "call {} ended: outcome={} ended_by={} turns={} duration={:.1f}s",
             request.call_id,

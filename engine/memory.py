@@ -1,4 +1,5 @@
-"""Giving freed memory back to the operating system when the engine falls idle.
+"""Giving freed memory back to the operating system when the engine falls idle, and collecting the finished calls'
+garbage while calls run (``CallGarbage``).
 
 Each call allocates audio buffers, frames and transcripts on several threads; glibc keeps the freed pages in its
 per-thread arenas, so after a busy hour the process stays at its peak size although nothing is in use. When the
@@ -85,3 +86,36 @@ def release_free_memory() -> bool:
         return False
     libc.malloc_trim(0)
     return True
+
+
+# Measured at 24 calls (benchmarks/README.md, soak): a running call holds about 1,500 objects the collector tracks,
+# and an ended one leaves about 800 in reference cycles (a pipecat pipeline links its processors both ways), which
+# only a full collection frees. Left to CPython's thresholds, a full collection came every ~2 minutes and walked ~75
+# ended calls' cycles besides the running calls: 40-66 ms with the event loop stopped, beyond the playout's 60 ms
+# pre-buffer, so every call speaking at that moment heard a gap (13-46 underruns at once).
+FULL_COLLECTION_EVERY_CALLS = 8
+
+
+class CallGarbage:
+    """Runs a full collection after every ``every_calls`` ended calls, so each one walks the running calls and
+    only a few ended calls' cycles: a short pause, often, instead of a long one that the playout's pre-buffer cannot
+    cover. CPython's own full collections become rare (each collection here resets their count); the start-up
+    objects are frozen out of every collection (``Engine.services``)."""
+
+    def __init__(self, every_calls: int = FULL_COLLECTION_EVERY_CALLS) -> None:
+        if every_calls < 1:
+            raise ValueError("every_calls must be >= 1")
+        self.every_calls = every_calls
+        self.collections = 0
+        self._ended = 0
+
+    def call_ended(self) -> bool:
+        """Count one ended call; collect (on the calling thread) when it is the ``every_calls``-th. Returns whether
+        it collected."""
+        self._ended += 1
+        if self._ended < self.every_calls:
+            return False
+        self._ended = 0
+        gc.collect()
+        self.collections += 1
+        return True

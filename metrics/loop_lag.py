@@ -1,6 +1,7 @@
 """Event-loop lag: sleep for ``interval`` and record how much later than asked the loop woke us.
 
 A blocking call on the loop (a model run, a sync DB query) shows up here before callers hear choppy audio.
+``running`` (server lifespans) also times the garbage collector's pauses (``metrics.gc_pauses``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from metrics import gc_pauses
 from metrics.process import EVENT_LOOP_LAG_LAST_SECONDS, EVENT_LOOP_LAG_SECONDS
 
 DEFAULT_INTERVAL_S = 0.25
@@ -34,10 +36,11 @@ def start(interval: float = DEFAULT_INTERVAL_S) -> asyncio.Task[None]:
 
 @contextlib.asynccontextmanager
 async def running(interval: float = DEFAULT_INTERVAL_S) -> AsyncIterator[asyncio.Task[None]]:
-    """Monitor the loop for the body's duration; for server lifespans."""
+    """Monitor the loop, and the collector's pauses, for the body's duration; for server lifespans."""
     task = start(interval)
     try:
-        yield task
+        with gc_pauses.watching():
+            yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -1,7 +1,8 @@
-"""Process health: event-loop lag and model inference queues.
+"""Process health: event-loop lag, garbage-collection pauses and model inference queues.
 
-Audio frames are paced on the event loop, so loop lag is the earliest sign of choppy audio; inference queue
-wait shows when a host has more calls than model workers.
+Audio frames are paced on the event loop, so loop lag is the earliest sign of choppy audio; a collection stops
+the loop too, and the lag timer (every 0.25 s) sees only the pauses that happen to cover its wake-up; inference
+queue wait shows when a host has more calls than model workers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ EVENT_LOOP_LAG_LAST_SECONDS = Gauge(
     "closerr_event_loop_lag_last_seconds",
     "The most recent event-loop lag measurement (max over the host's processes).",
     multiprocess_mode="livemax",
+)
+GC_PAUSE_SECONDS = Histogram(
+    "closerr_gc_pause_seconds",
+    "How long each garbage collection held the interpreter (and stopped the event loop), by generation (0-2; "
+    "2 is a full collection, metrics.gc_pauses).",
+    labelnames=("generation",),
+    buckets=LOOP_LAG_BUCKETS,
 )
 INFERENCE_QUEUE_WAIT_SECONDS = Histogram(
     "closerr_inference_queue_wait_seconds",

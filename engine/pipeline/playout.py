@@ -1,11 +1,12 @@
 """Last stage: paces synthesized speech onto the leg in real time and reports what the lead actually heard.
 
 Audio leaves in 20 ms frames on an absolute schedule (no drift, no bursts a carrier would drop), after a small
-pre-buffer of ``prebuffer_frames`` that absorbs network jitter. A leg that carries several frames per message (a
-carrier WebSocket) gets them joined, sent when the first of them is due. A leg that holds frames until they fill a
-carrier's chunk (Exotel) gets that many frames more in the pre-buffer, so its first chunk leaves at once and the
-carrier is as far ahead as any other; when speech runs dry before a chunk is full, the leg is told to flush it.
-After each utterance a carrier ``mark`` is sent; its echo is the moment the lead finished hearing it. On barge-in
+pre-buffer that absorbs network jitter and the engine's own short stalls: ``prebuffer_frames`` (60 ms) for an RTP
+peer, the leg's ``lead_frames`` for a carrier that queues what it is sent. A leg that carries several frames per
+message (a carrier WebSocket) gets them joined, sent when the first of them is due. A leg that holds frames until
+they fill a carrier's chunk (Exotel) gets that many frames more in the pre-buffer, so its first chunk leaves at once
+and the carrier is as far ahead as any other; when speech runs dry before a chunk is full, the leg is told to flush
+it. After each utterance a carrier ``mark`` is sent; its echo is the moment the lead finished hearing it. On barge-in
 the queue is dropped, the carrier is told to ``clear`` its buffer, and the played part of the utterance is reported
 upstream so the transcript records only what was heard.
 """
@@ -70,11 +71,11 @@ class Playout(FrameProcessor):
     def __init__(self, leg: MediaLeg, *, prebuffer_frames: int = 3, **kwargs: object) -> None:
         super().__init__(name="Playout", **kwargs)  # type: ignore[arg-type]
         self._leg = leg
-        self._prebuffer = prebuffer_frames
+        self._prebuffer = max(1, leg.lead_frames) if isinstance(leg, GroupingLeg) else prebuffer_frames
         self._chunking = leg if isinstance(leg, ChunkingLeg) and leg.hold_frames > 1 else None
         self._group = max(1, leg.frames_per_message) if isinstance(leg, GroupingLeg) else 1
         # Frames sent at once when speech starts: the pre-buffer, plus the frames a chunking leg holds back.
-        self._lead = prebuffer_frames + (self._chunking.hold_frames - 1 if self._chunking is not None else 0)
+        self._lead = self._prebuffer + (self._chunking.hold_frames - 1 if self._chunking is not None else 0)
         self._queue: deque[tuple[int, bytes]] = deque()
         self._utterances: dict[int, _Utterance] = {}
         self._wake = asyncio.Event()

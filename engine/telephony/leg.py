@@ -97,9 +97,16 @@ class ChunkingLeg(Protocol):
 
 @runtime_checkable
 class GroupingLeg(Protocol):
-    """A leg that carries several paced frames in one outbound message (carrier WebSockets)."""
+    """A leg that carries several paced frames in one outbound message, to a far end that queues what it is sent
+    and plays it in order (carrier WebSockets: their ``clear`` empties that queue)."""
 
     @property
     def frames_per_message(self) -> int:
         """20 ms frames playout joins into one ``send_audio`` (1: each frame on its own)."""
+        ...
+
+    @property
+    def lead_frames(self) -> int:
+        """20 ms frames playout sends at once when speech starts, ahead of real time: a stall of the engine shorter
+        than that leaves the far end still playing what it queued."""
         ...

@@ -14,6 +14,11 @@ from engine.telephony.media_streams import Audio, CarrierProtocol, Dtmf, Mark, P
 # early costs nothing and halves the messages. Kept at 40 ms (pipecat's default chunk) so a barge-in's `clear` has
 # at most one more frame to drop.
 FRAMES_PER_MESSAGE = 2
+# The carriers queue the audio they are sent and play it in order, so sending ahead costs nothing (a barge-in's
+# `clear` drops what is queued). 100 ms ahead covers the engine's longest pauses at its admission limit: full
+# garbage collections of 11-46 ms plus the frames due meanwhile, which the 60 ms of a phone's RTP lead did not
+# (benchmarks/README.md, soak).
+LEAD_FRAMES = 5
 
 ReceiveText = Callable[[], Awaitable[str | bytes | None]]  # None: the socket closed
 SendText = Callable[[str], Awaitable[None]]
@@ -51,6 +56,10 @@ class WebSocketLeg:
     def frames_per_message(self) -> int:
         # A chunking carrier's framer already joins frames into its chunks.
         return 1 if self.protocol.hold_frames > 1 else FRAMES_PER_MESSAGE
+
+    @property
+    def lead_frames(self) -> int:
+        return LEAD_FRAMES
 
     async def wait_started(self) -> Started:
         """Read until the carrier's ``start``; raises ProtocolError on anything else but ``connected``."""

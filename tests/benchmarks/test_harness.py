@@ -242,8 +242,11 @@ def test_engine_metrics_from_two_scrapes() -> None:
         **hist("closerr_inference_seconds", [0, 0, 12, 12], 5.6, model="stt"),
         **hist("closerr_inference_queue_wait_seconds", [10, 15, 20, 20], 2.0, model="stt"),
         **hist("closerr_event_loop_lag_seconds", [100, 108, 110, 110], 1.01),
+        **hist("closerr_gc_pause_seconds", [3, 5, 5, 5], 0.2, generation="2"),  # the longest under 0.1 s
+        **hist("closerr_gc_pause_seconds", [9, 9, 9, 9], 0.01, generation="0"),
     }
     m = step_metrics(before, after, wall_s=10.0)
+    assert m["gc_full_collections"] == 5 and m["gc_full_pause_max_ms_le"] == 100.0
     assert m["stt_busy"] == 0.5
     assert step_metrics(before, after, wall_s=10.0, stt_workers=2)["stt_busy"] == 0.25
     assert m["stt_batches"] == 10

@@ -22,6 +22,7 @@ from control_api.origination.twilio import twiml
 from engine.audio.g711 import ulaw_decode, ulaw_encode
 from engine.directory import CallDirectory
 from engine.facade import Engine
+from engine.memory import CallGarbage
 from engine.records import CallRequest, Lead
 from engine.simulator.far_end import FAR_ENDS
 from engine.simulator.run import free_port
@@ -329,7 +330,7 @@ HANG_UP = {"twilio": twilio_docs.STOP, "exotel": exotel_docs.STOP, "plivo": None
 async def test_a_documented_stream_for_a_dialed_call_is_admitted_and_answered_in_the_documented_form(
     tmp_path: Path, carrier: str
 ) -> None:
-    engine = Engine(services=shared_services())
+    engine = Engine(services=shared_services(), garbage=CallGarbage(every_calls=1))
     port = free_port()
     async with serving(build_app("worker", worker_settings(tmp_path), engine, port), port) as address:
         call_id = str(uuid.uuid4())
@@ -353,3 +354,4 @@ async def test_a_documented_stream_for_a_dialed_call_is_admitted_and_answered_in
                     await ws.send(json.dumps(doc(HANG_UP[carrier])))
             record = await result
     assert record.call_id == call_id and engine.active_calls == 0
+    assert engine.garbage.collections == 1  # the ended call's cycles were collected right after it

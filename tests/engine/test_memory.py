@@ -1,12 +1,13 @@
 import gc
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
 from config.settings import Settings
-from engine.memory import cap_heap_top, limit_malloc_arenas, release_free_memory
+from engine.memory import CallGarbage, cap_heap_top, limit_malloc_arenas, release_free_memory
 
 
 def rss_mb() -> float:
@@ -96,7 +97,9 @@ def test_arena_limit_is_the_settings_default_and_off_at_zero():
 
 _HEAP_TOP_PROBE = """
 import ctypes, sys, threading
-from engine.memory import cap_heap_top, limit_malloc_arenas, release_free_memory
+import weakref
+
+from engine.memory import CallGarbage, cap_heap_top, limit_malloc_arenas, release_free_memory
 assert limit_malloc_arenas(2)
 cap = int(sys.argv[1])
 if cap:
@@ -138,3 +141,32 @@ def test_a_thread_arena_gives_back_large_freed_buffers_when_its_top_is_capped():
 def test_heap_top_cap_is_the_settings_default_and_off_at_zero():
     assert Settings().malloc_trim_threshold_mb == 1
     assert not cap_heap_top(0)
+
+
+class _Pipeline:
+    """Stands for a finished call's pipeline: objects that refer to each other, freed only by a collection."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_ended_calls_cycles_are_collected_every_nth_call_not_before():
+    garbage = CallGarbage(every_calls=3)
+    gc.disable()  # only the engine's own collections may free the cycles
+    try:
+        gc.collect()
+        ended = [weakref.ref(_Pipeline()) for _ in range(2)]
+        assert not garbage.call_ended() and not garbage.call_ended()
+        assert all(ref() is not None for ref in ended), "collected before the third ended call"
+        assert garbage.call_ended()
+        assert all(ref() is None for ref in ended)
+        assert garbage.collections == 1
+        later = weakref.ref(_Pipeline())
+        assert not garbage.call_ended() and later() is not None  # the count starts again
+    finally:
+        gc.enable()
+
+
+def test_call_garbage_needs_at_least_one_call():
+    with pytest.raises(ValueError, match="every_calls"):
+        CallGarbage(every_calls=0)

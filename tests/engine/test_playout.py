@@ -49,6 +49,7 @@ class TwoFrameLeg(FakeLeg):
     """A leg that takes two frames per message, as a carrier WebSocket does."""
 
     frames_per_message = 2
+    lead_frames = 5
 
     async def send_audio(self, pcm: bytes) -> None:
         assert len(pcm) in (320, 640)
@@ -121,3 +122,23 @@ async def test_a_leg_taking_two_frames_per_message_gets_half_the_messages_on_the
     assert leg.sent[-1] - leg.sent[0] > 0.8
     assert leg.marks == ["u1"]
     assert reports.frames[-1].event == "finished" and reports.frames[-1].played_text == "one two three four"
+
+
+async def _underruns_after_a_stall(leg: FakeLeg, stall_s: float) -> int:
+    playout = Playout(leg)
+
+    async def script(worker, leg, reports):
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, text="one two three four", pcm=ONE_SECOND))
+        await worker.queue_frame(SpeechAudioFrame(utterance_id=1, last=True))
+        await asyncio.sleep(0.4)
+        time.sleep(stall_s)  # the event loop stops mid-utterance, as for a full garbage collection
+        await asyncio.sleep(0.8)
+
+    await run_pipeline([Collect(PlayoutFrame), playout], lambda worker: script(worker, leg, None))
+    return playout.stats.underruns
+
+
+async def test_a_stall_within_the_carriers_lead_is_not_an_underrun_and_beyond_an_rtp_peers_it_is():
+    """85 ms: longer than the 60 ms an RTP peer is sent ahead, shorter than the 100 ms a queueing carrier is."""
+    assert await _underruns_after_a_stall(TwoFrameLeg(), 0.085) == 0
+    assert await _underruns_after_a_stall(FakeLeg(), 0.085) >= 1
