@@ -79,6 +79,8 @@ def verdict(windows: list[dict[str, Any]]) -> dict[str, Any]:
         "failed_calls": failed,
         "underruns": underruns,
         "caller_gaps": sum(int(w.get("caller_gaps") or 0) for w in windows),
+        "cut_ins": sum(int(w.get("cut_ins") or 0) for w in windows),
+        "lead_turns": sum(int(w.get("lead_turns") or 0) for w in windows),
     }
     out["meets_rss_drift"] = drift is not None and abs(drift) <= TARGET_RSS_DRIFT
     out["meets_p95_trend"] = slope is not None and slope <= TREND_TOLERANCE_S_PER_H
@@ -94,15 +96,31 @@ def markdown(results: dict[str, Any]) -> str:
             w.get("calls"),
             w.get("v2v_p50_s"),
             w.get("v2v_p95_s"),
+            f"{w.get('cut_ins')} of {w.get('lead_turns')}",
             w.get("underruns"),
             w.get("caller_gaps"),
             w.get("failed_calls"),
             w.get("engine_cpu_cores"),
+            w.get("gc_full_collections"),
+            w.get("gc_full_pause_max_ms_le"),
             w.get("rss_after_mb"),
         ]
         for i, w in enumerate(results["windows"])
     ]
-    header = ["window", "calls", "v2v p50 (s)", "v2v p95 (s)", "underruns", "gaps", "failed", "CPU cores", "RSS after"]
+    header = [
+        "window",
+        "calls",
+        "v2v p50 (s)",
+        "v2v p95 (s)",
+        "cut-ins",
+        "underruns",
+        "gaps",
+        "failed",
+        "CPU cores",
+        "full GCs",
+        "longest GC (ms, bucket)",
+        "RSS after",
+    ]
     return (
         "# Soak: a steady load of calls\n\n"
         f"Run {meta.get('date_utc')} at {meta.get('git_rev')}, {meta.get('cpus')} CPUs, {meta.get('lines')} calls at "
@@ -112,7 +130,9 @@ def markdown(results: dict[str, Any]) -> str:
         + f"\nResident memory drift (after the last window over after the first): {fmt(summary.get('rss_drift'), 4)} "
         f"(target within {TARGET_RSS_DRIFT}). p95 trend: {fmt(summary.get('p95_trend_s_per_hour'), 4)} s per hour "
         f"(at most {TREND_TOLERANCE_S_PER_H}). Failed calls {summary.get('failed_calls')}, underruns "
-        f"{summary.get('underruns')}. {'Meets' if summary.get('meets_target') else 'Does NOT meet'} the target.\n"
+        f"{summary.get('underruns')}, caller-heard gaps {summary.get('caller_gaps')}, cut-ins "
+        f"{summary.get('cut_ins')} of {summary.get('lead_turns')} turns. "
+        f"{'Meets' if summary.get('meets_target') else 'Does NOT meet'} the target.\n"
     )
 
 

@@ -277,6 +277,17 @@ def test_soak_verdict_on_drift_trend_and_failures() -> None:
     assert soak.verdict([]) == {"meets_target": False, "reason": "no window ran"}
 
 
+def test_soak_markdown_puts_cut_ins_and_collector_pauses_beside_latency() -> None:
+    window = {"calls": 192, "v2v_p50_s": 0.41, "v2v_p95_s": 0.56, "cut_ins": 3, "lead_turns": 1056, "underruns": 0,
+              "caller_gaps": 0, "failed_calls": 0, "gc_full_collections": 24, "gc_full_pause_max_ms_le": 40.0,
+              "ended_s": 300.0, "rss_after_mb": 397.4}  # fmt: skip
+    results = {"windows": [window], "summary": soak.verdict([window]), "meta": {"lines": 24}}
+    text = soak.markdown(results)
+    row = next(line for line in text.splitlines() if line.startswith("| 1 |"))
+    assert "| 0.560 | 3 of 1056 | 0 |" in row and "| 24 | 40.000 |" in row
+    assert "cut-ins 3 of 1056 turns" in text
+
+
 def test_soak_windows_keep_every_line_busy() -> None:
     lines = soak.window_plan(24, 300)
     assert len(lines) == 24 and all(len(line) == 8 for line in lines)  # 8 calls of ~37 s fill 5 minutes
