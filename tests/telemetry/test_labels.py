@@ -90,6 +90,17 @@ def test_no_exposed_label_value_looks_like_a_phone_number_or_a_name() -> None:
 
 
 def test_closerr_metrics_use_only_the_documented_label_names() -> None:
-    allowed = {"status", "outcome", "disposition", "campaign_id", "model", "carrier", "reason", "kind", "le"}
+    allowed = {
+        "status",
+        "outcome",
+        "disposition",
+        "campaign_id",
+        "model",
+        "carrier",
+        "reason",
+        "kind",
+        "generation",
+        "le",
+    }
     used = {key for name, key, _ in _all_label_values() if name.startswith("closerr_")}
     assert used <= allowed
