@@ -4,13 +4,10 @@ calls, ``/health`` and ``/metrics``, without the control API (``python -m closer
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from litestar import Litestar
 
 from engine.facade import Engine
-from metrics import loop_lag
+from metrics.litestar import loop_lag_lifespan
 from metrics.litestar import route_handlers as metrics_route_handlers
 
 
@@ -19,13 +16,8 @@ def create_engine_app(engine: Engine) -> Litestar:
         # Load the models before the first call arrives, off the event loop.
         await engine.ready()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with loop_lag.running():
-            yield
-
     return Litestar(
         route_handlers=[*engine.route_handlers(include_records=True), engine.health_handler(), *metrics_route_handlers],
         on_startup=[warm_up],
-        lifespan=[lifespan],
+        lifespan=[loop_lag_lifespan],
     )

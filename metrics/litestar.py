@@ -29,6 +29,7 @@ route_handlers = [metrics_endpoint]
 
 @asynccontextmanager
 async def loop_lag_lifespan(_app: Litestar) -> AsyncIterator[None]:
-    """Measure the server's event-loop lag (``closerr_event_loop_lag_seconds``) for as long as it runs."""
+    """Measure the server's event-loop lag and garbage-collection pauses (``closerr_event_loop_lag_seconds``,
+    ``closerr_gc_pause_seconds``) for as long as it runs."""
     async with loop_lag.running(loop_lag.DEFAULT_INTERVAL_S):
         yield
